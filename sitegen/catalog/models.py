@@ -1,0 +1,282 @@
+"""The catalog's entities as pydantic models: the shape of each YAML section, field by field."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic_core import PydanticCustomError
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_FINISH_ID = 2**31 - 1
+
+
+def _check_slug(value: str) -> str:
+    if len(value) > 64 or not SLUG_RE.match(value):
+        raise PydanticCustomError(
+            "slug",
+            "'{value}' is not a valid id: lowercase letters and digits in words joined by "
+            "single dashes, at most 64 characters",
+            {"value": value},
+        )
+    return value
+
+
+def _check_name(value: str) -> str:
+    if len(value) > 32 or not NAME_RE.match(value):
+        raise PydanticCustomError(
+            "mesh_id",
+            "'{value}' is not a valid mesh or view id: a lowercase letter, then lowercase "
+            "letters and digits, at most 32 characters",
+            {"value": value},
+        )
+    return value
+
+
+def _check_part_name(value: str) -> str:
+    if not 1 <= len(value) <= 40 or not all(c.isalnum() or c == " " for c in value) or (
+        not value.strip()
+    ):
+        raise PydanticCustomError(
+            "part_name",
+            "'{value}' is not a valid part name: 1 to 40 letters, digits and spaces",
+            {"value": value},
+        )
+    return value
+
+
+def _check_color(value: str) -> str:
+    if not COLOR_RE.match(value):
+        raise PydanticCustomError(
+            "color", "'{value}' is not a colour: use #rrggbb, e.g. \"#c8a27a\"", {"value": value}
+        )
+    return value.lower()
+
+
+Slug = Annotated[str, AfterValidator(_check_slug)]
+MeshId = Annotated[str, AfterValidator(_check_name)]
+PartName = Annotated[str, AfterValidator(_check_part_name)]
+Color = Annotated[str, AfterValidator(_check_color)]
+FinishId = Annotated[int, Field(ge=1, le=MAX_FINISH_ID)]
+MapMode = Literal["pattern", "finish"]
+MAPS = ("diffuse", "normal", "roughness")
+
+
+class Entity(BaseModel):
+    """Base of every catalog model: unknown fields and loose types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    # Where the entity was defined: the file (as shown to users) and its path in that file.
+    _where: tuple[str, tuple[str | int, ...]] = PrivateAttr(default=("", ()))
+
+
+class Site(Entity):
+    title: str = "Sketchbook"
+    base_url: str = ""
+    renders_url: str = "renders/"
+
+
+class Nature(Entity):
+    id: Slug
+    name: str | None = None
+
+
+class Maps(Entity):
+    diffuse: MapMode = "finish"
+    normal: MapMode = "finish"
+    roughness: MapMode = "finish"
+
+
+class Textures(Entity):
+    diffuse: str | None = None
+    normal: str | None = None
+    roughness: str | None = None
+
+
+class Pattern(Entity):
+    id: Slug
+    nature: Slug
+    name: str | None = None
+    maps: Maps = Field(default_factory=Maps)
+    textures: Textures = Field(default_factory=Textures)
+
+
+class Finish(Entity):
+    id: FinishId
+    pattern: Slug
+    name: str | None = None
+    color: Color
+    textures: Textures = Field(default_factory=Textures)
+    archived: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self.id)
+
+
+class Limitation(Entity):
+    id: Slug
+    name: str | None = None
+    patterns: list[Slug] = Field(default_factory=list)
+    finishes: list[FinishId] = Field(default_factory=list)
+
+
+class Colorchart(Entity):
+    id: Slug
+    name: str | None = None
+    map: dict[FinishId, list[FinishId]]
+
+
+class Quality(Entity):
+    id: Slug
+    engine: Literal["cycles", "eevee", "workbench"]
+    samples: Annotated[int, Field(ge=1, le=1_000_000)] = 64
+    resolution: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(min_length=2,
+                                                                              max_length=2)]
+    format: Literal["png", "jpeg", "webp"]
+    jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 90
+    transparent: bool = False
+    denoise: Literal["off", "fast", "balanced", "high"] = "fast"
+    primary: bool = False
+    layers: bool = False
+
+    @property
+    def ext(self) -> str:
+        return {"png": "png", "jpeg": "jpg", "webp": "webp"}[self.format]
+
+
+def _mesh_short_form(value: Any) -> Any:
+    # `- frame` is short for `- {id: frame, objects: [frame]}`.
+    return {"id": value} if isinstance(value, str) else value
+
+
+class Mesh(Entity):
+    id: MeshId
+    objects: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
+
+    @property
+    def object_names(self) -> list[str]:
+        return self.objects if self.objects is not None else [self.id]
+
+
+class Model(Entity):
+    id: Slug
+    blend: str
+    meshes: Annotated[list[Annotated[Mesh, BeforeValidator(_mesh_short_form)]],
+                      Field(min_length=1)]
+    views: Annotated[list[MeshId], Field(min_length=1)] = Field(default_factory=lambda: ["main"])
+
+    @property
+    def mesh_ids(self) -> list[str]:
+        return [m.id for m in self.meshes]
+
+
+class Part(Entity):
+    part: PartName
+    covered: Annotated[list[Slug], Field(min_length=1)]
+    meshes: Annotated[list[MeshId], Field(min_length=1)]
+    default: FinishId | None = None
+    optional: bool = False
+    limited: Slug | None = None
+    colorchart: Slug | None = None
+    source: PartName | None = None
+
+
+class Kind(Entity):
+    id: Slug
+    name: str | None = None
+    parts: Annotated[list[Part], Field(min_length=1)]
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Product(Entity):
+    id: Slug
+    name: str | None = None
+    model: Slug
+    render: Literal["all", "default"] = "all"
+    kinds: Annotated[list[Kind], Field(min_length=1)]
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Selector(Entity):
+    finishes: list[FinishId] = Field(default_factory=list)
+    patterns: list[Slug] = Field(default_factory=list)
+
+
+class Order(Entity):
+    id: Slug
+    product: Slug
+    quality: Slug | None = None
+    views: list[MeshId] | None = None
+    select: dict[str, Selector] = Field(default_factory=dict)
+
+
+# Section name -> the model of its items, in the order sections are checked.
+SECTIONS: dict[str, type[Entity]] = {
+    "natures": Nature,
+    "patterns": Pattern,
+    "finishes": Finish,
+    "limitations": Limitation,
+    "colorcharts": Colorchart,
+    "qualities": Quality,
+    "models": Model,
+    "products": Product,
+    "orders": Order,
+}
+TOP_LEVEL_KEYS = ("site", *SECTIONS)
+
+
+class Catalog:
+    """A loaded, valid catalog: every section as an ordered mapping id -> entity."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.site = Site()
+        self.natures: dict[str, Nature] = {}
+        self.patterns: dict[str, Pattern] = {}
+        self.finishes: dict[int, Finish] = {}
+        self.limitations: dict[str, Limitation] = {}
+        self.colorcharts: dict[str, Colorchart] = {}
+        self.qualities: dict[str, Quality] = {}
+        self.models: dict[str, Model] = {}
+        self.products: dict[str, Product] = {}
+        self.orders: dict[str, Order] = {}
+        # Absolute paths of the files the catalog names (blend files, textures), by the
+        # (file, path) of the field that names them.
+        self.files: dict[tuple[str, tuple[str | int, ...]], Path] = {}
+        # Ids of entries that failed to load, by section: not reported again as unknown.
+        self.broken: dict[str, set[Any]] = {}
+
+    def section(self, name: str) -> dict[Any, Any]:
+        """The mapping for a section name ("finishes", ...)."""
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    @property
+    def primary_quality(self) -> Quality:
+        """The quality the sketchbook shows."""
+        return next(q for q in self.qualities.values() if q.primary)
+
+    def nature_of(self, finish: Finish) -> str:
+        """The nature id of a finish (through its pattern)."""
+        return self.patterns[finish.pattern].nature
+
+    def blend_path(self, model: Model) -> Path:
+        """The absolute path of a model's .blend file."""
+        file, where = model._where
+        return self.files[(file, (*where, "blend"))]
+
+    def texture_path(self, entity: Pattern | Finish, map_name: str) -> Path | None:
+        """The absolute path of a pattern's or finish's texture for one map, if any."""
+        file, where = entity._where
+        return self.files.get((file, (*where, "textures", map_name)))

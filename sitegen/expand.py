@@ -1,0 +1,308 @@
+"""Expansion (pure): a product's kinds -> allowed colourings, render keys, counts, defaults.
+
+The rules are CATALOG_FORMAT.md's "Expansion" section, numbered as there. A colouring is a
+tuple with one value per part of the kind, in kind order: a finish id, or 0 for "removed".
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from sitegen.catalog.models import Catalog, Kind, Part, Product
+from sitegen.constraints import Factor, allowed, allowed_pairs, count_solutions
+
+Colouring = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """One part of a kind, with its choices worked out."""
+
+    name: str
+    meshes: tuple[int, ...]  # indices into the model's mesh list
+    offered: tuple[int, ...]  # rule 1
+    optional: bool
+    default: int | None
+    source: int | None  # index of the source part, for a charted part
+    plain: tuple[int, ...]  # rule 2: the choices of a plain part
+    chart: dict[int, tuple[int, ...]]  # rule 3: source finish -> choices of a charted part
+    domain: tuple[int, ...]  # every value the part takes in some combination (a superset)
+
+    def choices(self, source_value: int = 0) -> tuple[int, ...]:
+        """The part's choices, given its source's value (ignored for a plain part)."""
+        if self.source is None:
+            return self.plain
+        if source_value == 0:
+            return (0,)
+        return self.chart.get(source_value, (0,) if self.optional else ())
+
+
+@dataclass(frozen=True)
+class KindPlan:
+    """A kind of a product, ready to expand."""
+
+    product: str
+    kind: str
+    model: str
+    mesh_ids: tuple[str, ...]
+    parts: tuple[PartPlan, ...]
+    template: str  # str.format template of the render key, one field per part
+
+    @property
+    def part_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parts)
+
+    def key(self, values: Sequence[int]) -> str:
+        """The render key of a colouring: `<mesh>-<value>` for every mesh, in model order."""
+        return self.template.format(*values)
+
+    def hidden_meshes(self) -> tuple[int, ...]:
+        """Meshes of the model that no part of this kind names (always 0)."""
+        named = {m for p in self.parts for m in p.meshes}
+        return tuple(i for i in range(len(self.mesh_ids)) if i not in named)
+
+
+def offered_finishes(catalog: Catalog, part: Part) -> list[int]:
+    """Rule 1: the finishes a part offers, in catalog order."""
+    natures = set(part.covered)
+    limitation = catalog.limitations.get(part.limited) if part.limited else None
+    offered = []
+    for finish in catalog.finishes.values():
+        pattern = catalog.patterns.get(finish.pattern)
+        if pattern is None or pattern.nature not in natures or finish.archived:
+            continue
+        if limitation is not None and not (
+            finish.id in limitation.finishes or finish.pattern in limitation.patterns
+        ):
+            continue
+        offered.append(finish.id)
+    return offered
+
+
+def expand_kind(catalog: Catalog, product: Product, kind: Kind) -> KindPlan:
+    """Work out every part's choices for one kind of a (valid) product."""
+    model = catalog.models[product.model]
+    mesh_ids = tuple(model.mesh_ids)
+    names = [p.part for p in kind.parts]
+    plans: list[PartPlan] = []
+    for i, part in enumerate(kind.parts):
+        offered = tuple(offered_finishes(catalog, part))
+        zero = (0,) if part.optional else ()
+        source: int | None = None
+        chart: dict[int, tuple[int, ...]] = {}
+        if part.colorchart is None:
+            plain = offered + zero
+            domain = plain
+        else:
+            source = names.index(part.source) if part.source is not None else i - 1
+            offered_set = set(offered)
+            chart = {
+                src: tuple(f for f in targets if f in offered_set) + zero
+                for src, targets in catalog.colorcharts[part.colorchart].map.items()
+            }
+            plain = ()
+            seen: dict[int, None] = {}
+            for value in plans[source].domain:
+                seen.update(dict.fromkeys((0,) if value == 0 else chart.get(value, zero)))
+            domain = tuple(seen)
+        plans.append(PartPlan(
+            name=part.part,
+            meshes=tuple(mesh_ids.index(m) for m in part.meshes),
+            offered=offered,
+            optional=part.optional,
+            default=part.default,
+            source=source,
+            plain=plain,
+            chart=chart,
+            domain=domain,
+        ))
+    owner = {m: i for i, p in enumerate(plans) for m in p.meshes}
+    template = "_".join(
+        f"{mesh}-{{{owner[j]}}}" if j in owner else f"{mesh}-0" for j, mesh in enumerate(mesh_ids)
+    )
+    return KindPlan(product.id, kind.id, model.id, mesh_ids, tuple(plans), template)
+
+
+def expand_product(catalog: Catalog, product: Product) -> tuple[KindPlan, ...]:
+    """Every kind of a product, expanded."""
+    return tuple(expand_kind(catalog, product, kind) for kind in product.kinds)
+
+
+def iter_colourings(plan: KindPlan) -> Iterator[Colouring]:
+    """Rule 5: every allowed colouring, lazily, parts in kind order, choices in their order."""
+    parts = plan.parts
+    last = len(parts) - 1
+    values = [0] * len(parts)
+
+    def choices(i: int) -> tuple[int, ...]:
+        p = parts[i]
+        return p.plain if p.source is None else p.choices(values[p.source])
+
+    if last == 0:
+        yield from ((v,) for v in choices(0))
+        return
+    # Depth-first over the first parts; the last part's choices are looped in one go.
+    stack = [iter(choices(0))]
+    while stack:
+        depth = len(stack) - 1
+        for value in stack[depth]:
+            values[depth] = value
+            if depth + 1 == last:
+                prefix = tuple(values[:last])
+                for tail in choices(last):
+                    yield (*prefix, tail)
+            else:
+                stack.append(iter(choices(depth + 1)))
+                break
+        else:
+            stack.pop()
+
+
+def iter_keys(plan: KindPlan) -> Iterator[str]:
+    """The render key of every allowed colouring, in rule 5 order."""
+    fmt = plan.template.format
+    for values in iter_colourings(plan):
+        yield fmt(*values)
+
+
+def default_colouring(plan: KindPlan) -> Colouring | None:
+    """The kind's default colouring, or None when the kind has no allowed colouring."""
+    values: list[int] = []
+    for p in plan.parts:
+        choices = p.choices(values[p.source] if p.source is not None else 0)
+        if not choices:
+            return next(iter_colourings(plan), None)
+        # A plain part takes its default when it can; a charted part its chart's first choice.
+        values.append(p.default if p.source is None and p.default in choices else choices[0])
+    return tuple(values)
+
+
+def kind_factors(plan: KindPlan, part_vars: Sequence[Hashable],
+                 zero_vars: Iterable[Hashable] = ()) -> list[Factor]:
+    """The kind's rules as constraints: part i's value is variable part_vars[i]."""
+    factors = []
+    for i, p in enumerate(plan.parts):
+        if p.source is None:
+            factors.append(allowed(part_vars[i], p.plain))
+        else:
+            pairs = [(s, c) for s in plan.parts[p.source].domain for c in p.choices(s)]
+            factors.append(allowed_pairs(part_vars[p.source], part_vars[i], pairs))
+    factors.extend(allowed(v, (0,)) for v in zero_vars)
+    return factors
+
+
+def count_common(plans: Sequence[KindPlan]) -> int:
+    """How many render keys every one of `plans` (kinds of one model) produces.
+
+    A key is a value per mesh. Meshes coloured by one part of any of the kinds must share a
+    value, so they are merged into one variable (union-find); each kind then adds its own
+    rules over those variables, and its hidden meshes must be 0. Within one kind, distinct
+    colourings give distinct keys (its parts have disjoint, non-empty mesh sets), so each
+    solution is exactly one key common to all the kinds.
+    """
+    parent = list(range(len(plans[0].mesh_ids)))
+
+    def find(m: int) -> int:
+        while parent[m] != m:
+            parent[m] = parent[parent[m]]
+            m = parent[m]
+        return m
+
+    for plan in plans:
+        for p in plan.parts:
+            for m in p.meshes[1:]:
+                parent[find(m)] = find(p.meshes[0])
+    factors: list[Factor] = []
+    for plan in plans:
+        part_vars = [find(p.meshes[0]) for p in plan.parts]
+        factors += kind_factors(plan, part_vars, [find(m) for m in plan.hidden_meshes()])
+    return count_solutions(factors)
+
+
+def count_colourings(plan: KindPlan) -> int:
+    """The number of allowed colourings of a kind, from its structure (no enumeration)."""
+    return count_common((plan,))
+
+
+def count_product(plans: Sequence[KindPlan]) -> int:
+    """The number of distinct render keys over a product's kinds.
+
+    Two kinds can produce the same key (the same finishes on the same meshes), so the
+    count is the size of a union, by inclusion-exclusion:
+    |K1 u ... u Kn| = sum over non-empty subsets T of (-1)^(|T|+1) |intersection of T|,
+    each intersection counted exactly by `count_common`. A subset containing a subset with
+    an empty intersection is empty too and is skipped, so disjoint kinds cost n + n(n-1)/2
+    small problems.
+    """
+    empty: set[frozenset[int]] = set()
+    total = 0
+    for size in range(1, len(plans) + 1):
+        for subset in itertools.combinations(range(len(plans)), size):
+            members = frozenset(subset)
+            if any(members - {k} in empty for k in subset if size > 1):
+                empty.add(members)
+                continue
+            common = count_common([plans[k] for k in subset])
+            if common == 0:
+                empty.add(members)
+            total += common if size % 2 else -common
+    return total
+
+
+def product_keys(plans: Sequence[KindPlan]) -> list[str]:
+    """The distinct render keys of a product's kinds, sorted."""
+    return sorted({key for plan in plans for key in iter_keys(plan)})
+
+
+def parse_key(key: str) -> list[tuple[str, int]]:
+    """`frame-1127_top-0` -> [("frame", 1127), ("top", 0)]."""
+    pairs = []
+    for item in key.split("_"):
+        mesh, _, value = item.rpartition("-")
+        pairs.append((mesh, int(value)))
+    return pairs
+
+
+@dataclass(frozen=True)
+class SketchbookEntry:
+    """Kinds shown together on one sketchbook palette."""
+
+    kinds: tuple[str, ...]  # kind ids, in product order
+    parts: tuple[str, ...]  # part names over those kinds, in first-seen order
+    style_switch: bool  # some selection fits more than one of the kinds
+
+
+def selections_overlap(a: KindPlan, b: KindPlan) -> bool:
+    """Whether one selection of finishes (by part name) is an allowed colouring of both kinds.
+
+    A part that a kind lacks must be 0 (absent) in the selection for that kind to fit it.
+    """
+    names = dict.fromkeys((*a.part_names, *b.part_names))
+    factors = kind_factors(a, a.part_names, [n for n in names if n not in a.part_names])
+    factors += kind_factors(b, b.part_names, [n for n in names if n not in b.part_names])
+    return count_solutions(factors) > 0
+
+
+def sketchbook_entries(plans: Sequence[KindPlan]) -> list[SketchbookEntry]:
+    """Group a product's kinds: equal or nested part-name sets share one entry.
+
+    Inside an entry, the kind follows from the selection unless two kinds accept the same
+    selection; then the page needs a style switch.
+    """
+    graph: nx.Graph[int] = nx.Graph()
+    graph.add_nodes_from(range(len(plans)))
+    signatures = [set(p.part_names) for p in plans]
+    for i, j in itertools.combinations(range(len(plans)), 2):
+        if signatures[i] <= signatures[j] or signatures[j] <= signatures[i]:
+            graph.add_edge(i, j)
+    entries = []
+    for group in sorted((sorted(c) for c in nx.connected_components(graph)), key=min):
+        members = [plans[i] for i in group]
+        switch = any(selections_overlap(a, b) for a, b in itertools.combinations(members, 2))
+        parts = dict.fromkeys(name for plan in members for name in plan.part_names)
+        entries.append(SketchbookEntry(tuple(p.kind for p in members), tuple(parts), switch))
+    return entries
