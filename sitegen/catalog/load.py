@@ -10,7 +10,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sitegen.catalog.models import SECTIONS, TOP_LEVEL_KEYS, Catalog, Entity, Site
+from sitegen.catalog.models import (
+    SECTIONS,
+    TOP_LEVEL_KEYS,
+    Catalog,
+    Entity,
+    Finish,
+    Pattern,
+    Site,
+)
 from sitegen.catalog.source import Document, NodePath, catalog_files, display_path, read_document
 from sitegen.errors import CatalogError, Problem, SitegenError
 
@@ -51,7 +59,7 @@ def load_catalog(root: Path, *, strict: bool = False) -> tuple[Catalog, list[Pro
     for path in files:
         problems += _load_file(path, catalog, locator)
     problems += _resolve_files(catalog, locator)
-    problems += validate_catalog(catalog, locator)
+    problems += validate_catalog(catalog, locator, loaded=not any(not p.warning for p in problems))
     problems.sort()
     if any(not p.warning or strict for p in problems):
         raise CatalogError(problems)
@@ -125,17 +133,13 @@ def _load_section(doc: Document, key: str, value: Any, catalog: Catalog,
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model whose field set applies at `loc` inside `model`."""
-    current: Any = model
-    for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            if not isinstance(part, str) or part not in current.model_fields:
-                return current if part == loc[-1] else None
-            current = current.model_fields[part].annotation
-        current = _find_model(current)
-        if current is None:
-            return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    """The pydantic model whose field set applies at `loc` (the last item: the field name)."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        # List indices and dict keys (`select.Frame`) keep the model found so far.
+        if current is not None and isinstance(part, str) and part in current.model_fields:
+            current = _find_model(current.model_fields[part].annotation)
+    return current
 
 
 def _find_model(annotation: Any) -> type[BaseModel] | None:
@@ -191,10 +195,11 @@ def _resolve_files(catalog: Catalog, locator: Locator) -> list[Problem]:
     named: list[tuple[Entity, tuple[str, ...], str]] = []
     for model in catalog.models.values():
         named.append((model, ("blend",), model.blend))
-    for entity in (*catalog.patterns.values(), *catalog.finishes.values()):
-        for map_name, rel in entity.textures.model_dump().items():
+    textured: list[Pattern | Finish] = [*catalog.patterns.values(), *catalog.finishes.values()]
+    for item in textured:
+        for map_name, rel in item.textures.model_dump().items():
             if rel is not None:
-                named.append((entity, ("textures", map_name), rel))
+                named.append((item, ("textures", map_name), rel))
     root = os.path.realpath(catalog.root)
     for entity, sub, rel in named:
         file, where = entity._where

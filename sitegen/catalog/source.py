@@ -17,7 +17,7 @@ NodePath = tuple[str | int, ...]
 
 # A document whose walk visits more nodes than this is refused: aliases can make a few lines
 # expand into billions of nodes ("billion laughs"), and nothing in a real catalog comes close.
-MAX_NODES = 2_000_000
+MAX_NODES = 1_000_000
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -20,9 +20,10 @@ def _listing(values: Iterable[Any], limit: int = 12) -> str:
 
 
 class _Checker:
-    def __init__(self, catalog: Catalog, locator: Locator) -> None:
+    def __init__(self, catalog: Catalog, locator: Locator, loaded: bool) -> None:
         self.catalog = catalog
         self.locator = locator
+        self.loaded = loaded
         self.problems: list[Problem] = []
 
     def error(self, entity: Entity, *sub: str | int, message: str) -> None:
@@ -36,20 +37,29 @@ class _Checker:
         ids = self.catalog.section(section)
         if value in ids:
             return True
-        if value in self.catalog.broken.get(section, ()):
+        if self.broken(section, value):
             return False
         hint = f" (known: {_listing(sorted(ids, key=str))})" if ids else f" (no {section} defined)"
         self.error(entity, *sub, message=f"unknown {what} {value!r}{hint}")
         return False
 
+    def broken(self, section: str, value: Any) -> bool:
+        """Whether `value` names an entry of `section` that failed to load."""
+        return value in self.catalog.broken.get(section, ())
+
     @property
     def failed(self) -> bool:
-        return any(not p.warning for p in self.problems)
+        """Whether an error was found, here or while loading the files."""
+        return not self.loaded or any(not p.warning for p in self.problems)
 
 
-def validate_catalog(catalog: Catalog, locator: Locator) -> list[Problem]:
-    """Every check of CATALOG_FORMAT.md that spans entities; warnings included."""
-    check = _Checker(catalog, locator)
+def validate_catalog(catalog: Catalog, locator: Locator, loaded: bool) -> list[Problem]:
+    """Every check of CATALOG_FORMAT.md that spans entities; warnings included.
+
+    `loaded` says whether every file and entry loaded without error; if not, checks that
+    would only repeat those errors (a missing entity, an expansion) are left out.
+    """
+    check = _Checker(catalog, locator, loaded)
     _check_materials(check)
     _check_qualities(check, locator)
     _check_models(check)
@@ -103,6 +113,8 @@ def _check_materials(check: _Checker) -> None:
 def _check_qualities(check: _Checker, locator: Locator) -> None:
     qualities = list(check.catalog.qualities.values())
     primaries = [q for q in qualities if q.primary]
+    if not qualities and check.failed:
+        return  # the qualities may be in a file or entry that failed to load
     if not qualities:
         site = check.catalog.site
         first = next(iter(locator.docs.values()))
@@ -112,7 +124,7 @@ def _check_qualities(check: _Checker, locator: Locator) -> None:
             check.error(where, message=message)
         else:
             check.problems.append(first.place(("qualities",), message))
-    elif len(primaries) != 1:
+    elif len(primaries) != 1 and not check.catalog.broken.get("qualities"):
         names = _listing(q.id for q in primaries) if primaries else "none"
         check.error(primaries[1] if primaries else qualities[0], "primary",
                     message=f"exactly one quality must be primary: true (primary now: {names})")
@@ -145,11 +157,11 @@ def _check_product(check: _Checker, product: Product) -> None:
     model = cat.models.get(product.model)
     if not check.known("models", "model", product.model, product, "model"):
         model = None
-    for k, count in Counter(kind.id for kind in product.kinds).items():
+    kind_ids = [kind.id for kind in product.kinds]
+    for kind_id, count in Counter(kind_ids).items():
         if count > 1:
-            index = [kind.id for kind in product.kinds].index(k)
-            check.error(product, "kinds", index, "id", message=f"kind id {k!r} appears twice "
-                        "in this product")
+            check.error(product, "kinds", kind_ids.index(kind_id), "id",
+                        message=f"kind id {kind_id!r} appears twice in this product")
     for k, kind in enumerate(product.kinds):
         _check_kind(check, product, k, kind, model.mesh_ids if model else None)
 
@@ -194,13 +206,18 @@ def _check_kind(check: _Checker, product: Product, k: int, kind: Kind,
         elif part.source is not None:
             check.error(product, *at, "source", message="source is only allowed with "
                         "colorchart")
-        if part.default is not None and natures_ok and limited_ok:
-            if part.default not in offered_finishes(cat, part):
-                known = part.default in cat.finishes
-                why = "is not offered by this part" if known else "is not a known finish"
-                check.error(product, *at, "default", message=f"default {part.default} {why} "
-                            f"(offered: {_listing(offered_finishes(cat, part))})")
-    cycles = list(nx.simple_cycles(graph))
+        if (part.default is not None and natures_ok and limited_ok
+                and not check.broken("finishes", part.default)
+                and part.default not in offered_finishes(cat, part)):
+            known = part.default in cat.finishes
+            why = "is not offered by this part" if known else "is not a known finish"
+            check.error(product, *at, "default", message=f"default {part.default} {why} "
+                        f"(offered: {_listing(offered_finishes(cat, part))})")
+    # Each cycle starts at its earliest part in kind order, so the message is stable.
+    cycles = []
+    for cycle in nx.simple_cycles(graph):
+        start = min(range(len(cycle)), key=lambda c: names.index(cycle[c]))
+        cycles.append(cycle[start:] + cycle[:start])
     in_cycle = {name for cycle in cycles for name in cycle}
     for cycle in cycles:
         i = names.index(cycle[0])

@@ -1,0 +1,718 @@
+"""sitegen Blender render worker: JSON lines on stdin, JSON lines on stdout.
+
+Runs either with a Python that has the ``bpy`` module::
+
+    python blender/worker.py [--threads N] [--device auto|cpu]
+
+or inside a Blender executable::
+
+    blender -b --factory-startup --disable-autoexec --python-exit-code 1 \
+        --python blender/worker.py -- [--threads N] [--device auto|cpu]
+
+Imports only bpy, mathutils and the standard library (never sitegen): Blender runs it
+with its own Python. See blender/README.md for the protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# --- protocol channel ------------------------------------------------------------
+# Blender (C code, Cycles, add-ons) prints to fd 1. Keep a private copy of the real
+# stdout for the protocol and point fd 1 at stderr *before* bpy is imported, so
+# nothing but our JSON lines ever reaches the host's stdout pipe. Nothing is flushed
+# before the dup2 on purpose: anything still buffered ends up on stderr.
+_PROTO_FD = os.dup(1)
+os.dup2(2, 1)
+_PROTO = os.fdopen(_PROTO_FD, "w", encoding="utf-8", newline="\n", closefd=True)
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from typing import Any  # noqa: E402
+
+import bpy  # noqa: E402
+
+ENGINES = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
+EXTENSIONS = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "WEBP": (".webp",)}
+DENOISE_QUALITY = {"fast": "FAST", "balanced": "BALANCED", "high": "HIGH"}
+GPU_KINDS = ("OPTIX", "CUDA", "HIP", "ONEAPI")
+DEFAULT_ROUGHNESS = 0.5
+MATERIAL_PREFIX = "sitegen-finish-"
+
+
+class JobError(Exception):
+    """An error answered to the host; the worker goes on."""
+
+
+def send(msg: dict[str, Any]) -> None:
+    _PROTO.write(json.dumps(msg, allow_nan=False) + "\n")
+    _PROTO.flush()
+
+
+def log(text: str) -> None:
+    sys.stderr.write(f"[worker {os.getpid()}] {text}\n")
+    sys.stderr.flush()
+
+
+# --- signals ---------------------------------------------------------------------
+# SIGTERM/SIGINT end the worker promptly, also in the middle of a long render. The
+# only thing that must not be interrupted is the write phase (save to a temp name,
+# hash, rename): it runs under _WRITE_LOCK and cleans its temp file in a finally.
+# A Python handler alone would wait for bpy.ops.render.render() to return, so the
+# C-level handler's wakeup fd also wakes a watchdog thread; Cycles releases the GIL
+# while it renders, so the watchdog can run and exit (after any write in progress).
+_WRITE_LOCK = threading.Lock()
+_TERM_SIGNAL = 0
+
+
+def _exit_for_signal(signum: int) -> None:
+    try:
+        _PROTO.flush()
+    except Exception:
+        pass
+    os._exit(128 + signum)
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    global _TERM_SIGNAL
+    _TERM_SIGNAL = signum
+    if _WRITE_LOCK.acquire(blocking=False):  # not writing: leave now
+        _exit_for_signal(signum)
+    # else: the main thread is in the write phase; it exits once its temp file is gone.
+
+
+def _watchdog(sock: socket.socket) -> None:
+    while True:
+        try:
+            data = sock.recv(16)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        for signum in data:
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                global _TERM_SIGNAL
+                _TERM_SIGNAL = signum
+                _WRITE_LOCK.acquire()  # waits for a write in progress to finish/clean up
+                _exit_for_signal(signum)
+
+
+def install_signal_handlers() -> None:
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    rsock, wsock = socket.socketpair()
+    wsock.setblocking(False)
+    signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
+    t = threading.Thread(target=_watchdog, args=(rsock,), name="sig-watchdog", daemon=True)
+    t.start()
+    install_signal_handlers.keep = (rsock, wsock, t)  # type: ignore[attr-defined]
+
+
+# --- render statistics (split render into scene sync vs sampling) ------------------
+class RenderClock:
+    """Collects render_pre/render_stats/render_post times of one render."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.pre: float | None = None
+        self.first_sample: float | None = None
+        self.finished: float | None = None
+        self.post: float | None = None
+        self.last_stats = ""
+
+    def on_pre(self, *_args: Any) -> None:
+        self.pre = time.perf_counter()
+
+    def on_stats(self, *args: Any) -> None:
+        now = time.perf_counter()
+        text = str(args[0]) if args else ""
+        self.last_stats = text
+        # Cycles: "... | Sample 0/16", EEVEE: "Rendering 1 / 64 samples"
+        if self.first_sample is None and ("| Sample " in text or text.startswith("Sample ")
+                                          or "Rendering " in text):
+            self.first_sample = now
+        if text.endswith("Finished"):
+            self.finished = now
+
+    def on_post(self, *_args: Any) -> None:
+        self.post = time.perf_counter()
+
+    def split(self) -> dict[str, float]:
+        if self.pre is None or self.first_sample is None:
+            return {}
+        end = self.finished or self.post
+        if end is None:
+            return {}
+        out = {"scene_sync": round(self.first_sample - self.pre, 4),
+               "sampling": round(end - self.first_sample, 4)}
+        return out
+
+
+CLOCK = RenderClock()
+
+
+@bpy.app.handlers.persistent
+def _h_pre(*args: Any) -> None:
+    CLOCK.on_pre(*args)
+
+
+@bpy.app.handlers.persistent
+def _h_stats(*args: Any) -> None:
+    CLOCK.on_stats(*args)
+
+
+@bpy.app.handlers.persistent
+def _h_post(*args: Any) -> None:
+    CLOCK.on_post(*args)
+
+
+def install_render_handlers() -> None:
+    for lst, fn in ((bpy.app.handlers.render_pre, _h_pre),
+                    (bpy.app.handlers.render_stats, _h_stats),
+                    (bpy.app.handlers.render_post, _h_post)):
+        while fn in lst:
+            lst.remove(fn)
+        lst.append(fn)
+
+
+# --- helpers ---------------------------------------------------------------------
+def srgb_to_linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def parse_color(text: Any) -> tuple[float, float, float, float]:
+    if not isinstance(text, str):
+        raise JobError(f"colour must be a '#rrggbb' string, got {text!r}")
+    h = text.strip().lstrip("#")
+    if len(h) == 3:
+        h = "".join(ch * 2 for ch in h)
+    if len(h) not in (6, 8):
+        raise JobError(f"bad colour {text!r} (want #rrggbb)")
+    try:
+        vals = [int(h[i:i + 2], 16) / 255.0 for i in range(0, len(h), 2)]
+    except ValueError:
+        raise JobError(f"bad colour {text!r} (want #rrggbb)") from None
+    r, g, b = (srgb_to_linear(v) for v in vals[:3])
+    a = vals[3] if len(vals) == 4 else 1.0
+    return (r, g, b, a)
+
+
+def load_image(path: Any, what: str, non_color: bool) -> bpy.types.Image:
+    if not isinstance(path, str) or not os.path.isabs(path):
+        raise JobError(f"{what} map must be an absolute path, got {path!r}")
+    if not os.path.isfile(path):
+        raise JobError(f"{what} map not found: {path}")
+    try:
+        img = bpy.data.images.load(path, check_existing=True)
+    except RuntimeError as e:
+        raise JobError(f"cannot load {what} map {path}: {e}") from None
+    if non_color:
+        img.colorspace_settings.name = "Non-Color"
+    return img
+
+
+def strip_metadata(data: bytes, fmt: str) -> bytes:
+    """Drops the text metadata Blender writes (Cycles always adds its render and sync
+    times), so that identical pixels give identical bytes and sha256. PNG: tEXt/zTXt/
+    iTXt/tIME chunks; JPEG: COM segments. WebP carries none. Returns ``data`` itself
+    when there is nothing to drop or the file does not parse."""
+    try:
+        if fmt == "PNG" and data[:8] == b"\x89PNG\r\n\x1a\n":
+            out, pos, dropped = [data[:8]], 8, False
+            while pos < len(data):
+                length = int.from_bytes(data[pos:pos + 4], "big")
+                end = pos + 12 + length
+                if end > len(data):
+                    return data
+                if data[pos + 4:pos + 8] in (b"tEXt", b"zTXt", b"iTXt", b"tIME"):
+                    dropped = True
+                else:
+                    out.append(data[pos:end])
+                pos = end
+            return b"".join(out) if dropped else data
+        if fmt == "JPEG" and data[:2] == b"\xff\xd8":
+            out, pos, dropped = [data[:2]], 2, False
+            while pos + 4 <= len(data):
+                if data[pos] != 0xFF:
+                    return data
+                marker = data[pos + 1]
+                if marker == 0xFF:  # fill byte
+                    pos += 1
+                    continue
+                if marker == 0xDA:  # start of scan: the rest is image data
+                    out.append(data[pos:])
+                    return b"".join(out) if dropped else data
+                length = int.from_bytes(data[pos + 2:pos + 4], "big")
+                end = pos + 2 + length
+                if marker == 0xFE:  # COM
+                    dropped = True
+                else:
+                    out.append(data[pos:end])
+                pos = end
+            return data
+    except (IndexError, ValueError):
+        return data
+    return data
+
+
+def finish_key(value: Any) -> str:
+    return str(value)
+
+
+def build_material(fid: str, spec: dict[str, Any]) -> bpy.types.Material:
+    """One Principled BSDF material per finish (colour or diffuse map; normal and
+    roughness maps optional). Texture nodes use the object's active render UV map."""
+    if not isinstance(spec, dict):
+        raise JobError(f"material {fid}: spec must be an object")
+    name = MATERIAL_PREFIX + fid
+    old = bpy.data.materials.get(name)
+    if old is not None:
+        bpy.data.materials.remove(old)
+    mat = bpy.data.materials.new(name)
+    if mat.node_tree is None:  # Blender < 5 creates materials without nodes
+        mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    links = mat.node_tree.links
+    nodes.clear()
+    out = nodes.new("ShaderNodeOutputMaterial")
+    out.location = (400, 0)
+    bsdf = nodes.new("ShaderNodeBsdfPrincipled")
+    bsdf.location = (100, 0)
+    links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+
+    color = parse_color(spec.get("color", "#cccccc"))
+    bsdf.inputs["Base Color"].default_value = color
+    mat.diffuse_color = color  # Workbench / viewport
+    if spec.get("diffuse"):
+        tex = nodes.new("ShaderNodeTexImage")
+        tex.label = "diffuse"
+        tex.location = (-400, 300)
+        tex.image = load_image(spec["diffuse"], "diffuse", non_color=False)
+        links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+        nodes.active = tex  # Workbench 'TEXTURE' colour shows the active image node
+    if spec.get("roughness"):
+        tex = nodes.new("ShaderNodeTexImage")
+        tex.label = "roughness"
+        tex.location = (-400, 0)
+        tex.image = load_image(spec["roughness"], "roughness", non_color=True)
+        links.new(tex.outputs["Color"], bsdf.inputs["Roughness"])
+    else:
+        bsdf.inputs["Roughness"].default_value = DEFAULT_ROUGHNESS
+    mat.roughness = DEFAULT_ROUGHNESS
+    if spec.get("normal"):
+        tex = nodes.new("ShaderNodeTexImage")
+        tex.label = "normal"
+        tex.location = (-700, -300)
+        tex.image = load_image(spec["normal"], "normal", non_color=True)
+        nmap = nodes.new("ShaderNodeNormalMap")
+        nmap.location = (-200, -300)
+        links.new(tex.outputs["Color"], nmap.inputs["Color"])
+        links.new(nmap.outputs["Normal"], bsdf.inputs["Normal"])
+    mat.use_fake_user = False
+    return mat
+
+
+def pick_device(scene: bpy.types.Scene, want: str) -> str:
+    """Cycles device. 'auto': first GPU backend with a device (OPTIX, CUDA, HIP,
+    ONEAPI); else CPU. Returns 'CPU' or the backend name."""
+    scene.cycles.device = "CPU"
+    if want == "cpu":
+        return "CPU"
+    try:
+        prefs = bpy.context.preferences.addons["cycles"].preferences
+    except KeyError:
+        return "CPU"
+    try:
+        prefs.refresh_devices()
+    except Exception as e:  # driver trouble: fall back to the CPU
+        log(f"refresh_devices failed: {e}")
+        return "CPU"
+    for kind in GPU_KINDS:
+        try:
+            devices = list(prefs.get_devices_for_type(kind))
+        except Exception:
+            continue
+        gpus = [d for d in devices if d.type == kind]
+        if not gpus:
+            continue
+        try:
+            prefs.compute_device_type = kind
+        except TypeError:
+            continue
+        for d in prefs.devices:
+            d.use = d.type == kind
+        scene.cycles.device = "GPU"
+        log(f"using {kind}: {', '.join(d.name for d in gpus)}")
+        return kind
+    try:
+        prefs.compute_device_type = "NONE"
+    except TypeError:
+        pass
+    return "CPU"
+
+
+def apply_quality(scene: bpy.types.Scene, q: dict[str, Any], threads: int,
+                  device_want: str) -> tuple[str, str]:
+    """Returns (device, file_format)."""
+    engine_name = str(q.get("engine", "cycles")).lower()
+    if engine_name not in ENGINES:
+        raise JobError(f"unknown engine {engine_name!r} (want one of {sorted(ENGINES)})")
+    r = scene.render
+    try:
+        r.engine = ENGINES[engine_name]
+    except TypeError as e:
+        raise JobError(f"engine {ENGINES[engine_name]} not available: {e}") from None
+    res = q.get("resolution", [480, 360])
+    try:
+        w, h = int(res[0]), int(res[1])
+    except (TypeError, ValueError, IndexError):
+        raise JobError(f"bad resolution {res!r}") from None
+    if w < 1 or h < 1:
+        raise JobError(f"bad resolution {res!r}")
+    r.resolution_x, r.resolution_y, r.resolution_percentage = w, h, 100
+    r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+    r.use_border = False
+    r.use_persistent_data = True
+    r.use_sequencer = False  # a model file's strips must not replace the render
+    if threads and threads > 0:
+        r.threads_mode = "FIXED"
+        r.threads = int(threads)
+    else:
+        r.threads_mode = "AUTO"
+    r.film_transparent = bool(q.get("transparent", False))
+    # Metadata (date, render time, hostname...) would make identical renders differ.
+    for prop in dir(r):
+        if prop.startswith("use_stamp"):
+            setattr(r, prop, False)
+
+    samples = max(1, int(q.get("samples", 16)))
+    device = "CPU"
+    if engine_name == "cycles":
+        c = scene.cycles
+        device = pick_device(scene, device_want)
+        c.samples = samples
+        c.seed = 0
+        c.use_animated_seed = False
+        denoise = str(q.get("denoise", "off")).lower()
+        if denoise == "off":
+            c.use_denoising = False
+        elif denoise in DENOISE_QUALITY:
+            c.use_denoising = True
+            c.denoiser = "OPENIMAGEDENOISE"
+            c.denoising_quality = DENOISE_QUALITY[denoise]
+            c.denoising_use_gpu = device != "CPU"
+            for vl in scene.view_layers:  # per-view-layer switch, on by default
+                vl.cycles.use_denoising = True
+        else:
+            raise JobError(f"unknown denoise {denoise!r} (off/fast/balanced/high)")
+    elif engine_name == "eevee":
+        scene.eevee.taa_render_samples = samples
+        device = "GPU(EEVEE)"
+    else:  # workbench: nearest anti-aliasing level
+        levels = [(1, "OFF"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32")]
+        scene.display.render_aa = min(levels, key=lambda lv: abs(lv[0] - samples))[1]
+        scene.display.shading.color_type = "TEXTURE"
+        device = "GPU(Workbench)"
+
+    fmt_name = str(q.get("format", "png")).lower()
+    if fmt_name not in FORMATS:
+        raise JobError(f"unknown format {fmt_name!r} (png/jpeg/webp)")
+    fmt = FORMATS[fmt_name]
+    im = r.image_settings
+    if hasattr(im, "media_type"):  # Blender 5
+        im.media_type = "IMAGE"
+    im.file_format = fmt
+    if fmt == "JPEG":
+        im.color_mode = "RGB"
+    else:
+        im.color_mode = "RGBA" if r.film_transparent else "RGB"
+    im.color_depth = "8"
+    quality = int(q.get("jpeg_quality", 90))
+    if fmt in ("JPEG", "WEBP"):
+        im.quality = max(0, min(100, quality))
+    if fmt == "PNG":
+        im.compression = 15
+    return device, fmt
+
+
+# --- the worker ------------------------------------------------------------------
+class Worker:
+    def __init__(self, default_threads: int, default_device: str) -> None:
+        self.default_threads = default_threads
+        self.default_device = default_device
+        self.blend: str | None = None
+        self.meshes: dict[str, list[bpy.types.Object]] = {}
+        self.materials: dict[str, bpy.types.Material] = {}
+        self.format = "PNG"
+
+    # -- open --
+    def open(self, msg: dict[str, Any]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        self.blend = None
+        self.meshes = {}
+        self.materials = {}
+        blend = msg.get("blend")
+        if not isinstance(blend, str) or not os.path.isabs(blend):
+            raise JobError(f"'blend' must be an absolute path, got {blend!r}")
+        if not os.path.isfile(blend):
+            raise JobError(f"blend file not found: {blend}")
+        meshes = msg.get("meshes") or {}
+        materials = msg.get("materials") or {}
+        if not isinstance(meshes, dict) or not isinstance(materials, dict):
+            raise JobError("'meshes' and 'materials' must be objects")
+
+        # Never run code carried by the file: auto-run text blocks, Python drivers.
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+        try:
+            bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False, use_scripts=False)
+        except RuntimeError as e:
+            raise JobError(f"cannot open {blend}: {e}") from None
+        install_render_handlers()
+        scene = bpy.context.scene or bpy.data.scenes[0]
+
+        missing = []
+        for mesh, names in meshes.items():
+            if isinstance(names, str):
+                names = [names]
+            objs = []
+            for name in names:
+                obj = scene.objects.get(name)
+                if obj is None:
+                    where = "not in scene" if name in bpy.data.objects else "missing"
+                    missing.append(f"{mesh}: object {name!r} {where}")
+                    continue
+                objs.append(obj)
+            self.meshes[mesh] = objs
+        if missing:
+            self.meshes = {}
+            raise JobError(f"{os.path.basename(blend)}: " + "; ".join(missing))
+        # Per-object material slots, so a mesh datablock shared with another object
+        # (or another part) is never recoloured through the data.
+        for objs in self.meshes.values():
+            for obj in objs:
+                data = obj.data
+                if data is None or not hasattr(data, "materials"):
+                    continue
+                if len(obj.material_slots) == 0:
+                    data.materials.append(None)
+                for slot in obj.material_slots:
+                    if slot.link != "OBJECT":
+                        slot.link = "OBJECT"
+
+        for fid, spec in materials.items():
+            self.materials[finish_key(fid)] = build_material(finish_key(fid), spec)
+
+        quality = msg.get("quality") or {}
+        threads = int(msg.get("threads", self.default_threads) or 0)
+        device_want = str(msg.get("device", self.default_device)).lower()
+        if device_want not in ("auto", "cpu"):
+            raise JobError(f"unknown device {device_want!r} (auto/cpu)")
+        device, self.format = apply_quality(scene, quality, threads, device_want)
+        views = sorted(o.name for o in scene.objects if o.type == "CAMERA")
+        self.blend = blend
+        return {"event": "opened", "blend": blend,
+                "seconds": round(time.perf_counter() - t0, 4), "device": device,
+                "blender": bpy.app.version_string, "views": views}
+
+    # -- render --
+    def render(self, msg: dict[str, Any]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        if self.blend is None:
+            raise JobError("no model open (send 'open' first)")
+        scene = bpy.context.scene
+        view = msg.get("view")
+        out = msg.get("out")
+        values = msg.get("values")
+        if not isinstance(out, str) or not os.path.isabs(out):
+            raise JobError(f"'out' must be an absolute path, got {out!r}")
+        ext = os.path.splitext(out)[1].lower()
+        if ext not in EXTENSIONS[self.format]:
+            raise JobError(f"'out' extension {ext!r} does not match format {self.format}")
+        if not isinstance(values, dict):
+            raise JobError("'values' must be an object")
+        unknown = sorted(set(values) - set(self.meshes))
+        absent = sorted(set(self.meshes) - set(values))
+        if unknown or absent:
+            raise JobError(f"values: unknown meshes {unknown}, missing meshes {absent}")
+        cam = scene.objects.get(view) if isinstance(view, str) else None
+        if cam is None or cam.type != "CAMERA":
+            views = sorted(o.name for o in scene.objects if o.type == "CAMERA")
+            raise JobError(f"no camera {view!r} in the scene (views: {views})")
+        plan = []
+        for mesh, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise JobError(f"mesh {mesh}: bad value {value!r}")
+            if str(value) in ("0", ""):
+                plan.append((mesh, None))
+                continue
+            mat = self.materials.get(finish_key(value))
+            if mat is None:
+                raise JobError(f"mesh {mesh}: unknown finish {value!r}")
+            plan.append((mesh, mat))
+
+        # sync: visibility, materials, camera (only touch what changed: with persistent
+        # data Cycles then re-syncs as little as possible)
+        for mesh, mat in plan:
+            for obj in self.meshes[mesh]:
+                hide = mat is None
+                if obj.hide_render != hide:
+                    obj.hide_render = hide
+                if mat is None:
+                    continue
+                for slot in obj.material_slots:
+                    if slot.material != mat:
+                        slot.material = mat
+        if scene.camera != cam:
+            scene.camera = cam
+        t1 = time.perf_counter()
+
+        CLOCK.reset()
+        try:
+            result = bpy.ops.render.render(write_still=False)
+        except RuntimeError as e:
+            raise JobError(f"render failed ({scene.render.engine}): {e}".strip()) from None
+        if "FINISHED" not in result:
+            raise JobError(f"render {result} ({scene.render.engine}): {CLOCK.last_stats}")
+        t2 = time.perf_counter()
+        split = CLOCK.split()
+
+        size, digest = self.write(scene, out)
+        t3 = time.perf_counter()
+        timings = {"sync": round(t1 - t0, 4), "render": round(t2 - t1, 4),
+                   "write": round(t3 - t2, 4)}
+        timings.update(split)
+        return {"event": "rendered", "id": msg.get("id"), "out": out,
+                "seconds": round(t3 - t0, 4), "bytes": size, "sha256": digest,
+                "timings": timings}
+
+    def write(self, scene: bpy.types.Scene, out: str) -> tuple[int, str]:
+        img = bpy.data.images.get("Render Result")
+        if img is None:
+            raise JobError("no Render Result after rendering")
+        folder, name = os.path.split(out)
+        stem, ext = os.path.splitext(name)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise JobError(f"cannot create {folder}: {e}") from None
+        tmp = os.path.join(folder, f".{stem}.tmp-{os.getpid()}{ext}")
+        with _WRITE_LOCK:
+            if _TERM_SIGNAL:
+                _exit_for_signal(_TERM_SIGNAL)
+            try:
+                try:
+                    img.save_render(tmp, scene=scene)
+                except RuntimeError as e:
+                    raise JobError(f"cannot save {out}: {e}") from None
+                if not os.path.isfile(tmp) or os.path.getsize(tmp) == 0:
+                    raise JobError(f"saving {out} produced no file")
+                with open(tmp, "rb") as f:
+                    data = f.read()
+                clean = strip_metadata(data, self.format)
+                if clean is not data:
+                    with open(tmp, "wb") as f:
+                        f.write(clean)
+                size, digest = len(clean), hashlib.sha256(clean).hexdigest()
+                os.replace(tmp, out)
+            finally:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+                except OSError as e:
+                    log(f"cannot remove {tmp}: {e}")
+        if _TERM_SIGNAL:  # a signal arrived during the write: the file is complete
+            _exit_for_signal(_TERM_SIGNAL)
+        return size, digest
+
+    # -- loop --
+    def handle(self, msg: Any) -> bool:
+        """Answers one message; False means quit."""
+        if not isinstance(msg, dict):
+            send({"event": "error", "error": "message must be a JSON object"})
+            return True
+        op = msg.get("op")
+        job_id = msg.get("id")
+        try:
+            if op == "ping":
+                send({"event": "pong"})
+            elif op == "quit":
+                return False
+            elif op == "open":
+                send(self.open(msg))
+            elif op == "render":
+                send(self.render(msg))
+            else:
+                raise JobError(f"unknown op {op!r}")
+        except JobError as e:
+            err: dict[str, Any] = {"event": "error", "op": op, "error": str(e)}
+            if job_id is not None:
+                err["id"] = job_id
+            send(err)
+        except Exception as e:  # a bug or a Blender surprise: report and go on
+            log(traceback.format_exc())
+            err = {"event": "error", "op": op, "error": f"{type(e).__name__}: {e}"}
+            if job_id is not None:
+                err["id"] = job_id
+            send(err)
+        return True
+
+    def run(self) -> None:
+        stdin = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115
+        buf = b""
+        while True:
+            chunk = stdin.read(65536)
+            if not chunk:  # EOF
+                if buf.strip():
+                    self._dispatch(buf)
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if not self._dispatch(line):
+                    return
+
+    def _dispatch(self, line: bytes) -> bool:
+        text = line.strip()
+        if not text:
+            return True
+        try:
+            msg = json.loads(text)
+        except ValueError as e:
+            send({"event": "error", "error": f"bad JSON: {e}"})
+            return True
+        return self.handle(msg)
+
+
+def parse_args() -> argparse.Namespace:
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    p = argparse.ArgumentParser(prog="worker.py", description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=0,
+                   help="render threads when 'open' gives none (0: Blender decides)")
+    p.add_argument("--device", choices=("auto", "cpu"), default="auto",
+                   help="Cycles device when 'open' gives none")
+    return p.parse_args(argv)
+
+
+def main() -> int:
+    args = parse_args()
+    install_signal_handlers()
+    bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+    send({"event": "ready", "pid": os.getpid(), "blender": bpy.app.version_string})
+    Worker(args.threads, args.device).run()
+    _PROTO.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Shared fixtures: small catalogs built from dicts in a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sitegen.catalog import Catalog, load_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "catalog"
+
+# A small valid catalog, section by section: the kino stool of DOMAIN.md.
+BASE: dict[str, Any] = {
+    "site": {"title": "Test", "base_url": "https://example.com/", "renders_url": "renders/"},
+    "natures": [{"id": "wood", "name": "Wood"}, {"id": "linoleum", "name": "Linoleum"},
+                {"id": "mdf", "name": "MDF"}, {"id": "fabric", "name": "Fabric"}],
+    "patterns": [
+        {"id": "oak", "nature": "wood", "name": "Oak"},
+        {"id": "walnut", "nature": "wood", "name": "Walnut"},
+        {"id": "lino", "nature": "linoleum", "name": "Linoleum"},
+        {"id": "mdf", "nature": "mdf", "name": "MDF"},
+    ],
+    "finishes": [
+        {"id": 1127, "pattern": "oak", "name": "Oak natural", "color": "#c8a27a"},
+        {"id": 1128, "pattern": "oak", "name": "Oak white", "color": "#ddc9ad"},
+        {"id": 1140, "pattern": "walnut", "name": "Walnut", "color": "#6b4a33"},
+        {"id": 235, "pattern": "lino", "name": "Charcoal", "color": "#3b3d3f"},
+        {"id": 236, "pattern": "lino", "name": "Pistachio", "color": "#b5b98a"},
+        {"id": 2001, "pattern": "mdf", "name": "MDF natural", "color": "#b59a78"},
+        {"id": 2002, "pattern": "mdf", "name": "MDF black", "color": "#2a2a2a"},
+    ],
+    "qualities": [{"id": "preview", "engine": "cycles", "samples": 4, "resolution": [64, 48],
+                   "format": "png", "primary": True}],
+    "models": [{"id": "kino", "blend": "kino.blend", "meshes": ["frame", "top", "insert", "rim"],
+                "views": ["front", "side"]}],
+    "products": [{
+        "id": "kino-stool", "name": "Kino stool", "model": "kino",
+        "kinds": [
+            {"id": "wood-top", "name": "Wooden top", "parts": [
+                {"part": "Frame", "covered": ["wood"], "meshes": ["frame"], "default": 1127},
+                {"part": "Top", "covered": ["wood"], "meshes": ["top"]}]},
+            {"id": "lino-top", "name": "Linoleum top", "parts": [
+                {"part": "Frame", "covered": ["wood"], "meshes": ["frame", "rim"]},
+                {"part": "Top", "covered": ["linoleum"], "meshes": ["insert"]}]},
+        ],
+    }],
+}
+
+
+def base_catalog() -> dict[str, Any]:
+    """A deep copy of BASE, to modify in a test."""
+    return copy.deepcopy(BASE)
+
+
+def write_catalog(root: Path, files: dict[str, Any], blends: tuple[str, ...] = ("kino.blend",)
+                  ) -> Path:
+    """Write YAML files (dicts are dumped, strings written as they are) and empty blend files."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+    for blend in blends:
+        (root / blend).parent.mkdir(parents=True, exist_ok=True)
+        (root / blend).write_bytes(b"BLENDER-v500")
+    return root
+
+
+@pytest.fixture
+def make_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Build a catalog folder from {file name: dict or YAML text}; returns its path.
+
+    The current directory is the temporary folder, so error paths read `cat/<file>`.
+    """
+    monkeypatch.chdir(tmp_path)
+
+    def make(files: dict[str, Any] | None = None, **kwargs: Any) -> Path:
+        return write_catalog(tmp_path / "cat", files if files is not None
+                             else {"catalog.yaml": base_catalog()}, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def load(make_catalog: Callable[..., Path]) -> Callable[..., Catalog]:
+    """Build and load a catalog in one step."""
+
+    def build(files: dict[str, Any] | None = None, **kwargs: Any) -> Catalog:
+        catalog, _ = load_catalog(make_catalog(files, **kwargs))
+        return catalog
+
+    return build
