@@ -54,20 +54,34 @@ def write_files(root: Path, files: dict[str, Any], empty: tuple[str, ...] | list
     return root
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    """Wall times of `repeat` calls of fn (seconds), and the last result."""
-    times = []
+class Times(list[float]):
+    """Wall times of repeated calls (seconds), with the process CPU time of each in `.cpu`.
+
+    CPU time is the steadier figure on a shared machine: other processes inflate the wall
+    time of a single-threaded benchmark but hardly its CPU time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: list[float] = []
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[Times, Any]:
+    """Wall and CPU times of `repeat` calls of fn, and the last result."""
+    times = Times()
     result = None
     for _ in range(repeat):
+        cpu = time.process_time()
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
+        times.cpu.append(time.process_time() - cpu)
     return times, result
 
 
-def stats(times: list[float]) -> dict[str, Any]:
+def stats(times: Times) -> dict[str, Any]:
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-            "runs": len(times)}
+            "cpu_median_s": statistics.median(times.cpu), "runs": len(times)}
 
 
 def _kind(catalog: Catalog, product: str, kind: str) -> KindPlan:
@@ -255,15 +269,18 @@ def bench_keys() -> dict[str, Any]:
         "meshes": len(plan.mesh_ids),
         "sample_keys": sample,
         "builders_agree": mismatch is None,
-        "iter_keys": {**stats(key_times), "keys_per_s": n / keys_s},
+        "iter_keys": {**stats(key_times), "keys_per_s": n / keys_s,
+                      "keys_per_s_cpu": n / statistics.median(key_times.cpu)},
         "aim_keys_per_s": 1_000_000,
         "aim_met": n / keys_s >= 1_000_000,
+        "aim_met_cpu": n / statistics.median(key_times.cpu) >= 1_000_000,
         "iter_colourings_only": {**stats(col_times), "colourings_per_s": n / col_s,
                                  "note": "the enumeration part of iter_keys, without keys"},
         "baseline_naive": {
             "label": "BASELINE: iter_colourings + a dict per colouring + '_'.join",
             **stats(naive_times),
             "keys_per_s": n / naive_s,
+            "keys_per_s_cpu": n / statistics.median(naive_times.cpu),
         },
         "speedup_vs_naive": naive_s / keys_s,
     }
@@ -484,6 +501,7 @@ def bench_load() -> dict[str, Any]:
         "loaded_finishes": len(catalog.finishes),
         "aim_s": 1.0,
         "aim_met": median < 1.0,
+        "aim_met_cpu": statistics.median(times.cpu) < 1.0,
     }
 
 
@@ -515,7 +533,8 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
             f"({r['chart_chain']}, {r['chart_fanout']} targets per source finish)",
             f"count_colourings: {r['count']:,} ({r['count']:.3g}) colourings in "
             f"{_ms(r['count_colourings']['median_s'])} (median of "
-            f"{r['count_colourings']['runs']}); expected {r['count_expected']:,}: "
+            f"{r['count_colourings']['runs']}, CPU "
+            f"{_ms(r['count_colourings']['cpu_median_s'])}); expected {r['count_expected']:,}: "
             f"{'ok' if r['count_ok'] else 'WRONG'}",
             f"expand_kind: {_ms(r['expand_kind']['median_s'])}; expand_product + count_product: "
             f"{_ms(r['count_product']['median_s'])}",
@@ -531,9 +550,10 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
         return [
             f"{r['colourings']:,} colourings, {r['parts']} parts over {r['meshes']} meshes; "
             f"e.g. {r['sample_keys'][0]}",
-            f"iter_keys: {k['keys_per_s']:,.0f} keys/s ({_ms(k['median_s'])}, median of "
-            f"{k['runs']}); aim {r['aim_keys_per_s']:,}/s: "
-            f"{'met' if r['aim_met'] else 'MISSED'}",
+            f"iter_keys: {k['keys_per_s']:,.0f} keys/s ({_ms(k['median_s'])} wall, median of "
+            f"{k['runs']}; by CPU time {k['keys_per_s_cpu']:,.0f} keys/s); aim "
+            f"{r['aim_keys_per_s']:,}/s: {'met' if r['aim_met'] else 'MISSED'} "
+            f"({'met' if r['aim_met_cpu'] else 'missed'} by CPU time)",
             f"iter_colourings alone: {r['iter_colourings_only']['colourings_per_s']:,.0f}/s",
             f"BASELINE naive builder: {n['keys_per_s']:,.0f} keys/s ({_ms(n['median_s'])}); "
             f"iter_keys is {r['speedup_vs_naive']:.2f}x faster; same keys: "
@@ -548,8 +568,9 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
             f"({c['colorchart_entries']:,} targets), {c['models']} models, {c['orders']} orders",
             f"{c['yaml_files']} YAML files ({c['yaml_bytes'] / 1e6:.2f} MB), "
             f"{c['other_files']} blend/texture files; generated in {_ms(r['generate_s'])}",
-            f"load_catalog: {_ms(t['median_s'])} (median of {t['runs']}; min "
-            f"{_ms(t['min_s'])}, max {_ms(t['max_s'])}); aim < {r['aim_s']} s: "
-            f"{'met' if r['aim_met'] else 'MISSED'}; {r['warnings']} warning(s)",
+            f"load_catalog: {_ms(t['median_s'])} wall (median of {t['runs']}; min "
+            f"{_ms(t['min_s'])}, max {_ms(t['max_s'])}; CPU {_ms(t['cpu_median_s'])}); "
+            f"aim < {r['aim_s']} s: {'met' if r['aim_met'] else 'MISSED'}; "
+            f"{r['warnings']} warning(s)",
         ]
     return [f"{k}: {v}" for k, v in r.items() if not isinstance(v, dict | list)]

@@ -86,6 +86,10 @@ def machine_facts() -> dict[str, Any]:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         usable = os.cpu_count()
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        load = None
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
@@ -96,6 +100,9 @@ def machine_facts() -> dict[str, Any]:
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "platform": platform.platform(),
+        # 1, 5, 15 min load averages when the benchmark ended: above cpu_usable, other
+        # processes competed for the CPUs and wall times are inflated (see cpu_median_s).
+        "loadavg": load,
         "git_commit": commit,
         "git_dirty": bool(status) if status is not None else None,
     }
@@ -193,9 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(f"{module.SECTION}.{name}")
                 continue
             figures["bench_wall_s"] = round(time.perf_counter() - start, 3)
-            figures["machine"] = machine
+            figures["machine"] = machine_facts()  # now: the load average covers this run
             for line in summary(name, figures):
                 print(f"  {line}")
+            load = figures["machine"]["loadavg"]
+            usable = figures["machine"]["cpu_usable"] or 1
+            if load and load[0] > usable:
+                print(f"  note: load average {load[0]} > {usable} usable cpus: other processes "
+                      "competed, wall times are inflated (compare cpu_median_s)")
             write_results(args.out, module.SECTION, name, figures)
     print(f"\nfigures written to {args.out}")
     if failed:

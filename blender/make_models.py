@@ -319,10 +319,12 @@ def new_scene() -> bpy.types.Scene:
     c.use_adaptive_sampling = False
     c.use_denoising = True
     c.denoiser = "OPENIMAGEDENOISE"
-    c.max_bounces = 4
-    c.diffuse_bounces = 2
-    c.glossy_bounces = 2
-    c.transmission_bounces = 2
+    c.denoising_quality = "BALANCED"
+    c.use_light_tree = False  # two lights and a plain world: nothing to gain
+    c.max_bounces = 3
+    c.diffuse_bounces = 1
+    c.glossy_bounces = 1
+    c.transmission_bounces = 1
     c.transparent_max_bounces = 4
     c.volume_bounces = 0
     c.caustics_reflective = False
@@ -387,26 +389,29 @@ def studio(scene: bpy.types.Scene, size: float) -> None:
     scene.world = world
     bg = world.node_tree.nodes.get("Background")
     bg.inputs["Color"].default_value = (*srgb("#c9cbcf"), 1.0)
-    bg.inputs["Strength"].default_value = 0.55
+    bg.inputs["Strength"].default_value = 0.35
 
     s = max(size, 0.5)
-    target = Vector((0.0, 0.0, 0.35 * s))
+    target = Vector((0.0, 0.0, 0.3 * s))
 
-    def area(name: str, pos: Sequence[float], power: float, width: float) -> None:
+    def area(name: str, azimuth: float, elevation: float, dist: float, power: float, width: float) -> None:
+        az, el = math.radians(azimuth), math.radians(elevation)
+        pos = target + dist * Vector((math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)))
         light = bpy.data.lights.new(name, type="AREA")
         light.shape = "DISK"
         light.size = width
         light.energy = power
-        light.use_shadow = True
         obj = bpy.data.objects.new(name, light)
-        obj.location = Vector(pos)
-        obj.rotation_euler = (target - obj.location).to_track_quat("-Z", "Y").to_euler()
+        obj.location = pos
+        obj.rotation_euler = (target - pos).to_track_quat("-Z", "Y").to_euler()
         scene.collection.objects.link(obj)
 
-    # Key: large, high, front-left: soft shadow falling back-right.
-    area("Key", (-1.6 * s - 0.6, -1.8 * s - 0.8, 2.2 * s + 1.2), 260.0 * (s + 0.6) ** 2, 2.2 * s + 0.8)
-    # Fill: broad and dim from the right, lifts the shadow side.
-    area("Fill", (2.2 * s + 1.0, -0.8 * s - 0.4, 1.0 * s + 0.6), 70.0 * (s + 0.6) ** 2, 2.5 * s + 1.0)
+    d = 2.0 * s + 1.5
+    # Key: big soft box high at the front right, so the soft shadow falls back
+    # and to the left, where the (front-left) cameras see it.
+    area("Key", 35.0, 55.0, d, 55.0 * d * d, 0.9 * s + 0.6)
+    # Fill: broad and dim, low from the left, lifts the faces the cameras see.
+    area("Fill", -80.0, 20.0, d, 12.0 * d * d, 1.5 * s + 1.0)
 
 
 def product_points(objs: Iterable[bpy.types.Object]) -> list[Vector]:

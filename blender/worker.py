@@ -384,6 +384,9 @@ def apply_quality(scene: bpy.types.Scene, q: dict[str, Any], threads: int,
     r.use_border = False
     r.use_persistent_data = True
     r.use_sequencer = False  # a model file's strips must not replace the render
+    # The compositor is off unless asked for: a model file's File Output node would
+    # otherwise write images wherever it points, on every render.
+    r.use_compositing = bool(q.get("compositing", False))
     if threads and threads > 0:
         r.threads_mode = "FIXED"
         r.threads = int(threads)
@@ -417,12 +420,12 @@ def apply_quality(scene: bpy.types.Scene, q: dict[str, Any], threads: int,
             raise JobError(f"unknown denoise {denoise!r} (off/fast/balanced/high)")
     elif engine_name == "eevee":
         scene.eevee.taa_render_samples = samples
-        device = "GPU(EEVEE)"
+        device = "GPU"  # Blender's GPU backend (OpenGL/EGL), not Cycles
     else:  # workbench: nearest anti-aliasing level
         levels = [(1, "OFF"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32")]
         scene.display.render_aa = min(levels, key=lambda lv: abs(lv[0] - samples))[1]
         scene.display.shading.color_type = "TEXTURE"
-        device = "GPU(Workbench)"
+        device = "GPU"
 
     fmt_name = str(q.get("format", "png")).lower()
     if fmt_name not in FORMATS:

@@ -177,6 +177,271 @@ def products(state: State) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+RENDERS_OPTION = click.option(
+    "--renders", "renders", default="renders", show_default=True,
+    help="The render store: a folder of pictures with its index.")
+
+# A plan larger than this asks for --limit or --yes before starting.
+CONFIRM_ABOVE = 5000
+
+
+def _open_store(location: str) -> Any:
+    from sitegen.store import open_store
+
+    return open_store(location)
+
+
+def _check_qualities(catalog: Catalog, store: Any) -> None:
+    """Refuse a quality whose settings changed since its renders were made."""
+    from sitegen.plan import check_quality_unchanged
+
+    for quality in catalog.qualities.values():
+        check_quality_unchanged(quality, store.quality_settings(quality.id))
+
+
+def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, ...],
+                   order: str | None, view: str | None) -> None:
+    def known(value: str | None, ids: Any, hint: str) -> None:
+        if value is not None and value not in ids:
+            raise click.BadParameter(f"unknown {value!r} (known: {', '.join(ids)})",
+                                     param_hint=hint)
+
+    known(quality, catalog.qualities, "--quality")
+    for product in products:
+        known(product, catalog.products, "--product")
+    known(order, catalog.orders, "--order")
+    known(view, sorted({v for m in catalog.models.values() for v in m.views}), "--view")
+
+
+@cli.command()
+@click.option("--quality", help="Only pictures wanted at this quality (default: all wanted).")
+@click.option("--product", "products", multiple=True, help="Only this product (repeatable).")
+@click.option("--order", help="Only the pictures of this order.")
+@click.option("--view", help="Only this view.")
+@click.option("--stale", is_flag=True, help="Also re-render pictures whose inputs changed.")
+@click.option("--force", is_flag=True, help="Re-render every wanted picture.")
+@click.option("--limit", type=click.IntRange(min=1), help="Render at most N pictures, most "
+              "useful first (every product's default colourings before the rest).")
+@click.option("--workers", type=click.IntRange(min=1), help="Blender workers [default: one per "
+              "two cores].")
+@click.option("--threads", type=click.IntRange(min=0), default=0,
+              help="Render threads per worker [default: the cores divided among workers].")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds one render may take before its worker is killed and the render "
+                   "retried once elsewhere.")
+@click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Restart a worker after this many renders.")
+@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
+              help="Run the workers in this Blender executable instead of the bpy module.")
+@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
+              help="auto: Cycles on a GPU when one is present (OptiX, CUDA, HIP, oneAPI).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; render nothing.")
+@click.option("--yes", is_flag=True, help=f"Start a plan above {CONFIRM_ABOVE} renders.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON events instead of a bar.")
+@RENDERS_OPTION
+@pass_state
+def render(state: State, quality: str | None, products: tuple[str, ...], order: str | None,
+           view: str | None, stale: bool, force: bool, limit: int | None, workers: int | None,
+           threads: int, timeout: float, recycle_after: int, blender: str | None, device: str,
+           dry_run: bool, yes: bool, as_json: bool, renders: str) -> None:
+    """Render the wanted pictures that the store does not hold yet.
+
+    Wanted: every allowed colouring of each product (`render: all`) or each kind's
+    default (`render: default`), at the primary quality, plus the catalog's orders; for
+    every view. Pictures whose inputs changed (blend file, textures, colours, quality,
+    renderer) are stale: kept until `--stale` re-renders them.
+
+    \b
+    Examples:
+      sitegen render --dry-run
+      sitegen render --product kino-stool --workers 2
+      sitegen render --stale --limit 100
+    """
+    import contextlib
+
+    from sitegen.catalog import file_hashes
+    from sitegen.plan import plan_renders, wanted_renders
+
+    catalog, _ = state.load()
+    _check_choices(catalog, quality, products, order, view)
+    store = _open_store(renders)
+    _check_qualities(catalog, store)
+    holding = contextlib.nullcontext() if dry_run else store.lock("sitegen render")
+    with holding:
+        wanted = list(wanted_renders(catalog, quality=quality, products=products, order=order,
+                                     view=view))
+        plan = plan_renders(catalog, wanted, store.stored(), file_hashes(catalog), stale=stale,
+                            force=force)
+        if limit is not None:
+            plan.jobs = plan.jobs[:limit]
+        _print_plan(plan, len(wanted), as_json)
+        if dry_run or not plan.jobs:
+            return
+        if len(plan.jobs) > CONFIRM_ABOVE and not yes:
+            raise SitegenError(f"the plan has {len(plan.jobs)} renders: start it with --yes, "
+                               "or render part of it with --limit N")
+        _run_render(catalog, store, plan.jobs, workers, threads, timeout, recycle_after,
+                    blender, device, as_json)
+
+
+def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
+    counts = plan.counts()
+    if as_json:
+        click.echo(json.dumps({"event": "plan", "wanted": wanted, "ready": plan.ready,
+                               "stale_kept": plan.stale_kept, "render": len(plan.jobs),
+                               "by_product": {f"{p} {r}": n for (p, r), n in
+                                              sorted(counts.items())}}))
+        return
+    reasons: dict[str, int] = {}
+    for job in plan.jobs:
+        reasons[job.reason] = reasons.get(job.reason, 0) + 1
+    line = ", ".join(f"{n} ({r})" for r, n in reasons.items()) or "nothing"
+    click.echo(f"wanted {wanted}: {plan.ready} ready; render {line}")
+    if plan.stale_kept:
+        click.echo(f"{plan.stale_kept} stale picture(s) kept: re-render them with --stale")
+    for (product, reason), n in sorted(counts.items()):
+        click.echo(f"  {product}: {n} {reason}")
+
+
+def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | None,
+                threads: int, timeout: float, recycle_after: int, blender: str | None,
+                device: str, as_json: bool) -> None:
+    import signal
+
+    from tqdm import tqdm
+
+    from sitegen.render import PoolSettings, default_workers, render_jobs
+
+    settings = PoolSettings(workers=workers or default_workers(), threads=threads,
+                            recycle_after=recycle_after, timeout=timeout, blender=blender,
+                            device=device)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    bar = None if as_json else tqdm(total=len(jobs), unit="render", dynamic_ncols=True)
+
+    def on_event(event: dict[str, Any]) -> None:
+        if as_json:
+            click.echo(json.dumps(event))
+        elif bar is not None:
+            if event["event"] in ("rendered", "failed"):
+                bar.update(1)
+            if event["event"] == "failed":
+                bar.write(f"failed: {event['address']}: {event['error']}")
+            elif event["event"] == "worker" and event["state"] == "killed":
+                bar.write(f"worker killed ({event['error']}); retrying {event['address']}")
+
+    try:
+        summary = render_jobs(catalog, store, jobs, settings, on_event)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        click.echo("interrupted: finished pictures are stored and indexed; run again to "
+                   "render the rest", err=True)
+        sys.exit(130)
+    if bar is not None:
+        bar.close()
+    done = {"event": "summary", "rendered": summary.rendered, "failed": len(summary.failed),
+            "seconds": round(summary.seconds, 2), "per_minute": round(summary.per_minute, 1),
+            "workers": settings.workers, "threads": settings.threads_per_worker(),
+            "timings": {k: round(v, 2) for k, v in summary.timings.items()}}
+    if as_json:
+        click.echo(json.dumps(done))
+    else:
+        click.echo(f"rendered {summary.rendered}, failed {len(summary.failed)} in "
+                   f"{summary.seconds:.1f} s ({summary.per_minute:.1f} renders/min, "
+                   f"{settings.workers} worker(s) x {settings.threads_per_worker()} thread(s))")
+        for address, reason in summary.failed:
+            click.echo(f"  failed {address}: {reason}", err=True)
+    if summary.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--quality", help="Only this quality.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row, then totals.")
+@RENDERS_OPTION
+@pass_state
+def status(state: State, quality: str | None, as_json: bool, renders: str) -> None:
+    """Show, per product, quality and view: allowed, wanted, ready, missing, stale.
+
+    Ready pictures whose fingerprint is unknown (an index rebuilt from the files) are
+    counted as ready and also shown as `unknown`.
+
+    \b
+    Example:
+      sitegen status --quality preview
+    """
+    from sitegen.catalog import file_hashes
+    from sitegen.expand import count_product, expand_product
+    from sitegen.plan import fingerprint, render_inputs, wanted_renders
+
+    catalog, _ = state.load()
+    _check_choices(catalog, quality, (), None, None)
+    store = _open_store(renders)
+    stored = store.stored()
+    hashes = file_hashes(catalog)
+    rows = []
+    for product in catalog.products.values():
+        allowed = count_product(expand_product(catalog, product))
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for w in wanted_renders(catalog, quality=quality, products=[product.id]):
+            groups.setdefault((w.quality, w.view), []).append(w)
+        for (q, view), items in sorted(groups.items()):
+            row: dict[str, Any] = {"product": product.id, "quality": q, "view": view,
+                                   "allowed": allowed,
+                   "wanted": len(items), "ready": 0, "missing": 0, "stale": 0, "unknown": 0}
+            for w in items:
+                held = stored.get(w.address)
+                if held is None:
+                    row["missing"] += 1
+                elif held.fingerprint is None:
+                    row["ready"] += 1
+                    row["unknown"] += 1
+                elif held.fingerprint == fingerprint(render_inputs(catalog, w, hashes)):
+                    row["ready"] += 1
+                else:
+                    row["stale"] += 1
+            rows.append(row)
+    totals = {k: sum(int(r[k]) for r in rows) for k in
+              ("wanted", "ready", "missing", "stale", "unknown")}
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        click.echo(json.dumps({"totals": totals}))
+        return
+    columns = ["product", "quality", "view", "allowed", "wanted", "ready", "missing", "stale",
+               "unknown"]
+    table = [[c.upper() for c in columns]] + [[str(r[c]) for c in columns] for r in rows]
+    table.append(["total", "", "", "", *(str(totals[c]) for c in columns[4:])])
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    for line in table:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+@cli.group()
+def index() -> None:
+    """Maintain the render store's index."""
+
+
+@index.command("rebuild")
+@RENDERS_OPTION
+def index_rebuild(renders: str) -> None:
+    """Recreate a lost index from the picture files (fingerprints become unknown).
+
+    \b
+    Example:
+      sitegen index rebuild --renders renders
+    """
+    store = _open_store(renders)
+    with store.lock("sitegen index rebuild"):
+        found = store.rebuild_index()
+    click.echo(f"indexed {found} picture(s) in {renders}; their fingerprints are unknown "
+               "until they are rendered again")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning failures into messages and exit statuses."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

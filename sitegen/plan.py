@@ -1,0 +1,245 @@
+"""Planning (pure): what is wanted, what the store holds, and what to render, with reasons."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sitegen.catalog.models import MAPS, Catalog, Finish, Order, Product, Quality
+from sitegen.errors import SitegenError
+from sitegen.expand import (
+    KindPlan,
+    default_colouring,
+    expand_product,
+    iter_colourings,
+)
+
+# Bumped when the way pictures are made changes (the Blender worker, material building):
+# every stored picture then becomes stale.
+RENDERER_VERSION = "1"
+
+# The quality settings that change a picture (not `primary`, which only says which one the
+# sketchbook shows).
+PICTURE_SETTINGS = ("engine", "samples", "resolution", "format", "jpeg_quality", "transparent",
+                    "denoise", "layers")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One picture that should exist."""
+
+    quality: str
+    model: str
+    view: str
+    key: str
+    ext: str
+    values: tuple[tuple[str, int], ...]  # (mesh id, finish id or 0), model order
+    product: str
+    default: bool  # a kind's default colouring: rendered first
+
+    @property
+    def address(self) -> str:
+        """`<quality>/<model>/<view>/<key>.<ext>`, the picture's path in the store."""
+        return f"{self.quality}/{self.model}/{self.view}/{self.key}.{self.ext}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the store's index says of one picture."""
+
+    fingerprint: str | None  # None: unknown (index rebuilt from the files)
+    inputs: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One render to do, and why."""
+
+    wanted: Wanted
+    fingerprint: str
+    inputs: Mapping[str, str]
+    reason: str  # "missing", "stale: <inputs that changed>", "forced"
+
+
+@dataclass
+class Plan:
+    """Every wanted picture sorted into ready, stale and to-render."""
+
+    jobs: list[Job] = field(default_factory=list)
+    ready: int = 0
+    stale_kept: int = 0  # stale pictures not re-rendered (no --stale)
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """(product, reason) -> number of jobs; reasons shortened to their first word."""
+        return Counter((j.wanted.product, j.reason.split(":")[0]) for j in self.jobs)
+
+
+def quality_settings(quality: Quality) -> dict[str, Any]:
+    """The settings of a quality that change its pictures."""
+    data = quality.model_dump()
+    return {name: data[name] for name in PICTURE_SETTINGS}
+
+
+def digest(data: Any) -> str:
+    """A short stable hash of JSON-able data."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def finish_material(catalog: Catalog, finish: Finish) -> dict[str, Any]:
+    """How a finish looks: its colour, and per map the texture file used (or None).
+
+    The pattern's map mode says where each map comes from: the pattern's shared file, or
+    the finish's own file.
+    """
+    pattern = catalog.patterns[finish.pattern]
+    material: dict[str, Any] = {"color": finish.color}
+    for map_name in MAPS:
+        owner: Finish | Any = pattern if getattr(pattern.maps, map_name) == "pattern" else finish
+        path = catalog.texture_path(owner, map_name)
+        material[map_name] = str(path) if path is not None else None
+    return material
+
+
+def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, str]
+                  ) -> dict[str, str]:
+    """Everything a picture depends on, each as a short hash, by name.
+
+    `file_hashes` maps absolute file paths (blend files, textures) to their content hash.
+    """
+    model = catalog.models[wanted.model]
+    quality = catalog.qualities[wanted.quality]
+    inputs = {
+        "renderer": RENDERER_VERSION,
+        "quality": digest(quality_settings(quality)),
+        "model": digest([file_hashes[str(catalog.blend_path(model))],
+                         [(m.id, m.object_names) for m in model.meshes]]),
+    }
+    for _, value in wanted.values:
+        if value and f"finish {value}" not in inputs:
+            material = finish_material(catalog, catalog.finishes[value])
+            inputs[f"finish {value}"] = digest({k: file_hashes[v] if k in MAPS and v else v
+                                                for k, v in material.items()})
+    return inputs
+
+
+def fingerprint(inputs: Mapping[str, str]) -> str:
+    """One hash over all of a picture's inputs."""
+    return digest(dict(inputs))
+
+
+def _order_matches(order: Order, catalog: Catalog, plan: KindPlan,
+                   values: tuple[int, ...]) -> bool:
+    for name, selector in order.select.items():
+        if name not in plan.part_names:
+            return False  # this kind lacks the selected part
+        value = values[plan.part_names.index(name)]
+        if not value or not (value in selector.finishes
+                             or catalog.finishes[value].pattern in selector.patterns):
+            return False
+    return True
+
+
+def wanted_renders(catalog: Catalog, *, quality: str | None = None,
+                   products: Sequence[str] = (), order: str | None = None,
+                   view: str | None = None) -> Iterator[Wanted]:
+    """Every wanted picture: products by their render policy, plus the orders; per view.
+
+    Products are wanted at the primary quality, orders at their own. `quality` keeps only
+    the pictures wanted at that quality; `products`, `order` and `view` narrow further
+    (`order` alone means: only that order's pictures). Defaults come first; a picture
+    wanted twice is listed once.
+    """
+    primary = catalog.primary_quality.id
+    seen: set[str] = set()
+    chosen = [catalog.products[p] for p in products] or list(catalog.products.values())
+
+    def emit(product: Product, q: str, views: Sequence[str], plan: KindPlan,
+             values: tuple[int, ...], is_default: bool) -> Iterator[Wanted]:
+        model = catalog.models[product.model]
+        key = plan.key(values)
+        mesh_values = [0] * len(model.meshes)
+        for part, value in zip(plan.parts, values, strict=True):
+            for m in part.meshes:
+                mesh_values[m] = value
+        for v in views:
+            if view is not None and v != view:
+                continue
+            w = Wanted(q, model.id, v, key, catalog.qualities[q].ext,
+                       tuple(zip(plan.mesh_ids, mesh_values, strict=True)), product.id,
+                       is_default)
+            if w.address not in seen:
+                seen.add(w.address)
+                yield w
+
+    sources: list[tuple[Product, str, Sequence[str], Order | None]] = []
+    if order is None:
+        sources += [(p, primary, catalog.models[p.model].views, None) for p in chosen]
+    chosen_ids = {p.id for p in chosen}
+    for item in catalog.orders.values():
+        if (order is None or item.id == order) and item.product in chosen_ids:
+            product = catalog.products[item.product]
+            sources.append((product, item.quality or primary,
+                            item.views or catalog.models[product.model].views, item))
+    sources = [s for s in sources if quality is None or s[1] == quality]
+    plans = {p.id: expand_product(catalog, p) for p, *_ in sources}
+    # First every default colouring, then the rest in expansion order.
+    for product, q, views, o in sources:
+        for plan in plans[product.id]:
+            values = default_colouring(plan)
+            if values is not None and (o is None or _order_matches(o, catalog, plan, values)):
+                yield from emit(product, q, views, plan, values, True)
+    for product, q, views, o in sources:
+        if o is None and product.render == "default":
+            continue
+        for plan in plans[product.id]:
+            for values in iter_colourings(plan):
+                if o is None or _order_matches(o, catalog, plan, values):
+                    yield from emit(product, q, views, plan, values, False)
+
+
+def plan_renders(catalog: Catalog, wanted: Sequence[Wanted], stored: Mapping[str, Stored],
+                 file_hashes: Mapping[str, str], *, stale: bool = False,
+                 force: bool = False) -> Plan:
+    """Sort the wanted pictures into ready and to-render, each job with its reason."""
+    plan = Plan()
+    for w in wanted:
+        inputs = render_inputs(catalog, w, file_hashes)
+        fp = fingerprint(inputs)
+        held = stored.get(w.address)
+        if force:
+            plan.jobs.append(Job(w, fp, inputs, "forced"))
+        elif held is None:
+            plan.jobs.append(Job(w, fp, inputs, "missing"))
+        elif held.fingerprint is None or held.fingerprint == fp:
+            plan.ready += 1  # unknown fingerprints (a rebuilt index) are trusted
+        elif stale:
+            plan.jobs.append(Job(w, fp, inputs, "stale: " + changed_inputs(held.inputs, inputs)))
+        else:
+            plan.stale_kept += 1
+    return plan
+
+
+def changed_inputs(old: Mapping[str, str], new: Mapping[str, str]) -> str:
+    """Which inputs differ between two input sets, for a stale reason."""
+    names = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(names) or "fingerprint"
+
+
+def check_quality_unchanged(quality: Quality, stored_settings: Mapping[str, Any] | None) -> None:
+    """A quality is immutable once it has renders: refuse changed settings."""
+    if stored_settings is None:
+        return
+    now = quality_settings(quality)
+    diffs = [f"{k} {stored_settings.get(k)!r} -> {now[k]!r}" for k in PICTURE_SETTINGS
+             if stored_settings.get(k) != now[k]]
+    if diffs:
+        raise SitegenError(
+            f"quality '{quality.id}' already has renders made with other settings "
+            f"({'; '.join(diffs)}); a quality is immutable once it has renders: add a new "
+            "quality with these settings instead (and make it primary if the site should "
+            "show it)")

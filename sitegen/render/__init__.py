@@ -1,0 +1,344 @@
+"""Rendering: a pool of warm Blender workers fed with batches of jobs, results indexed.
+
+Each worker is a subprocess running `blender/worker.py` (with the `bpy` module, or inside
+a Blender executable), in its own process group so that a stuck render can be killed with
+everything it started. One thread per worker talks to it; the calling thread alone writes
+the index, makes thumbnails and reports progress.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import math
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sitegen.catalog.models import Catalog
+from sitegen.errors import SitegenError
+from sitegen.plan import Job, finish_material, quality_settings
+from sitegen.store import FolderStore, make_thumbnail, thumb_address
+
+WORKER_SCRIPT = Path(__file__).resolve().parents[2] / "blender" / "worker.py"
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How to run the workers."""
+
+    workers: int = 1
+    threads: int = 0  # per worker; 0: the cores divided among the workers
+    recycle_after: int = 100  # renders before a worker is restarted (Blender's memory grows)
+    timeout: float = 600.0  # seconds for one render (or one model load)
+    blender: str | None = None  # a Blender executable; None: the bpy module
+    device: str = "auto"  # auto: a GPU when present, else the CPU; cpu: always the CPU
+    chunk: int = 25  # renders handed to a worker at a time
+
+    def threads_per_worker(self) -> int:
+        if self.threads:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+
+def default_workers() -> int:
+    """Workers for this machine: one per two cores (each then renders with two threads)."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def worker_command(blender: str | None) -> list[str]:
+    """The command line that starts one worker."""
+    if not WORKER_SCRIPT.is_file():
+        raise SitegenError(f"the Blender worker is missing: {WORKER_SCRIPT}")
+    if blender is None:
+        return [sys.executable, str(WORKER_SCRIPT)]
+    return [blender, "-b", "--factory-startup", "--disable-autoexec", "--python-exit-code", "1",
+            "--python", str(WORKER_SCRIPT), "--"]
+
+
+class WorkerGone(Exception):
+    """The worker died or did not answer in time; it has been killed."""
+
+
+class WorkerProcess:
+    """One Blender worker subprocess, spoken to in JSON lines."""
+
+    def __init__(self, command: list[str], log_dir: Path, name: str) -> None:
+        self.command = command
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        self.opened: tuple[str, str] | None = None  # (quality, model) loaded
+        self.renders = 0
+        self.blender: str | None = None
+
+    def start(self, timeout: float) -> None:
+        log: IO[bytes] = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=log, start_new_session=True)
+        log.close()
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, args=(self.proc.stdout, self.lines),
+                         daemon=True).start()
+        self.opened = None
+        self.renders = 0
+        ready = self._answer(timeout)
+        self.blender = ready.get("blender")
+
+    @staticmethod
+    def _read(stream: IO[bytes] | None, lines: queue.Queue[bytes]) -> None:
+        assert stream is not None
+        for line in stream:
+            lines.put(line)
+        lines.put(b"")  # EOF
+
+    def _answer(self, timeout: float) -> Event:
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.kill()
+            raise WorkerGone(f"no answer within {timeout:g} s") from None
+        if not line:
+            code = self.proc.wait() if self.proc else None
+            self.kill()
+            raise WorkerGone(f"the worker exited (status {code}): {self.log_tail()}")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def ask(self, message: Event, timeout: float) -> Event:
+        """Send one message and wait for its answer."""
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.kill()
+            raise WorkerGone(f"the worker is gone: {self.log_tail()}") from None
+        return self._answer(timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Kill the worker's whole process group and reap it."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        self.opened = None
+
+    def stop(self) -> None:
+        """Ask the worker to quit; kill it if it does not."""
+        if self.proc is None:
+            return
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b'{"op": "quit"}\n')
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:]) or "(empty log)"
+
+
+@dataclass
+class Summary:
+    """What a render run did."""
+
+    rendered: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (address, reason)
+    seconds: float = 0.0
+    render_seconds: float = 0.0  # summed over workers
+    timings: dict[str, float] = field(default_factory=lambda: collections.defaultdict(float))
+    interrupted: bool = False
+
+    @property
+    def per_minute(self) -> float:
+        return 60 * self.rendered / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Task:
+    job: Job
+    attempt: int = 1
+
+
+def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job],
+                 settings: PoolSettings) -> Event:
+    """The `open` message for a model at a quality, with every finish the jobs use."""
+    m = catalog.models[model]
+    finishes = sorted({v for job in jobs for _, v in job.wanted.values if v})
+    return {
+        "op": "open",
+        "blend": str(catalog.blend_path(m)),
+        "meshes": {mesh.id: mesh.object_names for mesh in m.meshes},
+        "materials": {str(f): finish_material(catalog, catalog.finishes[f]) for f in finishes},
+        "quality": catalog.qualities[quality].model_dump(),
+        "threads": settings.threads_per_worker(),
+        "device": settings.device,
+    }
+
+
+def _chunks(jobs: Sequence[Job], settings: PoolSettings) -> list[list[_Task]]:
+    """Jobs grouped by (quality, model), cut so every worker gets work, in plan order."""
+    groups: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        groups.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
+    size = max(1, min(settings.chunk, math.ceil(len(jobs) / settings.workers)))
+    chunks = [[_Task(j) for j in group[i:i + size]]
+              for group in groups.values() for i in range(0, len(group), size)]
+    position = {id(job): n for n, job in enumerate(jobs)}
+    chunks.sort(key=lambda c: position[id(c[0].job)])
+    return chunks
+
+
+def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
+                settings: PoolSettings, on_event: Callable[[Event], None] = lambda e: None,
+                ) -> Summary:
+    """Render the jobs with a pool of workers, indexing each picture as it arrives.
+
+    Interrupted (Ctrl-C, or SIGTERM turned into KeyboardInterrupt by the caller), it kills
+    every worker, removes their temporary files, and raises KeyboardInterrupt after
+    indexing what finished.
+    """
+    summary = Summary()
+    start = time.perf_counter()
+    command = worker_command(settings.blender)
+    pending: collections.deque[list[_Task]] = collections.deque(_chunks(jobs, settings))
+    lock = threading.Lock()
+    results: queue.Queue[Event] = queue.Queue()
+    stop = threading.Event()
+    open_cache: dict[tuple[str, str], Event] = {}
+    by_group: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        by_group.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
+    for quality in {j.wanted.quality for j in jobs}:
+        stored = store.quality_settings(quality)
+        if stored is None:
+            store.remember_quality(quality, quality_settings(catalog.qualities[quality]))
+    log_dir = Path(tempfile.mkdtemp(prefix="sitegen-workers-"))
+    workers = [WorkerProcess(command, log_dir, f"worker-{n}")
+               for n in range(min(settings.workers, max(1, len(pending))))]
+
+    def next_chunk() -> list[_Task] | None:
+        with lock:
+            return pending.popleft() if pending else None
+
+    def run_worker(worker: WorkerProcess) -> None:
+        while not stop.is_set():
+            chunk = next_chunk()
+            if chunk is None:
+                break
+            for n, task in enumerate(chunk):
+                if stop.is_set():
+                    return
+                try:
+                    results.put(_render_one(worker, task))
+                except WorkerGone as exc:
+                    if stop.is_set():
+                        return
+                    results.put({"event": "worker", "state": "killed", "error": str(exc),
+                                 "address": task.job.wanted.address})
+                    if task.attempt == 1:
+                        with lock:  # retried once, by whichever worker is free first
+                            pending.append([_Task(task.job, 2)])
+                    else:
+                        results.put({"event": "failed", "address": task.job.wanted.address,
+                                     "error": str(exc), "job": task.job})
+                    if chunk[n + 1:]:
+                        with lock:  # the rest of the chunk goes back, for a fresh worker
+                            pending.appendleft(chunk[n + 1:])
+                    break
+        worker.stop()
+
+    def _render_one(worker: WorkerProcess, task: _Task) -> Event:
+        w = task.job.wanted
+        group = (w.quality, w.model)
+        if not worker.alive() or worker.renders >= settings.recycle_after:
+            if worker.alive():
+                worker.stop()
+                results.put({"event": "worker", "state": "recycled"})
+            worker.start(settings.timeout)
+        if worker.opened != group:
+            if group not in open_cache:
+                open_cache[group] = open_message(catalog, w.quality, w.model, by_group[group],
+                                                 settings)
+            answer = worker.ask(open_cache[group], settings.timeout)
+            if answer.get("event") != "opened":
+                return {"event": "failed", "address": w.address, "job": task.job,
+                        "error": f"cannot open model '{w.model}': {answer.get('error')}"}
+            worker.opened = group
+        answer = worker.ask({"op": "render", "id": w.address, "view": w.view,
+                             "values": dict(w.values),
+                             "out": str(store.path_of(w.address).resolve())}, settings.timeout)
+        worker.renders += 1
+        if answer.get("event") != "rendered":
+            return {"event": "failed", "address": w.address, "job": task.job,
+                    "error": str(answer.get("error"))}
+        return {**answer, "event": "rendered", "address": w.address, "job": task.job,
+                "blender": worker.blender}
+
+    threads = [threading.Thread(target=run_worker, args=(w,), daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    try:
+        while any(t.is_alive() for t in threads) or not results.empty():
+            try:
+                event = results.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            _collect(event, catalog, store, summary)
+            on_event({k: v for k, v in event.items() if k != "job"})
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        stop.set()
+        for w in workers:
+            w.kill()
+        while not results.empty():  # what finished stays finished and indexed
+            event = results.get_nowait()
+            _collect(event, catalog, store, summary)
+        raise
+    finally:
+        stop.set()
+        for w in workers:
+            w.kill()
+        folders = {store.path_of(j.wanted.address).parent for j in jobs}
+        store.remove_temporaries(sorted(folders))
+        summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _collect(event: Event, catalog: Catalog, store: FolderStore, summary: Summary) -> None:
+    """Index one result (calling thread only)."""
+    if event["event"] == "rendered":
+        job: Job = event["job"]
+        address = job.wanted.address
+        make_thumbnail(store.path_of(address), store.path_of(thumb_address(address)))
+        store.record(address, job.fingerprint, job.inputs, event["sha256"], event["bytes"],
+                     event["seconds"], event.get("blender"))
+        summary.rendered += 1
+        summary.render_seconds += event["seconds"]
+        for name, seconds in event.get("timings", {}).items():
+            summary.timings[name] += seconds
+    elif event["event"] == "failed":
+        summary.failed.append((event["address"], event["error"]))

@@ -1,0 +1,228 @@
+"""The render store: pictures under their addresses, thumbnails, an SQLite index and a lock."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sitegen.errors import SitegenError
+from sitegen.plan import Stored
+
+INDEX_NAME = "index.sqlite"
+LOCK_NAME = ".lock"
+THUMB_SUFFIX = ".thumb.webp"
+THUMB_SIZE = (240, 180)
+TEMP_MARK = ".tmp-"  # temporary files are `.<name>.tmp-<pid>.<ext>`: never a picture
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS renders (
+    address TEXT PRIMARY KEY,     -- <quality>/<model>/<view>/<key>.<ext>
+    quality TEXT NOT NULL,
+    model TEXT NOT NULL,
+    view TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT,             -- NULL: unknown (index rebuilt from the files)
+    inputs TEXT NOT NULL,         -- JSON: input name -> hash
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    seconds REAL,
+    rendered_at TEXT NOT NULL,
+    blender TEXT
+);
+CREATE TABLE IF NOT EXISTS qualities (
+    id TEXT PRIMARY KEY,
+    settings TEXT NOT NULL        -- JSON: the settings its renders were made with
+);
+"""
+
+
+def thumb_address(address: str) -> str:
+    """The thumbnail of a picture: `<quality>/<model>/<view>/<key>.thumb.webp`."""
+    return address.rsplit(".", 1)[0] + THUMB_SUFFIX
+
+
+def is_picture_name(name: str) -> bool:
+    """Whether a file name in the store is a picture (not a thumbnail or a temporary file)."""
+    return (not name.startswith(".") and not name.endswith(THUMB_SUFFIX)
+            and name.rsplit(".", 1)[-1] in ("png", "jpg", "webp"))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One indexed picture."""
+
+    address: str
+    fingerprint: str | None
+    inputs: dict[str, str]
+    sha256: str
+    bytes: int
+    seconds: float | None
+    rendered_at: str
+    blender: str | None
+
+
+class FolderStore:
+    """Pictures in a folder: `<root>/<quality>/<model>/<view>/<key>.<ext>`, index beside."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._db: sqlite3.Connection | None = None
+
+    # -- files ---------------------------------------------------------------------------
+
+    def path_of(self, address: str) -> Path:
+        """The local path of an address."""
+        return self.root / address
+
+    def exists(self, address: str) -> bool:
+        return self.path_of(address).is_file()
+
+    def remove_temporaries(self, folders: Iterator[Path] | list[Path]) -> int:
+        """Delete leftover temporary files (from a killed render) in these folders."""
+        removed = 0
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.name.startswith(".") and TEMP_MARK in path.name:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    # -- index ---------------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.root / INDEX_NAME, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            self._db = db
+        return self._db
+
+    def has_index(self) -> bool:
+        return (self.root / INDEX_NAME).is_file()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def stored(self, quality: str | None = None) -> dict[str, Stored]:
+        """address -> what the index holds, for pictures whose file exists."""
+        if not self.has_index():
+            return {}
+        query = "SELECT address, fingerprint, inputs FROM renders"
+        rows = self.db.execute(query + (" WHERE quality = ?" if quality else ""),
+                               (quality,) if quality else ())
+        return {address: Stored(fp, json.loads(inputs)) for address, fp, inputs in rows
+                if self.exists(address)}
+
+    def records(self) -> Iterator[Record]:
+        """Every indexed picture."""
+        if not self.has_index():
+            return
+        for row in self.db.execute(
+                "SELECT address, fingerprint, inputs, sha256, bytes, seconds, rendered_at, "
+                "blender FROM renders ORDER BY address"):
+            yield Record(row[0], row[1], json.loads(row[2]), *row[3:])
+
+    def record(self, address: str, fingerprint: str | None, inputs: Mapping[str, str],
+               sha256: str, size: int, seconds: float | None, blender: str | None) -> None:
+        """Index one picture (replacing what was there)."""
+        quality, model, view, name = address.split("/")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.db.execute(
+            "INSERT OR REPLACE INTO renders VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (address, quality, model, view, name.rsplit(".", 1)[0], fingerprint,
+             json.dumps(dict(inputs), sort_keys=True), sha256, size, seconds, now, blender))
+
+    def quality_settings(self, quality: str) -> dict[str, Any] | None:
+        """The settings a quality's renders were made with, if it has any."""
+        if not self.has_index():
+            return None
+        row = self.db.execute("SELECT settings FROM qualities WHERE id = ?",
+                              (quality,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def remember_quality(self, quality: str, settings: Mapping[str, Any]) -> None:
+        """Record a quality's settings when its first render is stored."""
+        self.db.execute("INSERT OR IGNORE INTO qualities VALUES (?, ?)",
+                        (quality, json.dumps(dict(settings), sort_keys=True)))
+
+    # -- lock ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, what: str) -> Iterator[None]:
+        """Hold the store's write lock; a second holder is refused with who holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+                raise SitegenError(f"{self.root} is locked by another run: {holder or '?'}; "
+                                   "wait for it to finish") from None
+            since = dt.datetime.now().isoformat(timespec="seconds")
+            info = (f"pid {os.getpid()} on {socket.gethostname()} ({what}, since {since})")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+            yield
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # closing releases the lock, also when the process dies
+
+    # -- rebuild -------------------------------------------------------------------------
+
+    def rebuild_index(self, blender: str | None = None) -> int:
+        """Recreate the index from the picture files; fingerprints become unknown."""
+        import hashlib
+
+        found = 0
+        db = self.db
+        db.execute("BEGIN")
+        db.execute("DELETE FROM renders")
+        for path in sorted(self.root.glob("*/*/*/*")):
+            if not path.is_file() or not is_picture_name(path.name):
+                continue
+            address = path.relative_to(self.root).as_posix()
+            data = path.read_bytes()
+            self.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data), None,
+                        blender)
+            found += 1
+        db.execute("COMMIT")
+        return found
+
+
+def make_thumbnail(picture: Path, thumb: Path) -> None:
+    """A small WebP of a picture, written atomically."""
+    from PIL import Image
+
+    tmp = thumb.with_name(f".{thumb.name}{TEMP_MARK}{os.getpid()}.webp")
+    try:
+        with Image.open(picture) as image:
+            image.thumbnail(THUMB_SIZE)
+            image.save(tmp, "WEBP", quality=80, method=4)
+        os.replace(tmp, thumb)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def open_store(location: str) -> FolderStore:
+    """The store at a location given on the command line (a folder)."""
+    if "://" in location:
+        raise SitegenError(f"unsupported store location {location!r}: give a folder")
+    return FolderStore(Path(location))
