@@ -33,11 +33,14 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+# isort: off
 # bpy must come first: with Blender as a Python module, bmesh and mathutils
 # only become importable once bpy is loaded.
-import bpy  # noqa: I001
+import bpy
 import bmesh
 from mathutils import Matrix, Vector
+
+# isort: on
 
 RES_X, RES_Y = 480, 360
 SENSOR_W = 36.0
@@ -138,7 +141,9 @@ class Part:
         inner = [hh - r for hh in h]
 
         def samples(a: int) -> list[float]:
-            rnd = [inner[a] + r * math.tan(math.radians(45.0 * k / steps)) for k in range(1, steps + 1)]
+            rnd = [
+                inner[a] + r * math.tan(math.radians(45.0 * k / steps)) for k in range(1, steps + 1)
+            ]
             flat = [-inner[a] + 2 * inner[a] * i / cuts for i in range(cuts + 1)]
             g = min(r * 0.6, inner[a] * 0.3)
             if g > 1e-5:  # keep smooth-shading gradients in a narrow strip
@@ -201,13 +206,14 @@ class Part:
         matrix: Matrix | None = None,
         closed: bool = False,
         uv_scale: float = WOOD_UV,
-        planar_caps: bool = True,
+        uv: str = "auto",
     ) -> None:
         """Revolve an (r, z) profile about the local Z axis.
 
-        Points with r == 0 become poles. UVs: U around (whole repeats, so the
-        seam matches), V along the profile; faces that look mostly up or down
-        get a planar XY projection instead when planar_caps is set.
+        Points with r == 0 become poles. UVs: "around": U around (whole
+        repeats, so the seam matches), V along the profile; "auto": the same,
+        but faces that look mostly up or down get a planar XY projection;
+        "planar": XY projection everywhere (a round board cut from a plank).
         """
         m = matrix if matrix is not None else Matrix.Identity(4)
         off = self._offset()
@@ -221,7 +227,13 @@ class Part:
                 local.append([p] * segments)
             else:
                 ps = [
-                    Vector((r * math.cos(2 * math.pi * j / segments), r * math.sin(2 * math.pi * j / segments), z))
+                    Vector(
+                        (
+                            r * math.cos(2 * math.pi * j / segments),
+                            r * math.sin(2 * math.pi * j / segments),
+                            z,
+                        )
+                    )
                     for j in range(segments)
                 ]
                 rings.append([self.bm.verts.new(m @ p) for p in ps])
@@ -240,7 +252,7 @@ class Part:
             s1 = arc[i1] if i1 != 0 else total
             dr = profile[i1][0] - profile[i0][0]
             dz = profile[i1][1] - profile[i0][1]
-            flat = planar_caps and abs(dr) > 0.7 * math.hypot(dr, dz)
+            flat = uv == "planar" or (uv == "auto" and abs(dr) > 0.7 * math.hypot(dr, dz))
             for j in range(segments):
                 j1 = j + 1
                 corners = [(i0, j, s0), (i0, j1, s0), (i1, j1, s1), (i1, j, s1)]
@@ -273,7 +285,9 @@ class Part:
 
     # -- finish --------------------------------------------------------------------
 
-    def to_object(self, name: str, scene: bpy.types.Scene, material: bpy.types.Material) -> bpy.types.Object:
+    def to_object(
+        self, name: str, scene: bpy.types.Scene, material: bpy.types.Material
+    ) -> bpy.types.Object:
         bm = self.bm
         bmesh.ops.recalc_face_normals(bm, faces=bm.faces[:])
         for f in bm.faces:
@@ -336,7 +350,9 @@ def new_scene() -> bpy.types.Scene:
     return scene
 
 
-def material(name: str, color: Sequence[float], roughness: float = 0.5, metallic: float = 0.0) -> bpy.types.Material:
+def material(
+    name: str, color: Sequence[float], roughness: float = 0.5, metallic: float = 0.0
+) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     bsdf = mat.node_tree.nodes.get("Principled BSDF")
     if bsdf is None:  # older defaults: build the node ourselves
@@ -368,7 +384,9 @@ METAL = srgb("#2a2a2a")
 MDF = srgb("#8a8a86")
 
 
-def product(scene: bpy.types.Scene, model: str, name: str, part: Part, color: Sequence[float], **kw: float) -> bpy.types.Object:
+def product(
+    scene: bpy.types.Scene, model: str, name: str, part: Part, color: Sequence[float], **kw: float
+) -> bpy.types.Object:
     return part.to_object(name, scene, material(f"{model}.{name}", color, **kw))
 
 
@@ -379,7 +397,10 @@ def studio(scene: bpy.types.Scene, size: float) -> None:
     floor.bm = bmesh.new()
     floor.uv = floor.bm.loops.layers.uv.new("UVMap")
     half = 20.0
-    vs = [floor.bm.verts.new((x * half, y * half, 0.0)) for x, y in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    vs = [
+        floor.bm.verts.new((x * half, y * half, 0.0))
+        for x, y in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    ]
     f = floor.bm.faces.new(vs)
     for loop, uv in zip(f.loops, ((0, 0), (1, 0), (1, 1), (0, 1)), strict=True):
         loop[floor.uv].uv = uv
@@ -389,14 +410,18 @@ def studio(scene: bpy.types.Scene, size: float) -> None:
     scene.world = world
     bg = world.node_tree.nodes.get("Background")
     bg.inputs["Color"].default_value = (*srgb("#c9cbcf"), 1.0)
-    bg.inputs["Strength"].default_value = 0.35
+    bg.inputs["Strength"].default_value = 0.22
 
     s = max(size, 0.5)
     target = Vector((0.0, 0.0, 0.3 * s))
 
-    def area(name: str, azimuth: float, elevation: float, dist: float, power: float, width: float) -> None:
+    def area(
+        name: str, azimuth: float, elevation: float, dist: float, power: float, width: float
+    ) -> None:
         az, el = math.radians(azimuth), math.radians(elevation)
-        pos = target + dist * Vector((math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)))
+        pos = target + dist * Vector(
+            (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
+        )
         light = bpy.data.lights.new(name, type="AREA")
         light.shape = "DISK"
         light.size = width
@@ -404,14 +429,17 @@ def studio(scene: bpy.types.Scene, size: float) -> None:
         obj = bpy.data.objects.new(name, light)
         obj.location = pos
         obj.rotation_euler = (target - pos).to_track_quat("-Z", "Y").to_euler()
+        obj.visible_camera = False  # never a bright disk in the picture
         scene.collection.objects.link(obj)
 
     d = 2.0 * s + 1.5
     # Key: big soft box high at the front right, so the soft shadow falls back
     # and to the left, where the (front-left) cameras see it.
-    area("Key", 35.0, 55.0, d, 55.0 * d * d, 0.9 * s + 0.6)
-    # Fill: broad and dim, low from the left, lifts the faces the cameras see.
-    area("Fill", -80.0, 20.0, d, 12.0 * d * d, 1.5 * s + 1.0)
+    area("Key", 35.0, 55.0, d, 20.0 * d * d, 0.9 * s + 0.6)
+    # Fill: broad and dim from the left, lifts the faces the cameras see. Kept
+    # high: a disk light lights nothing behind its own plane, and a low one
+    # would draw a hard line across the floor in the side views.
+    area("Fill", -60.0, 40.0, d, 6.0 * d * d, 1.5 * s + 1.0)
 
 
 def product_points(objs: Iterable[bpy.types.Object]) -> list[Vector]:
@@ -479,7 +507,9 @@ def add_camera(
     return obj
 
 
-def finish(scene: bpy.types.Scene, products: list[bpy.types.Object], cameras: list[tuple], path: Path) -> None:
+def finish(
+    scene: bpy.types.Scene, products: list[bpy.types.Object], cameras: list[tuple], path: Path
+) -> None:
     pts = product_points(products)
     size = max(max(p[a] for p in pts) - min(p[a] for p in pts) for a in range(3))
     studio(scene, size)
@@ -520,26 +550,46 @@ def build_kino(path: Path) -> None:
 
     top = Part()
     top.revolve(
-        fillet([(0, seat_z0), (seat_r, seat_z0), (seat_r, seat_z1), (0, seat_z1)], [0, 0.004, 0.010, 0], 3, False),
+        fillet(
+            [(0, seat_z0), (seat_r, seat_z0), (seat_r, seat_z1), (0, seat_z1)],
+            [0, 0.004, 0.010, 0],
+            3,
+            False,
+        ),
         segments=64,
+        uv="planar",
     )
     objs.append(product(scene, "kino", "top", top, WOOD, roughness=0.45))
 
     rim_in = 0.150
     insert = Part()
     insert.revolve(
-        fillet([(0, seat_z0 + 0.004), (rim_in - 0.0005, seat_z0 + 0.004), (rim_in - 0.0005, seat_z1 - 0.005),
-                (0, seat_z1 - 0.005)], [0, 0, 0.0015, 0], 2, False),
+        fillet(
+            [
+                (0, seat_z0 + 0.004),
+                (rim_in - 0.0005, seat_z0 + 0.004),
+                (rim_in - 0.0005, seat_z1 - 0.005),
+                (0, seat_z1 - 0.005),
+            ],
+            [0, 0, 0.0015, 0],
+            2,
+            False,
+        ),
         segments=64,
     )
     objs.append(product(scene, "kino", "insert", insert, LINO, roughness=0.55))
 
     rim = Part()
     rim.revolve(
-        fillet([(rim_in, seat_z0), (seat_r, seat_z0), (seat_r, seat_z1), (rim_in, seat_z1)],
-               [0.002, 0.004, 0.008, 0.003], 3, True),
+        fillet(
+            [(rim_in, seat_z0), (seat_r, seat_z0), (seat_r, seat_z1), (rim_in, seat_z1)],
+            [0.002, 0.004, 0.008, 0.003],
+            3,
+            True,
+        ),
         segments=64,
         closed=True,
+        uv="planar",
     )
     objs.append(product(scene, "kino", "rim", rim, WOOD, roughness=0.45))
 
@@ -561,9 +611,13 @@ def build_maru(path: Path) -> None:
             legs.box((lw, lw, slat_z0), (sx * lx, sy * ly, slat_z0 / 2), radius=0.004, grain=2)
     apron_h = 0.08
     for sy in (-1, 1):  # long aprons under the slats
-        legs.box((2 * lx, 0.022, apron_h), (0, sy * ly, slat_z0 - apron_h / 2), radius=0.003, grain=0)
+        legs.box(
+            (2 * lx, 0.022, apron_h), (0, sy * ly, slat_z0 - apron_h / 2), radius=0.003, grain=0
+        )
     for sx in (-1, 1):  # short end rails
-        legs.box((0.022, 2 * ly, apron_h), (sx * lx, 0, slat_z0 - apron_h / 2), radius=0.003, grain=1)
+        legs.box(
+            (0.022, 2 * ly, apron_h), (sx * lx, 0, slat_z0 - apron_h / 2), radius=0.003, grain=1
+        )
     objs.append(product(scene, "maru", "Legs", legs, WOOD, roughness=0.45))
 
     slats = Part()
@@ -578,8 +632,16 @@ def build_maru(path: Path) -> None:
 
     def pad(x: float) -> Part:
         p = Part()
-        p.box((sw - 0.01, depth - 0.02, pad_t), (x, 0, slat_z1 + pad_t / 2), radius=0.018, grain=1,
-              uv_scale=FABRIC_UV, steps=3, bulge=0.012, cuts=6)
+        p.box(
+            (sw - 0.01, depth - 0.02, pad_t),
+            (x, 0, slat_z1 + pad_t / 2),
+            radius=0.018,
+            grain=1,
+            uv_scale=FABRIC_UV,
+            steps=3,
+            bulge=0.012,
+            cuts=6,
+        )
         return p
 
     for k in range(4):
@@ -589,19 +651,30 @@ def build_maru(path: Path) -> None:
     table = Part()
     runner_h, board_t = 0.03, 0.022
     for sy in (-1, 1):
-        table.box((sw - 0.06, 0.025, runner_h), (xs[4], sy * (depth / 2 - 0.06), slat_z1 + runner_h / 2),
-                  radius=0.003, grain=0)
-    table.box((sw - 0.01, depth - 0.02, board_t), (xs[4], 0, slat_z1 + runner_h + board_t / 2),
-              radius=0.005, grain=1)
+        table.box(
+            (sw - 0.06, 0.025, runner_h),
+            (xs[4], sy * (depth / 2 - 0.06), slat_z1 + runner_h / 2),
+            radius=0.003,
+            grain=0,
+        )
+    table.box(
+        (sw - 0.01, depth - 0.02, board_t),
+        (xs[4], 0, slat_z1 + runner_h + board_t / 2),
+        radius=0.005,
+        grain=1,
+    )
     objs.append(product(scene, "maru", "table", table, WOOD, roughness=0.45))
 
     br, bl = 0.085, depth - 0.03
     for name, sx in (("BolsterLeft", -1), ("BolsterRight", 1)):
         b = Part()
-        prof = fillet([(0, -bl / 2), (br, -bl / 2), (br, bl / 2), (0, bl / 2)], [0, 0.03, 0.03, 0], 5, False)
+        prof = fillet(
+            [(0, -bl / 2), (br, -bl / 2), (br, bl / 2), (0, bl / 2)], [0, 0.03, 0.03, 0], 5, False
+        )
         m = Matrix.Translation((sx * (length / 2 - br - 0.015), 0, slat_z1 + pad_t + br - 0.008))
-        b.revolve(prof, segments=40, matrix=m @ Matrix.Rotation(-math.pi / 2, 4, "X"), uv_scale=FABRIC_UV,
-                  planar_caps=True)
+        b.revolve(
+            prof, segments=40, matrix=m @ Matrix.Rotation(-math.pi / 2, 4, "X"), uv_scale=FABRIC_UV
+        )
         objs.append(product(scene, "maru", name, b, FABRIC, roughness=0.9))
 
     finish(scene, objs, [("main", -28.0, 22.0, 60.0)], path)
@@ -635,9 +708,18 @@ def build_hako(path: Path) -> None:
     edge = Part()
     eh = panel_t + 0.001  # 0.5 mm proud above and below
     for s in (-1, 1):
-        edge.box((side + 2 * band, band, eh), (0, s * (side / 2 + band / 2), top_z - panel_t / 2),
-                 radius=0.0008, grain=0)
-        edge.box((band, side, eh), (s * (side / 2 + band / 2), 0, top_z - panel_t / 2), radius=0.0008, grain=1)
+        edge.box(
+            (side + 2 * band, band, eh),
+            (0, s * (side / 2 + band / 2), top_z - panel_t / 2),
+            radius=0.0008,
+            grain=0,
+        )
+        edge.box(
+            (band, side, eh),
+            (s * (side / 2 + band / 2), 0, top_z - panel_t / 2),
+            radius=0.0008,
+            grain=1,
+        )
     objs.append(product(scene, "hako", "edge", edge, MDF, roughness=0.6))
 
     finish(scene, objs, [("main", -32.0, 24.0, 70.0)], path)
@@ -677,14 +759,21 @@ def build_oto(path: Path) -> None:
     for zc, sgn in ((z1 - rc, 1), (z0 + rc, -1)):
         rr = R - rc + (rc + pr * 0.4) * math.cos(a45)
         zz = zc + sgn * (rc + pr * 0.4) * math.sin(a45)
-        ring = [(rr + pr * math.cos(2 * math.pi * k / 10), zz + pr * math.sin(2 * math.pi * k / 10)) for k in range(10)]
-        piping.revolve(ring, segments=64, closed=True, uv_scale=FABRIC_UV, planar_caps=False)
+        ring = [
+            (rr + pr * math.cos(2 * math.pi * k / 10), zz + pr * math.sin(2 * math.pi * k / 10))
+            for k in range(10)
+        ]
+        piping.revolve(ring, segments=64, closed=True, uv_scale=FABRIC_UV, uv="around")
     objs.append(product(scene, "oto", "piping", piping, FABRIC, roughness=0.9))
 
     base = Part()
     base.revolve(
-        fillet([(0.165, 0.0), (0.19, 0.0), (0.19, base_h + 0.002), (0.165, base_h + 0.002)],
-               [0.002, 0.003, 0.003, 0.002], 2, True),
+        fillet(
+            [(0.165, 0.0), (0.19, 0.0), (0.19, base_h + 0.002), (0.165, base_h + 0.002)],
+            [0.002, 0.003, 0.003, 0.002],
+            2,
+            True,
+        ),
         segments=64,
         closed=True,
     )
@@ -699,7 +788,9 @@ BUILDERS = {"kino": build_kino, "maru": build_maru, "hako": build_hako, "oto": b
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="Build the demo .blend models.")
     parser.add_argument("--out", type=Path, default=Path("catalog/models"))
-    parser.add_argument("models", nargs="*", help=f"models to build (default: all of {list(BUILDERS)})")
+    parser.add_argument(
+        "models", nargs="*", help=f"models to build (default: all of {list(BUILDERS)})"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.models) - set(BUILDERS)
     if unknown:

@@ -28,6 +28,7 @@ os.dup2(2, 1)
 _PROTO = os.fdopen(_PROTO_FD, "w", encoding="utf-8", newline="\n", closefd=True)
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import signal  # noqa: E402
@@ -74,10 +75,8 @@ _TERM_SIGNAL = 0
 
 
 def _exit_for_signal(signum: int) -> None:
-    try:
+    with contextlib.suppress(Exception):
         _PROTO.flush()
-    except Exception:
-        pass
     os._exit(128 + signum)
 
 
@@ -90,6 +89,7 @@ def _on_signal(signum: int, _frame: Any) -> None:
 
 
 def _watchdog(sock: socket.socket) -> None:
+    global _TERM_SIGNAL
     while True:
         try:
             data = sock.recv(16)
@@ -99,7 +99,6 @@ def _watchdog(sock: socket.socket) -> None:
             return
         for signum in data:
             if signum in (signal.SIGTERM, signal.SIGINT):
-                global _TERM_SIGNAL
                 _TERM_SIGNAL = signum
                 _WRITE_LOCK.acquire()  # waits for a write in progress to finish/clean up
                 _exit_for_signal(signum)
@@ -138,8 +137,9 @@ class RenderClock:
         text = str(args[0]) if args else ""
         self.last_stats = text
         # Cycles: "... | Sample 0/16", EEVEE: "Rendering 1 / 64 samples"
-        if self.first_sample is None and ("| Sample " in text or text.startswith("Sample ")
-                                          or "Rendering " in text):
+        if self.first_sample is None and (
+            "| Sample " in text or text.startswith("Sample ") or "Rendering " in text
+        ):
             self.first_sample = now
         if text.endswith("Finished"):
             self.finished = now
@@ -153,8 +153,10 @@ class RenderClock:
         end = self.finished or self.post
         if end is None:
             return {}
-        out = {"scene_sync": round(self.first_sample - self.pre, 4),
-               "sampling": round(end - self.first_sample, 4)}
+        out = {
+            "scene_sync": round(self.first_sample - self.pre, 4),
+            "sampling": round(end - self.first_sample, 4),
+        }
         return out
 
 
@@ -177,9 +179,11 @@ def _h_post(*args: Any) -> None:
 
 
 def install_render_handlers() -> None:
-    for lst, fn in ((bpy.app.handlers.render_pre, _h_pre),
-                    (bpy.app.handlers.render_stats, _h_stats),
-                    (bpy.app.handlers.render_post, _h_post)):
+    for lst, fn in (
+        (bpy.app.handlers.render_pre, _h_pre),
+        (bpy.app.handlers.render_stats, _h_stats),
+        (bpy.app.handlers.render_post, _h_post),
+    ):
         while fn in lst:
             lst.remove(fn)
         lst.append(fn)
@@ -199,7 +203,7 @@ def parse_color(text: Any) -> tuple[float, float, float, float]:
     if len(h) not in (6, 8):
         raise JobError(f"bad colour {text!r} (want #rrggbb)")
     try:
-        vals = [int(h[i:i + 2], 16) / 255.0 for i in range(0, len(h), 2)]
+        vals = [int(h[i : i + 2], 16) / 255.0 for i in range(0, len(h), 2)]
     except ValueError:
         raise JobError(f"bad colour {text!r} (want #rrggbb)") from None
     r, g, b = (srgb_to_linear(v) for v in vals[:3])
@@ -230,11 +234,11 @@ def strip_metadata(data: bytes, fmt: str) -> bytes:
         if fmt == "PNG" and data[:8] == b"\x89PNG\r\n\x1a\n":
             out, pos, dropped = [data[:8]], 8, False
             while pos < len(data):
-                length = int.from_bytes(data[pos:pos + 4], "big")
+                length = int.from_bytes(data[pos : pos + 4], "big")
                 end = pos + 12 + length
                 if end > len(data):
                     return data
-                if data[pos + 4:pos + 8] in (b"tEXt", b"zTXt", b"iTXt", b"tIME"):
+                if data[pos + 4 : pos + 8] in (b"tEXt", b"zTXt", b"iTXt", b"tIME"):
                     dropped = True
                 else:
                     out.append(data[pos:end])
@@ -252,7 +256,7 @@ def strip_metadata(data: bytes, fmt: str) -> bytes:
                 if marker == 0xDA:  # start of scan: the rest is image data
                     out.append(data[pos:])
                     return b"".join(out) if dropped else data
-                length = int.from_bytes(data[pos + 2:pos + 4], "big")
+                length = int.from_bytes(data[pos + 2 : pos + 4], "big")
                 end = pos + 2 + length
                 if marker == 0xFE:  # COM
                     dropped = True
@@ -354,15 +358,14 @@ def pick_device(scene: bpy.types.Scene, want: str) -> str:
         scene.cycles.device = "GPU"
         log(f"using {kind}: {', '.join(d.name for d in gpus)}")
         return kind
-    try:
+    with contextlib.suppress(TypeError):
         prefs.compute_device_type = "NONE"
-    except TypeError:
-        pass
     return "CPU"
 
 
-def apply_quality(scene: bpy.types.Scene, q: dict[str, Any], threads: int,
-                  device_want: str) -> tuple[str, str]:
+def apply_quality(
+    scene: bpy.types.Scene, q: dict[str, Any], threads: int, device_want: str
+) -> tuple[str, str]:
     """Returns (device, file_format)."""
     engine_name = str(q.get("engine", "cycles")).lower()
     if engine_name not in ENGINES:
@@ -523,9 +526,14 @@ class Worker:
         device, self.format = apply_quality(scene, quality, threads, device_want)
         views = sorted(o.name for o in scene.objects if o.type == "CAMERA")
         self.blend = blend
-        return {"event": "opened", "blend": blend,
-                "seconds": round(time.perf_counter() - t0, 4), "device": device,
-                "blender": bpy.app.version_string, "views": views}
+        return {
+            "event": "opened",
+            "blend": blend,
+            "seconds": round(time.perf_counter() - t0, 4),
+            "device": device,
+            "blender": bpy.app.version_string,
+            "views": views,
+        }
 
     # -- render --
     def render(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -591,12 +599,21 @@ class Worker:
 
         size, digest = self.write(scene, out)
         t3 = time.perf_counter()
-        timings = {"sync": round(t1 - t0, 4), "render": round(t2 - t1, 4),
-                   "write": round(t3 - t2, 4)}
+        timings = {
+            "sync": round(t1 - t0, 4),
+            "render": round(t2 - t1, 4),
+            "write": round(t3 - t2, 4),
+        }
         timings.update(split)
-        return {"event": "rendered", "id": msg.get("id"), "out": out,
-                "seconds": round(t3 - t0, 4), "bytes": size, "sha256": digest,
-                "timings": timings}
+        return {
+            "event": "rendered",
+            "id": msg.get("id"),
+            "out": out,
+            "seconds": round(t3 - t0, 4),
+            "bytes": size,
+            "sha256": digest,
+            "timings": timings,
+        }
 
     def write(self, scene: bpy.types.Scene, out: str) -> tuple[int, str]:
         img = bpy.data.images.get("Render Result")
@@ -698,12 +715,20 @@ class Worker:
 
 
 def parse_args() -> argparse.Namespace:
-    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
     p = argparse.ArgumentParser(prog="worker.py", description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=0,
-                   help="render threads when 'open' gives none (0: Blender decides)")
-    p.add_argument("--device", choices=("auto", "cpu"), default="auto",
-                   help="Cycles device when 'open' gives none")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="render threads when 'open' gives none (0: Blender decides)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu"),
+        default="auto",
+        help="Cycles device when 'open' gives none",
+    )
     return p.parse_args(argv)
 
 

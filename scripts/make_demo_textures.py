@@ -165,58 +165,66 @@ def tint(
 # --------------------------------------------------------------------------- wood
 
 
-def wood_fields(seed: int, rings: int, warp_amp: float, sharp: float) -> tuple[Field, Field]:
-    """(latewood, pores) fields for straight-grained wood, grain along the image's y.
+def wood_fields(seed: int, rings: int, warp_amp: float, sharp: float) -> tuple[Field, Field, Field]:
+    """(latewood, pores, fibres) fields for straight-grained wood, grain along image y.
 
-    latewood is 1 on the dark late-wood bands of every growth ring, pores are
-    short dark dashes along the grain. Both tile.
+    latewood is 1 on the dark late-wood line of every growth ring, pores are
+    short dark dashes along the grain, fibres fine streaks along it. All tile.
     """
-    warp = fbm(seed, 3, 1, 3)  # slow sideways meander of the rings
-    wobble = fbm(seed + 1, 8, 2, 2)  # smaller irregularities
-    figure = fbm(seed + 2, 2, 8, 2)  # ring width varies along the board
+    warp = fbm(seed, 2, 1, 3)  # slow sideways meander of the rings
+    wobble = fbm(seed + 1, 6, 2, 2)  # smaller irregularities
+    figure = fbm(seed + 2, 2, 6, 2)  # ring width varies along the board
     pores = fbm(seed + 3, 64, 6, 2)
+    fibres = stretch(fbm(seed + 4, 96, 3, 2))
     late: Field = [0.0] * N
     for i in range(N):
         x = (i % SIZE) / SIZE
-        phase = x * rings + warp_amp * warp[i] + 0.35 * wobble[i] + 0.25 * figure[i]
+        phase = x * rings + warp_amp * warp[i] + 0.4 * wobble[i] + 0.3 * figure[i]
         ring = phase - math.floor(phase)
         # Early wood is light and wide, late wood darkens quickly near the ring's end.
-        late[i] = ring**sharp * (1.0 - smoothstep(0.96, 1.0, ring))
-    pore = [smoothstep(0.58, 0.80, p) for p in pores]
-    return late, pore
+        late[i] = ring**sharp * (1.0 - smoothstep(0.93, 1.0, ring))
+    pore = [smoothstep(0.60, 0.82, p) for p in pores]
+    return late, pore, fibres
 
 
 def make_wood(out: Path) -> None:
-    # Oak: open pores, fairly regular rings, warm colour.
-    late, pore = wood_fields(seed=1127, rings=18, warp_amp=1.6, sharp=3.0)
+    # Oak: open pores, fairly straight rings, warm colour.
+    late, pore, fib = wood_fields(seed=1127, rings=22, warp_amp=1.2, sharp=4.0)
     tone = fbm(1999, 2, 4, 2)
-    shade = [0.62 * l + 0.30 * p + 0.18 * (t - 0.5) for l, p, t in zip(late, pore, tone, strict=True)]
+    shade = [
+        0.55 * lw + 0.25 * p + 0.20 * (f - 0.5) + 0.22 * (t - 0.5)
+        for lw, p, f, t in zip(late, pore, fib, tone, strict=True)
+    ]
     save_rgb(out / "1127.png", *tint(shade, "#c8a27a", dark=(0.70, 0.62, 0.52), light=1.08))
     # White oil: same wood, paler and with the grain partly filled with white.
     shade_w = [0.72 * s for s in shade]
     save_rgb(out / "1128.png", *tint(shade_w, "#ddc9ad", dark=(0.80, 0.74, 0.66), light=1.05))
     save_normal(
         out / "oak-normal.png",
-        [-0.8 * l - 0.9 * p for l, p in zip(late, pore, strict=True)],
-        strength=1.6,
+        [-0.25 * lw - 0.9 * p - 0.2 * f for lw, p, f in zip(late, pore, fib, strict=True)],
+        strength=1.0,
     )
     # Roughness: oil makes late wood a bit glossier, the pores stay rough.
     save_grey(
         out / "oak-rough.png",
-        [0.58 - 0.10 * l + 0.22 * p + 0.06 * (t - 0.5) for l, p, t in zip(late, pore, tone, strict=True)],
+        [
+            0.58 - 0.10 * lw + 0.22 * p + 0.06 * (t - 0.5)
+            for lw, p, t in zip(late, pore, tone, strict=True)
+        ],
     )
 
-    # Walnut: darker, wavier, more contrast between early and late wood.
-    late_w, pore_w = wood_fields(seed=1140, rings=12, warp_amp=2.6, sharp=2.2)
-    tone_w = fbm(2140, 2, 3, 3)
+    # Walnut: darker, streaky, strong colour variation from board to board.
+    late_w, pore_w, fib_w = wood_fields(seed=1140, rings=16, warp_amp=1.0, sharp=3.0)
+    tone_w = stretch(fbm(2140, 3, 2, 3))
     shade_wn = [
-        0.70 * l + 0.22 * p + 0.30 * (t - 0.5) for l, p, t in zip(late_w, pore_w, tone_w, strict=True)
+        0.50 * lw + 0.20 * p + 0.30 * (f - 0.5) + 0.40 * (t - 0.5)
+        for lw, p, f, t in zip(late_w, pore_w, fib_w, tone_w, strict=True)
     ]
-    save_rgb(out / "1140.png", *tint(shade_wn, "#6b4a33", dark=(0.55, 0.50, 0.50), light=1.22))
+    save_rgb(out / "1140.png", *tint(shade_wn, "#6b4a33", dark=(0.52, 0.46, 0.46), light=1.22))
     save_normal(
         out / "walnut-normal.png",
-        [-0.6 * l - 0.8 * p for l, p in zip(late_w, pore_w, strict=True)],
-        strength=1.4,
+        [-0.2 * lw - 0.8 * p - 0.2 * f for lw, p, f in zip(late_w, pore_w, fib_w, strict=True)],
+        strength=0.9,
     )
 
 
@@ -227,16 +235,17 @@ def make_linoleum(out: Path) -> None:
     # Furniture linoleum: satin, with a faint mottle and a fine speckle of rough grains.
     mottle = stretch(fbm(235, 4, 4, 4, gain=0.55))
     speck = value_noise(236, 128, 128)
-    rough = [0.50 + 0.12 * (m - 0.5) + 0.10 * smoothstep(0.70, 0.95, s) for m, s in zip(mottle, speck, strict=True)]
+    rough = [
+        0.50 + 0.12 * (m - 0.5) + 0.10 * smoothstep(0.70, 0.95, s)
+        for m, s in zip(mottle, speck, strict=True)
+    ]
     save_grey(out / "linoleum-rough.png", rough)
 
 
 # --------------------------------------------------------------------------- fabric
 
 
-def weave_height(
-    thread: int, over: Callable[[int, int], bool], seed: int, fuzz: float
-) -> Field:
+def weave_height(thread: int, over: Callable[[int, int], bool], seed: int, fuzz: float) -> Field:
     """Height field of a woven cloth.
 
     Threads are `thread` pixels wide; warp runs vertically, weft horizontally.

@@ -68,8 +68,17 @@ class KindPlan:
 
 def offered_finishes(catalog: Catalog, part: Part) -> list[int]:
     """Rule 1: the finishes a part offers, in catalog order."""
-    natures = set(part.covered)
-    limitation = catalog.limitations.get(part.limited) if part.limited else None
+    # Many parts share their natures and limitation: each combination is worked out once
+    # per catalog (a loaded catalog never changes).
+    memo_key = ("offered", tuple(sorted(set(part.covered))), part.limited)
+    cached = catalog.memo.get(memo_key)
+    if cached is None:
+        cached = catalog.memo[memo_key] = _offered(catalog, set(part.covered), part.limited)
+    return list(cached)
+
+
+def _offered(catalog: Catalog, natures: set[str], limited: str | None) -> tuple[int, ...]:
+    limitation = catalog.limitations.get(limited) if limited else None
     offered = []
     for finish in catalog.finishes.values():
         pattern = catalog.patterns.get(finish.pattern)
@@ -80,7 +89,23 @@ def offered_finishes(catalog: Catalog, part: Part) -> list[int]:
         ):
             continue
         offered.append(finish.id)
-    return offered
+    return tuple(offered)
+
+
+def _filtered_chart(catalog: Catalog, chart_id: str, part: Part, offered: tuple[int, ...]
+                    ) -> dict[int, tuple[int, ...]]:
+    """Rule 3: a chart's lists filtered to the part's offered finishes (+ 0 if optional)."""
+    memo_key = ("chart", chart_id, tuple(sorted(set(part.covered))), part.limited,
+                part.optional)
+    cached = catalog.memo.get(memo_key)
+    if cached is None:
+        offered_set = set(offered)
+        zero = (0,) if part.optional else ()
+        cached = catalog.memo[memo_key] = {
+            src: tuple(f for f in targets if f in offered_set) + zero
+            for src, targets in catalog.colorcharts[chart_id].map.items()
+        }
+    return cached
 
 
 def expand_kind(catalog: Catalog, product: Product, kind: Kind) -> KindPlan:
@@ -99,11 +124,7 @@ def expand_kind(catalog: Catalog, product: Product, kind: Kind) -> KindPlan:
             domain = plain
         else:
             source = names.index(part.source) if part.source is not None else i - 1
-            offered_set = set(offered)
-            chart = {
-                src: tuple(f for f in targets if f in offered_set) + zero
-                for src, targets in catalog.colorcharts[part.colorchart].map.items()
-            }
+            chart = _filtered_chart(catalog, part.colorchart, part, offered)
             plain = ()
             seen: dict[int, None] = {}
             for value in plans[source].domain:
@@ -128,8 +149,13 @@ def expand_kind(catalog: Catalog, product: Product, kind: Kind) -> KindPlan:
 
 
 def expand_product(catalog: Catalog, product: Product) -> tuple[KindPlan, ...]:
-    """Every kind of a product, expanded."""
-    return tuple(expand_kind(catalog, product, kind) for kind in product.kinds)
+    """Every kind of a product, expanded (once per catalog)."""
+    memo_key = ("product", product.id)
+    plans = catalog.memo.get(memo_key)
+    if plans is None:
+        plans = tuple(expand_kind(catalog, product, kind) for kind in product.kinds)
+        catalog.memo[memo_key] = plans
+    return plans
 
 
 def iter_colourings(plan: KindPlan) -> Iterator[Colouring]:
@@ -224,8 +250,33 @@ def count_common(plans: Sequence[KindPlan]) -> int:
 
 
 def count_colourings(plan: KindPlan) -> int:
-    """The number of allowed colourings of a kind, from its structure (no enumeration)."""
-    return count_common((plan,))
+    """The number of allowed colourings of a kind, from its structure (no enumeration).
+
+    Within one kind every charted part reads one source that comes before it, so the parts
+    form a forest. Going backwards, `weight[i][v]` is the number of ways to colour the parts
+    that read part i (directly or down a chain) when part i takes value v; the count is the
+    product, over the plain parts (the roots), of their weights summed over their choices.
+    The cost is the size of the charts, not the number of colourings.
+    """
+    parts = plan.parts
+    readers: list[list[int]] = [[] for _ in parts]
+    for i, p in enumerate(parts):
+        if p.source is not None:
+            readers[p.source].append(i)
+    weight: list[dict[int, int]] = [{} for _ in parts]
+    for i in reversed(range(len(parts))):
+        for value in parts[i].domain:
+            ways = 1
+            for r in readers[i]:
+                ways *= sum(weight[r].get(v, 0) for v in parts[r].choices(value))
+                if not ways:
+                    break
+            weight[i][value] = ways
+    total = 1
+    for i, p in enumerate(parts):
+        if p.source is None:
+            total *= sum(weight[i][v] for v in p.plain)
+    return total
 
 
 def count_product(plans: Sequence[KindPlan]) -> int:

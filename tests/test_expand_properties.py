@@ -72,16 +72,18 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
                         min_size=n_finishes, max_size=n_finishes, unique=True))
     finish_files = draw(st.lists(st.integers(0, len(FILES) - 1),
                                  min_size=n_finishes, max_size=n_finishes))
-    finishes = [{"id": fid, "pattern": draw(st.sampled_from(pattern_ids)), "color": "#a0b0c0",
-                 "archived": draw(st.sampled_from([False, False, False, True]))}
-                for fid in ids]
-    limitations = [
+    finishes: list[dict[str, Any]] = [
+        {"id": fid, "pattern": draw(st.sampled_from(pattern_ids)), "color": "#a0b0c0",
+         "archived": draw(st.sampled_from([False, False, False, True]))}
+        for fid in ids
+    ]
+    limitations: list[dict[str, Any]] = [
         {"id": f"lim{i}",
          "patterns": draw(st.lists(st.sampled_from(pattern_ids), unique=True, max_size=3)),
          "finishes": draw(st.lists(st.sampled_from(ids), unique=True, max_size=3))}
         for i in range(draw(st.integers(0, 2)))
     ]
-    charts = []
+    charts: list[dict[str, Any]] = []
     for i in range(draw(st.integers(0, 3))):
         sources = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
         charts.append({"id": f"chart{i}", "map": {
@@ -116,14 +118,20 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
             }
             if draw(st.booleans()):
                 part["optional"] = True
-            if limitations and draw(st.booleans()):
+            if bool(limitations) and draw(st.booleans()):
                 part["limited"] = draw(st.sampled_from([x["id"] for x in limitations]))
-            if i > 0 and charts and draw(st.booleans()):
+            if i > 0 and bool(charts) and draw(st.booleans()):
                 part["colorchart"] = draw(st.sampled_from([c["id"] for c in charts]))
                 if draw(st.booleans()):  # explicit source: any earlier part (a chain or not)
                     part["source"] = draw(st.sampled_from(names[:i]))
             offered = _offered(spec, part["covered"], part.get("limited"))
-            if offered and draw(st.booleans()):
+            if "colorchart" in part:
+                # Most telling when the chart can give it, after another finish: it must be
+                # ignored (a charted part takes the first choice its chart gives).
+                chart = next(c for c in charts if c["id"] == part["colorchart"])
+                charted = [f for lst in chart["map"].values() for f in lst[1:] if f in offered]
+                offered = charted or offered
+            if bool(offered) and draw(st.booleans()):
                 part["default"] = draw(st.sampled_from(offered))
             parts.append(part)
         kinds.append({"id": f"kind{k}", "parts": parts})

@@ -257,6 +257,8 @@ class Catalog:
         self.files: dict[tuple[str, tuple[str | int, ...]], Path] = {}
         # Ids of entries that failed to load, by section: not reported again as unknown.
         self.broken: dict[str, set[Any]] = {}
+        # Results of pure functions of this catalog, computed once (see sitegen.expand).
+        self.memo: dict[Any, Any] = {}
 
     def section(self, name: str) -> dict[Any, Any]:
         """The mapping for a section name ("finishes", ...)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,25 +41,37 @@ def format_field(path: NodePath) -> str:
     return out
 
 
-@dataclass
 class Document:
-    """One YAML file: its data and the line of each node."""
+    """One YAML file: its data, and the line of each node (worked out when first asked)."""
 
-    path: Path
-    shown: str
-    data: Any
-    lines: dict[NodePath, int] = field(default_factory=dict)
+    def __init__(self, path: Path, shown: str, data: Any, node: yaml.Node | None = None
+                 ) -> None:
+        self.path = path
+        self.shown = shown
+        self.data = data
+        self._node = node
+        self._lines: dict[NodePath, int] | None = None
+
+    @property
+    def lines(self) -> dict[NodePath, int]:
+        if self._lines is None:
+            self._lines = {}
+            if self._node is not None:
+                _walk(self._node, (), self._lines, [MAX_NODES])
+            self._node = None
+        return self._lines
 
     def line_of(self, path: NodePath) -> int:
         """The line of the deepest node on `path` that exists (1-based)."""
+        lines = self.lines
         for end in range(len(path), -1, -1):
             prefix = path[:end]
-            line = self.lines.get(prefix)
+            line = lines.get(prefix)
             if line is not None:
                 return line
             # pydantic reports dict keys as int where YAML had int keys: try the other spelling.
             if end and isinstance(path[end - 1], int):
-                line = self.lines.get(prefix[:-1] + (str(path[end - 1]),))
+                line = lines.get(prefix[:-1] + (str(path[end - 1]),))
                 if line is not None:
                     return line
         return 1
@@ -103,8 +114,10 @@ def read_document(path: Path) -> Document | Problem:
             return Document(path, shown, None)
         # Construct first: merge keys (<<) are flattened into the node tree by construction.
         data = loader.construct_document(node)
-        lines: dict[NodePath, int] = {}
-        _walk(node, (), lines, [MAX_NODES])
+        if "*" in text:
+            # Aliases share nodes: walking counts what they expand to, and refuses a bomb
+            # before anything validates the expanded data. Without '*' there is no alias.
+            _walk(node, (), {}, [MAX_NODES])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -118,7 +131,7 @@ def read_document(path: Path) -> Document | Problem:
         )
     finally:
         loader.dispose()
-    return Document(path, shown, data, lines)
+    return Document(path, shown, data, node)
 
 
 def catalog_files(root: Path) -> Iterator[Path]:

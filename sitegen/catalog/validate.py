@@ -232,7 +232,7 @@ def _check_kind(check: _Checker, product: Product, k: int, kind: Kind,
 
 
 def _check_order(check: _Checker, order: Order) -> None:
-    from sitegen.expand import expand_kind
+    from sitegen.expand import expand_product
 
     cat = check.catalog
     if not check.known("products", "product", order.product, order, "product"):
@@ -247,8 +247,8 @@ def _check_order(check: _Checker, order: Order) -> None:
                         f"'{product.model}' (known: {_listing(views)})")
     # What each part name can take, over all kinds that have it.
     domains: dict[str, set[int]] = {}
-    for kind in product.kinds:
-        for plan in expand_kind(cat, product, kind).parts:
+    for kind_plan in expand_product(cat, product):
+        for plan in kind_plan.parts:
             domains.setdefault(plan.name, set()).update(plan.domain)
     for name, selector in order.select.items():
         if name not in domains:
@@ -268,11 +268,11 @@ def _check_order(check: _Checker, order: Order) -> None:
 
 
 def _warn_product(check: _Checker, product: Product) -> None:
-    from sitegen.expand import count_colourings, expand_kind, offered_finishes
+    from sitegen.expand import count_colourings, expand_product, offered_finishes
 
     cat = check.catalog
-    for k, kind in enumerate(product.kinds):
-        plan = expand_kind(cat, product, kind)
+    for k, (kind, plan) in enumerate(zip(product.kinds, expand_product(cat, product),
+                                         strict=True)):
         if count_colourings(plan) == 0:
             check.warn(product, "kinds", k, message=f"kind '{kind.id}' has no allowed colouring "
                        "(some part has no finish to choose)")
