@@ -58,18 +58,22 @@ def cli(ctx: click.Context, catalog: Path, debug: bool) -> None:
 
 @cli.command()
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
+@click.option("--renders", "renders", default="renders", show_default=True,
+              help="The render store whose qualities must not have changed.")
 @pass_state
-def validate(state: State, strict: bool) -> None:
+def validate(state: State, strict: bool, renders: str) -> None:
     """Check the catalog against CATALOG_FORMAT.md.
 
     Every problem is printed as `file:line: field: message`, all of them in one run;
-    warnings as `file:line: warning: ...`. Exit status 1 when the catalog is invalid.
+    warnings as `file:line: warning: ...`. Exit status 1 when the catalog is invalid, or
+    when a quality that already has renders in the store changed its settings.
 
     \b
     Example:
       sitegen --catalog catalog validate --strict
     """
     catalog, warnings = state.load(strict=strict)
+    _check_qualities(catalog, _open_store(renders))
     kinds = sum(len(p.kinds) for p in catalog.products.values())
     click.echo(f"catalog valid: {len(catalog.products)} products, {kinds} kinds, "
                f"{len(catalog.finishes)} finishes, {len(catalog.models)} models"
@@ -440,6 +444,66 @@ def index_rebuild(renders: str) -> None:
         found = store.rebuild_index()
     click.echo(f"indexed {found} picture(s) in {renders}; their fingerprints are unknown "
                "until they are rendered again")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="The output folder.")
+@click.option("--quality", help="The quality whose pictures the site shows [default: the "
+              "primary one].")
+@RENDERS_OPTION
+@pass_state
+def build(state: State, out: Path, quality: str | None, renders: str) -> None:
+    """Build the static sketchbook site from the catalog and the render store.
+
+    Pages, page data, swatches and hashed assets are gathered first, then written: a
+    rebuild with nothing changed rewrites no file.
+
+    \b
+    Examples:
+      sitegen build
+      sitegen build --out /tmp/site --renders renders
+    """
+    from sitegen.site import ready_by_model, site_files, write_site
+
+    catalog, _ = state.load()
+    _check_choices(catalog, quality, (), None, None)
+    store = _open_store(renders)
+    quality = quality or catalog.primary_quality.id
+    files = site_files(catalog, quality, ready_by_model(store.stored(quality), quality))
+    report = write_site(files, out)
+    click.echo(f"built {out}: {len(files)} files, {len(report.written)} written, "
+               f"{report.unchanged} unchanged, {len(report.removed)} removed")
+
+
+@cli.command()
+@click.option("--out", "build_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("build"), show_default=True, help="The built site to serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@RENDERS_OPTION
+@pass_state
+def serve(state: State, build_dir: Path, host: str, port: int, renders: str) -> None:
+    """Preview the built site at http://HOST:PORT/, renders served where the site expects them.
+
+    \b
+    Example:
+      sitegen build && sitegen serve --port 8000
+    """
+    from sitegen.site.serve import make_server
+
+    catalog, _ = state.load()
+    if not (build_dir / "index.html").is_file():
+        raise SitegenError(f"{build_dir}/index.html not found: run `sitegen build` first")
+    server = make_server(build_dir, Path(renders), catalog.site.renders_url, host, port)
+    click.echo(f"serving {build_dir} at http://{host}:{server.server_address[1]}/ "
+               "(Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()
 
 
 def main(argv: list[str] | None = None) -> None:

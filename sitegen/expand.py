@@ -7,7 +7,7 @@ tuple with one value per part of the kind, in kind order: a finish id, or 0 for 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -221,8 +221,12 @@ def kind_factors(plan: KindPlan, part_vars: Sequence[Hashable],
     return factors
 
 
-def count_common(plans: Sequence[KindPlan]) -> int:
+def count_common(plans: Sequence[KindPlan],
+                 restrict: Mapping[str, Collection[int]] | None = None) -> int:
     """How many render keys every one of `plans` (kinds of one model) produces.
+
+    With `restrict` (part name -> allowed values), only colourings whose parts take those
+    values count; a kind lacking a restricted part matches it only when 0 is allowed.
 
     A key is a value per mesh. Meshes coloured by one part of any of the kinds must share a
     value, so they are merged into one variable (union-find); each kind then adds its own
@@ -246,6 +250,11 @@ def count_common(plans: Sequence[KindPlan]) -> int:
     for plan in plans:
         part_vars = [find(p.meshes[0]) for p in plan.parts]
         factors += kind_factors(plan, part_vars, [find(m) for m in plan.hidden_meshes()])
+        for name, values in (restrict or {}).items():
+            if name in plan.part_names:
+                factors.append(allowed(part_vars[plan.part_names.index(name)], values))
+            elif 0 not in values:
+                return 0  # the kind lacks the part: only "removed" (0) matches it
     return count_solutions(factors)
 
 
@@ -279,7 +288,8 @@ def count_colourings(plan: KindPlan) -> int:
     return total
 
 
-def count_product(plans: Sequence[KindPlan]) -> int:
+def count_product(plans: Sequence[KindPlan],
+                  restrict: Mapping[str, Collection[int]] | None = None) -> int:
     """The number of distinct render keys over a product's kinds.
 
     Two kinds can produce the same key (the same finishes on the same meshes), so the
@@ -297,7 +307,7 @@ def count_product(plans: Sequence[KindPlan]) -> int:
             if any(members - {k} in empty for k in subset if size > 1):
                 empty.add(members)
                 continue
-            common = count_common([plans[k] for k in subset])
+            common = count_common([plans[k] for k in subset], restrict)
             if common == 0:
                 empty.add(members)
             total += common if size % 2 else -common

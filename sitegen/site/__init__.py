@@ -1,0 +1,236 @@
+"""The static sketchbook: page data and templates -> files in build/.
+
+Everything is gathered in memory first (pages, data, swatches, hashed assets), then
+written: a file whose bytes are unchanged is not rewritten, and files of an earlier build
+that are no longer produced are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from sitegen.catalog.models import Catalog, Finish
+from sitegen.errors import SitegenError
+from sitegen.expand import default_colouring, expand_product
+from sitegen.plan import finish_material
+from sitegen.site.data import product_coverage, product_data
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+MARKER = ".sitegen-build"  # marks a folder as sitegen's output: only such a folder is pruned
+SWATCH_SIZE = 64
+IMPORT_RE = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.js)\2""")
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+def is_absolute_url(url: str) -> bool:
+    """An URL with a scheme or an absolute path: used as it is from every page."""
+    return bool(urlsplit(url).scheme) or url.startswith("/")
+
+
+def from_page(url: str, root: str) -> str:
+    """A site-root-relative URL as seen from a page `root` away from the root."""
+    return url if is_absolute_url(url) else root + url
+
+
+def content_security_policy(renders_url: str) -> str:
+    """The pages' CSP: own scripts and styles only; pictures from the renders' origin."""
+    images = "'self' data:"
+    if urlsplit(renders_url).scheme:
+        parts = urlsplit(renders_url)
+        images += f" {parts.scheme}://{parts.netloc}"
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
+            f"img-src {images}; connect-src 'self'; base-uri 'none'; form-action 'none'")
+
+
+def hashed_assets(static: Path) -> dict[str, tuple[str, bytes]]:
+    """name -> (static/<stem>-<hash>.<ext>, bytes), with JS module imports rewritten."""
+    sources = {p.name: p.read_bytes() for p in sorted(static.iterdir()) if p.is_file()}
+    done: dict[str, tuple[str, bytes]] = {}
+
+    def resolve(name: str, stack: tuple[str, ...] = ()) -> tuple[str, bytes]:
+        if name in done:
+            return done[name]
+        if name in stack:
+            raise SitegenError(f"templates/static: import cycle through {name}")
+        data = sources[name]
+        if name.endswith(".js"):
+            def swap(m: re.Match[str]) -> str:
+                target = resolve(m.group(3), (*stack, name))[0].split("/")[-1]
+                return f"{m.group(1)}{m.group(2)}./{target}{m.group(2)}"
+            data = IMPORT_RE.sub(swap, data.decode()).encode()
+        stem, _, ext = name.rpartition(".")
+        digest = hashlib.sha256(data).hexdigest()[:10]
+        done[name] = (f"static/{stem}-{digest}.{ext}", data)
+        return done[name]
+
+    for name in sources:
+        resolve(name)
+    return done
+
+
+def swatch_png(catalog: Catalog, finish: Finish) -> bytes:
+    """A square swatch: the centre of the finish's diffuse texture, else its colour."""
+    from PIL import Image
+
+    diffuse = finish_material(catalog, finish)["diffuse"]
+    if diffuse is not None:
+        with Image.open(diffuse) as source:
+            image = source.convert("RGB")
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side)).resize(
+            (SWATCH_SIZE, SWATCH_SIZE), Image.Resampling.LANCZOS)
+    else:
+        image = Image.new("RGB", (SWATCH_SIZE, SWATCH_SIZE), finish.color)
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def ready_by_model(addresses: Mapping[str, Any], quality: str) -> dict[str, dict[str, set[str]]]:
+    """model -> view -> ready keys, from store addresses `<quality>/<model>/<view>/<key>.<ext>`."""
+    ready: dict[str, dict[str, set[str]]] = {}
+    for address in addresses:
+        q, model, view, name = address.split("/")
+        if q == quality:
+            ready.setdefault(model, {}).setdefault(view, set()).add(name.rsplit(".", 1)[0])
+    return ready
+
+
+def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, set[str]]],
+               templates: Path = TEMPLATES) -> dict[str, bytes]:
+    """Every file of the site, by path relative to the output folder."""
+    files: dict[str, bytes] = {}
+    assets = hashed_assets(templates / "static")
+    for path, data in assets.values():
+        files[path] = data
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    site = catalog.site
+    common = {"site": site, "assets": {name: path for name, (path, _) in assets.items()},
+              "csp": content_security_policy(site.renders_url)}
+    q = catalog.qualities[quality]
+
+    used = {v for p in catalog.products.values() for plan in expand_product(catalog, p)
+            for part in plan.parts for v in part.domain if v}
+    swatches: dict[int, str] = {}
+    for finish in catalog.finishes.values():
+        if finish.id in used:
+            png = swatch_png(catalog, finish)
+            swatches[finish.id] = f"swatches/{finish.id}-{hashlib.sha256(png).hexdigest()[:8]}.png"
+            files[swatches[finish.id]] = png
+
+    def picture(product_id: str, root: str) -> dict[str, str] | None:
+        product = catalog.products[product_id]
+        model = catalog.models[product.model]
+        plan = expand_product(catalog, product)[0]
+        values = default_colouring(plan)
+        if values is None:
+            return None
+        key = plan.key(values)
+        view = model.views[0]
+        if key not in ready.get(model.id, {}).get(view, set()):
+            return None
+        alt = f"{product.label}: " + ", ".join(
+            f"{p.name} {catalog.finishes[v].label if v else 'removed'}"
+            for p, v in zip(plan.parts, values, strict=True))
+        url = f"{site.renders_url}{quality}/{model.id}/{view}/{key}.{q.ext}"
+        return {"url": from_page(url, root), "alt": alt}
+
+    def render(template: str, **context: Any) -> bytes:
+        return env.get_template(template).render(**common, **context).encode()
+
+    cards, coverage = [], []
+    for product in catalog.products.values():
+        root = "../../"
+        model_ready = ready.get(product.model, {})
+        data = product_data(catalog, product, quality, model_ready,
+                            from_page(site.renders_url, root),
+                            {f: root + path for f, path in swatches.items()})
+        base = f"products/{product.id}/"
+        files[base + "data.json"] = (json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+                                     + "\n").encode()
+        entries = [{"label": e["label"], "kinds": [{"id": k, "name": data["kinds"][k]["name"]}
+                                                   for k in e["kinds"]]}
+                   for e in data["entries"]]
+        files[base + "index.html"] = render(
+            "product.html", root=root, page_title=product.label,
+            product={"id": product.id, "name": product.label}, entries=entries,
+            data_url="data.json", image=picture(product.id, root))
+        cover = product_coverage(catalog, product, model_ready)
+        cards.append({"id": product.id, "name": product.label, "url": base,
+                      "image": picture(product.id, ""), "ready": cover.ready,
+                      "allowed": cover.allowed})
+        coverage.append({"id": product.id, "name": product.label, "url": base, "parts": [
+            {"name": name, "finishes": [
+                {"id": f, "name": catalog.finishes[f].label, "swatch": swatches[f],
+                 "pattern_name": catalog.patterns[catalog.finishes[f].pattern].name
+                 or catalog.finishes[f].pattern,
+                 "ready": r, "allowed": a, "percent": round(100 * r / a) if a else 0}
+                for f, r, a in rows]} for name, rows in cover.parts]})
+    files["index.html"] = render("index.html", root="", page_title=site.title, products=cards)
+    files["coverage.html"] = render("coverage.html", root="", page_title="Coverage",
+                                    products=coverage)
+    files["sitemap.xml"] = sitemap(site.base_url, ["", "coverage.html",
+                                                   *(f"products/{p}/" for p in catalog.products)])
+    return files
+
+
+def sitemap(base_url: str, pages: list[str]) -> bytes:
+    """sitemap.xml with absolute URLs under `base_url`."""
+    from xml.sax.saxutils import escape
+
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    urls = "".join(f"  <url><loc>{escape(base + page)}</loc></url>\n" for page in pages)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{urls}</urlset>\n").encode()
+
+
+def write_site(files: Mapping[str, bytes], out: Path,
+               on_write: Callable[[str], None] = lambda p: None) -> BuildReport:
+    """Write the files into `out`: changed ones atomically, stale ones removed."""
+    report = BuildReport()
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise SitegenError(f"{out} is not empty and was not made by sitegen build (no {MARKER}):"
+                           " choose another --out, or empty it")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).touch()
+    for rel, data in sorted(files.items()):
+        path = out / rel
+        if path.is_file() and path.read_bytes() == data:
+            report.unchanged += 1
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        report.written.append(rel)
+        on_write(rel)
+    for path in sorted(out.rglob("*"), reverse=True):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and rel not in files and rel != MARKER:
+            path.unlink()
+            report.removed.append(rel)
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return report

@@ -1,0 +1,246 @@
+"""The site's data (pure): page data per product, the ready-set encoding, counts.
+
+docs/site.md describes the format the browser reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import struct
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sitegen.catalog.models import Catalog, Product
+from sitegen.expand import (
+    KindPlan,
+    SketchbookEntry,
+    count_colourings,
+    count_product,
+    default_colouring,
+    expand_product,
+    parse_key,
+    sketchbook_entries,
+)
+
+Row = tuple[int, ...]
+
+
+def kind_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
+    """The kind's colouring whose render key is `key`, if the key is one of its colourings."""
+    pairs = parse_key(key)
+    if [mesh for mesh, _ in pairs] != list(plan.mesh_ids):
+        return None
+    return colouring_of(plan, [value for _, value in pairs])
+
+
+def colouring_of(plan: KindPlan, mesh_values: Sequence[int]) -> tuple[int, ...] | None:
+    """The kind's allowed colouring that puts these values on the meshes, if there is one."""
+    if any(mesh_values[m] for m in plan.hidden_meshes()):
+        return None
+    values: list[int] = []
+    for part in plan.parts:
+        value = mesh_values[part.meshes[0]]
+        if any(mesh_values[m] != value for m in part.meshes[1:]):
+            return None
+        source = values[part.source] if part.source is not None else 0
+        if value not in part.choices(source):
+            return None
+        values.append(value)
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class ReadySet:
+    """The ready colourings of one kind in one view, as palette-index rows, sorted."""
+
+    rows: list[Row]
+    duplicate: list[bool]  # the row's key belongs to an earlier kind of the entry
+
+
+def ready_rows(plans: Sequence[KindPlan], entries: Sequence[SketchbookEntry],
+               ready_keys: Collection[str]) -> dict[str, ReadySet]:
+    """For each kind (by id), its ready colourings among `ready_keys` (one view)."""
+    mesh_ids = list(plans[0].mesh_ids) if plans else []
+    parsed: list[tuple[str, list[int]]] = []
+    for key in ready_keys:
+        pairs = parse_key(key)
+        if [mesh for mesh, _ in pairs] == mesh_ids:
+            parsed.append((key, [value for _, value in pairs]))
+    out: dict[str, ReadySet] = {}
+    by_id = {p.kind: p for p in plans}
+    for entry in entries:
+        seen: set[str] = set()  # keys of the entry's earlier kinds
+        for kind_id in entry.kinds:
+            plan = by_id[kind_id]
+            palettes = [{v: i for i, v in enumerate(p.domain)} for p in plan.parts]
+            found: list[tuple[Row, bool]] = []
+            keys: list[str] = []
+            for key, mesh_values in parsed:
+                values = colouring_of(plan, mesh_values)
+                if values is not None:
+                    found.append((tuple(palettes[i][v] for i, v in enumerate(values)),
+                                  key in seen))
+                    keys.append(key)
+            seen.update(keys)
+            found.sort()
+            out[kind_id] = ReadySet([r for r, _ in found], [d for _, d in found])
+    return out
+
+
+def encode_rows(rows: Sequence[Row]) -> str:
+    """Rows of palette indices as base64 of little-endian uint16 (2 bytes per part)."""
+    flat = [index for row in rows for index in row]
+    return base64.b64encode(struct.pack(f"<{len(flat)}H", *flat)).decode("ascii")
+
+
+def decode_rows(text: str, parts: int) -> list[Row]:
+    """The inverse of `encode_rows`."""
+    data = base64.b64decode(text)
+    flat = struct.unpack(f"<{len(data) // 2}H", data)
+    return [tuple(flat[i:i + parts]) for i in range(0, len(flat), parts)]
+
+
+def encode_bits(bits: Sequence[bool]) -> str:
+    """A bitset (bit i of byte i >> 3, least significant first), base64."""
+    data = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            data[i >> 3] |= 1 << (i & 7)
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def is_ready(ready: ReadySet, row: Row) -> bool:
+    """Whether a row is in a (sorted) ready set."""
+    i = bisect.bisect_left(ready.rows, row)
+    return i < len(ready.rows) and ready.rows[i] == row
+
+
+def count_ready(plans: Sequence[KindPlan], entry: SketchbookEntry,
+                ready: Mapping[str, ReadySet], flt: Mapping[str, Collection[int]]) -> int:
+    """How many ready pictures of an entry match a filter (part name -> finish ids).
+
+    A part left out is unconstrained; a kind lacking a filtered part matches only if the
+    list holds 0. The same rule as the browser's `count()`.
+    """
+    total = 0
+    by_id = {p.kind: p for p in plans}
+    for kind_id in entry.kinds:
+        plan = by_id[kind_id]
+        if any(name not in plan.part_names and 0 not in values for name, values in flt.items()):
+            continue
+        masks = [set(flt[p.name]) if p.name in flt else None for p in plan.parts]
+        for row, dup in zip(ready[kind_id].rows, ready[kind_id].duplicate, strict=True):
+            if dup:
+                continue
+            if all(m is None or plan.parts[i].domain[row[i]] in m for i, m in enumerate(masks)):
+                total += 1
+    return total
+
+
+def product_data(catalog: Catalog, product: Product, quality: str,
+                 ready_keys: Mapping[str, Collection[str]], renders_url: str,
+                 swatches: Mapping[int, str]) -> dict[str, Any]:
+    """The page data of a product (docs/site.md), given the ready keys per view.
+
+    `renders_url` and `swatches` are as the page must use them (relative to the page).
+    """
+    model = catalog.models[product.model]
+    plans = expand_product(catalog, product)
+    entries = sketchbook_entries(plans)
+    ready = {view: ready_rows(plans, entries, ready_keys.get(view, ())) for view in model.views}
+    used: dict[int, None] = {}
+    for plan in plans:
+        for part in plan.parts:
+            used.update(dict.fromkeys(v for v in part.domain if v))
+    finishes = [f for f in catalog.finishes.values() if f.id in used]
+    patterns = dict.fromkeys(f.pattern for f in finishes)
+    kinds: dict[str, Any] = {}
+    entry_of = {k: i for i, e in enumerate(entries) for k in e.kinds}
+    names = {k.id: k.label for k in product.kinds}
+    for plan in plans:
+        default = default_colouring(plan)
+        kind: dict[str, Any] = {
+            "name": names[plan.kind],
+            "entry": entry_of[plan.kind],
+            "parts": [{
+                "name": p.name,
+                "meshes": list(p.meshes),
+                "optional": p.optional,
+                "source": p.source,
+                "choices": list(p.plain),
+                "chart": {str(k): list(v) for k, v in p.chart.items()} if p.source is not None
+                else None,
+                "missing": [0] if p.optional else [],
+                "palette": list(p.domain),
+            } for p in plan.parts],
+            "default": list(default) if default is not None else None,
+            "allowed": count_colourings(plan),
+            "ready": {view: encode_rows(ready[view][plan.kind].rows) for view in model.views},
+        }
+        duplicates = {view: encode_bits(ready[view][plan.kind].duplicate) for view in model.views
+                      if any(ready[view][plan.kind].duplicate)}
+        if duplicates:
+            kind["duplicate"] = duplicates
+        kinds[plan.kind] = kind
+    return {
+        "version": 1,
+        "product": {"id": product.id, "name": product.label},
+        "model": model.id,
+        "quality": quality,
+        "ext": catalog.qualities[quality].ext,
+        "renders_url": renders_url,
+        "thumb_suffix": ".thumb.webp",
+        "views": list(model.views),
+        "meshes": list(model.mesh_ids),
+        "patterns": {pid: {"name": catalog.patterns[pid].name or pid,
+                           "nature": catalog.patterns[pid].nature} for pid in patterns},
+        "finishes": {str(f.id): {"name": f.label, "pattern": f.pattern, "color": f.color,
+                                 "swatch": swatches[f.id]} for f in finishes},
+        "entries": [{"label": " / ".join(names[k] for k in e.kinds), "kinds": list(e.kinds),
+                     "parts": list(e.parts), "style_switch": e.style_switch} for e in entries],
+        "kinds": kinds,
+    }
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a product is ready."""
+
+    allowed: int  # distinct colourings (keys)
+    ready: int  # of those, ready in every view
+    parts: list[tuple[str, list[tuple[int, int, int]]]]  # part -> [(finish, ready, allowed)]
+
+
+def product_coverage(catalog: Catalog, product: Product,
+                     ready_keys: Mapping[str, Collection[str]]) -> Coverage:
+    """Allowed and ready colourings of a product, overall and per part and finish.
+
+    A colouring counts as ready when its picture exists in every view of the model.
+    """
+    model = catalog.models[product.model]
+    plans = expand_product(catalog, product)
+    views = [set(ready_keys.get(v, ())) for v in model.views]
+    everywhere = set.intersection(*views) if views else set()
+    ready_values: list[tuple[KindPlan, tuple[int, ...]]] = []
+    keys_seen: set[str] = set()
+    for key in sorted(everywhere):
+        for plan in plans:
+            values = kind_of_key(plan, key)
+            if values is not None and key not in keys_seen:
+                keys_seen.add(key)
+                ready_values.append((plan, values))
+    parts: list[tuple[str, list[tuple[int, int, int]]]] = []
+    names = dict.fromkeys(name for plan in plans for name in plan.part_names)
+    for name in names:
+        finishes = dict.fromkeys(v for plan in plans for p in plan.parts if p.name == name
+                                 for v in p.domain if v)
+        rows = []
+        for finish in finishes:
+            allowed = count_product(plans, {name: (finish,)})
+            ready = sum(1 for plan, values in ready_values if name in plan.part_names
+                        and values[plan.part_names.index(name)] == finish)
+            rows.append((finish, ready, allowed))
+        parts.append((name, rows))
+    return Coverage(count_product(plans), len(keys_seen), parts)

@@ -1,0 +1,166 @@
+"""Tiny .blend test scenes for the render tests, and what the tests need to know of them.
+
+Importing this module never imports bpy: bpy's state is global, so the scenes are built by
+running this file in a subprocess (`build_scenes(folder)`), once per test session.
+
+The scene (`scene.blend`): a large grey floor, a cube "Box" at (-1.3, 0, 1) and a UV
+sphere "Ball" at (1.3, 0, 1) (both with UVs and no material of their own that matters),
+a sun, a dark world, and two cameras: "main" (the scene camera, in front) and "side".
+`pixel()` tells where a world point lands in a picture of either camera.
+
+The hostile scene (`hostile.blend`): the same scene plus a text block registered as a
+module (auto-run when scripts are trusted) and a scripted Python driver on Box, each of
+which would create a marker file under `<folder>/markers/`.
+
+Textures: `checker.png` (blue/yellow, never red), `checker2.png` (another checker),
+`normal.png` (flat normal map), `rough.png`.
+
+Run directly: `python tests/blender_scenes.py FOLDER` (with a Python that has bpy).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCENE = "scene.blend"
+HOSTILE = "hostile.blend"
+MARKERS = ("markers/text-block", "markers/driver")
+
+CAMERAS = {
+    "main": ((0.0, -9.0, 4.5), (1.13, 0.0, 0.0)),
+    "side": ((9.0, 0.0, 4.5), (1.13, 0.0, math.pi / 2)),
+}
+BOX = (-1.3, 0.0, 1.0)
+BALL = (1.3, 0.0, 1.0)
+FLOOR = (0.0, -3.0, 0.0)  # a floor point in front of both objects, seen by "main"
+
+
+def build_scenes(folder: Path, timeout: float = 300) -> Path:
+    """Build every test scene and texture into `folder` (in a subprocess); returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([sys.executable, __file__, str(folder)], capture_output=True,
+                            text=True, timeout=timeout, check=False)
+    if result.returncode != 0 or not (folder / SCENE).is_file():
+        raise RuntimeError(f"building the test scenes failed ({result.returncode}):\n"
+                           f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return folder
+
+
+# --- where things land in a picture (pure math, no bpy) --------------------------------
+def _euler_xyz(rx: float, ry: float, rz: float) -> list[list[float]]:
+    cx, sx, cy, sy, cz, sz = (math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry),
+                              math.cos(rz), math.sin(rz))
+    return [[cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx],
+            [sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx],
+            [-sy, cy * sx, cy * cx]]
+
+
+def pixel(point: tuple[float, float, float], view: str, size: tuple[int, int]
+          ) -> tuple[int, int]:
+    """The pixel (x, y from the top) where a world point lands, seen by camera `view`.
+
+    Blender's default camera: 50 mm lens, 36 mm sensor, sensor fit AUTO.
+    """
+    location, rotation = CAMERAS[view]
+    w, h = size
+    m = _euler_xyz(*rotation)
+    d = [point[i] - location[i] for i in range(3)]
+    xc = sum(d[i] * m[i][0] for i in range(3))
+    yc = sum(d[i] * m[i][1] for i in range(3))
+    zc = -sum(d[i] * m[i][2] for i in range(3))
+    f = 50.0 / 36.0 * max(w, h)
+    return int(round(w / 2 + xc / zc * f)), int(round(h / 2 - yc / zc * f))
+
+
+def reddish(p: tuple[int, ...]) -> bool:
+    return p[0] > 60 and p[0] > 2 * p[1] and p[0] > 2 * p[2]
+
+
+def greenish(p: tuple[int, ...]) -> bool:
+    return p[1] > 40 and p[1] > 1.5 * p[0] and p[1] > 1.5 * p[2]
+
+
+def greyish(p: tuple[int, ...]) -> bool:
+    return max(p[:3]) - min(p[:3]) < 20 and max(p[:3]) > 60
+
+
+def checker_coloured(p: tuple[int, ...]) -> bool:
+    """Blue or yellow (the checker texture), and not red or grey."""
+    r, g, b = p[:3]
+    blue = b > 40 and b > 1.5 * r
+    yellow = r > 40 and g > 40 and g > 0.6 * r and r > 1.8 * b
+    return (blue or yellow) and not reddish(p)
+
+
+# --- the builder (runs in a subprocess with bpy) ----------------------------------------
+def _build(out: Path) -> None:  # pragma: no cover - runs in a subprocess
+    import bpy
+    from PIL import Image
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_plane_add(size=20, location=(0, 0, 0))
+    floor = bpy.context.object
+    floor.name = "Floor"
+    floor_mat = bpy.data.materials.new("FloorMat")
+    bsdf = floor_mat.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (0.8, 0.8, 0.8, 1)
+    bsdf.inputs["Roughness"].default_value = 0.9
+    floor.data.materials.append(floor_mat)
+    bpy.ops.mesh.primitive_cube_add(size=2, location=BOX)  # has UVs
+    bpy.context.object.name = "Box"
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=1, location=BALL, segments=16, ring_count=8)
+    ball = bpy.context.object
+    ball.name = "Ball"
+    ball.data.materials.append(bpy.data.materials.new("BallOriginal"))
+    bpy.ops.object.light_add(type="SUN", location=(0, 0, 10))
+    sun = bpy.context.object
+    sun.name = "Sun"
+    sun.data.energy = 3.0
+    sun.rotation_euler = (0.3, 0.2, 0.0)
+    for name, (location, rotation) in CAMERAS.items():
+        bpy.ops.object.camera_add(location=location, rotation=rotation)
+        bpy.context.object.name = name
+    scene.camera = bpy.data.objects["main"]
+    world = bpy.data.worlds.new("World")
+    world.color = (0.05, 0.05, 0.05)
+    scene.world = world
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.05, 0.05, 0.05, 1)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / SCENE))
+
+    # Hostile: code that would run if the file's scripts were trusted.
+    (out / "markers").mkdir(exist_ok=True)
+    text_marker, driver_marker = (str(out / m) for m in MARKERS)
+    text = bpy.data.texts.new("evil.py")
+    text.write(f"import pathlib\npathlib.Path({text_marker!r}).touch()\n")
+    text.use_module = True
+    curve = bpy.data.objects["Box"].driver_add("location", 2)
+    curve.driver.type = "SCRIPTED"
+    curve.driver.use_self = False
+    curve.driver.expression = f"__import__('pathlib').Path({driver_marker!r}).touch() or 1"
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / HOSTILE))
+
+    def checker(path: Path, a: tuple[int, int, int], b: tuple[int, int, int]) -> None:
+        img = Image.new("RGB", (64, 64))
+        px = img.load()
+        for y in range(64):
+            for x in range(64):
+                px[x, y] = a if ((x // 8) + (y // 8)) % 2 else b
+        img.save(path)
+
+    checker(out / "checker.png", (20, 60, 230), (230, 210, 20))
+    checker(out / "checker2.png", (230, 210, 20), (20, 60, 230))
+    Image.new("RGB", (16, 16), (128, 128, 255)).save(out / "normal.png")
+    Image.new("L", (16, 16), 200).save(out / "rough.png")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    target = Path(sys.argv[1]).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    os.chdir(target)
+    _build(target)
+    print("built", target)
