@@ -121,8 +121,8 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
     """Every file of the site, by path relative to the output folder."""
     files: dict[str, bytes] = {}
     assets = hashed_assets(templates / "static")
-    for path, data in assets.values():
-        files[path] = data
+    for path, asset in assets.values():
+        files[path] = asset
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     site = catalog.site
