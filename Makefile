@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CATALOG ?= catalog
 SITEGEN := $(BIN)/sitegen --catalog $(CATALOG)
 
-.PHONY: install build test bench lint clean
+.PHONY: install build serve test bench lint clean golden
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,12 @@ $(VENV)/.installed: pyproject.toml
 
 build: install
 	$(SITEGEN) validate
+	$(SITEGEN) render
+	$(SITEGEN) build
+	@echo "Open the site: $(BIN)/sitegen serve  (then http://127.0.0.1:8000/)"
+
+serve: install
+	$(SITEGEN) serve
 
 test: install
 	$(BIN)/pytest
@@ -27,6 +33,9 @@ bench: install
 lint: install
 	$(BIN)/ruff check sitegen tests bench blender scripts
 	$(BIN)/mypy
+
+golden: install
+	SITEGEN_REGEN_GOLDEN=1 $(BIN)/pytest tests/test_site.py -k golden
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -279,6 +279,10 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
         if limit is not None:
             plan.jobs = plan.jobs[:limit]
         _print_plan(plan, len(wanted), as_json)
+        if dry_run and as_json:
+            for job in plan.jobs:
+                click.echo(json.dumps({"event": "job", "address": job.wanted.address,
+                                       "product": job.wanted.product, "reason": job.reason}))
         if dry_run or not plan.jobs:
             return
         if len(plan.jobs) > CONFIRM_ABOVE and not yes:

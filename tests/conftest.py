@@ -97,3 +97,19 @@ def load(make_catalog: Callable[..., Path]) -> Callable[..., Catalog]:
         return catalog
 
     return build
+
+
+@pytest.fixture(scope="session")
+def blender_scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny test scenes and textures of tests/blender_scenes.py, built once per session.
+
+    Built in a subprocess (bpy's state is global: the pytest process never imports bpy).
+    Skips the test when the bpy module is not installed.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip("needs the bpy module (pip install bpy==5.0.1)")
+    from blender_scenes import build_scenes
+
+    return build_scenes(tmp_path_factory.mktemp("blender-scenes"))

@@ -75,10 +75,22 @@ class Entity(BaseModel):
     _where: tuple[str, tuple[str | int, ...]] = PrivateAttr(default=("", ()))
 
 
+class Publish(Entity):
+    """Defaults for `sitegen publish` (every one can be overridden on the command line)."""
+
+    bucket: Annotated[str, Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*$")]
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    max_deletes: Annotated[int, Field(ge=0)] = 256
+    invalidate: str | None = None  # a CloudFront distribution id
+
+
 class Site(Entity):
     title: str = "Sketchbook"
     base_url: str = ""
     renders_url: str = "renders/"
+    publish: Publish | None = None
 
 
 class Nature(Entity):

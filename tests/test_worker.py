@@ -1,0 +1,349 @@
+"""blender/worker.py on its own: the JSON-lines protocol, real Cycles renders of tiny scenes.
+
+Each worker is a subprocess (`python blender/worker.py`): the pytest process never imports
+bpy. Scenes come from tests/blender_scenes.py (built once per session).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from blender_scenes import (
+    BALL,
+    BOX,
+    FLOOR,
+    HOSTILE,
+    MARKERS,
+    SCENE,
+    checker_coloured,
+    greenish,
+    greyish,
+    pixel,
+    reddish,
+)
+from conftest import ROOT
+from PIL import Image
+
+pytestmark = pytest.mark.blender
+
+WORKER = ROOT / "blender" / "worker.py"
+SIZE = (64, 48)
+
+
+class Worker:
+    """A worker subprocess spoken to in JSON lines; stderr (Blender's noise) goes to a log."""
+
+    def __init__(self, log: Path, *args: str) -> None:
+        self.log_path = log
+        with open(log, "ab") as err:
+            self.proc = subprocess.Popen([sys.executable, str(WORKER), *args],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=err, cwd=log.parent)
+        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        self.raw: list[bytes] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = self.recv(timeout=120)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.raw.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def send(self, msg: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def recv(self, timeout: float = 120) -> dict[str, Any]:
+        line = self.lines.get(timeout=timeout)
+        if line is None:
+            raise EOFError(f"the worker closed stdout (status {self.proc.poll()}): "
+                           f"{self.log_path.read_text(errors='replace')[-2000:]}")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def call(self, msg: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+        self.send(msg)
+        return self.recv(timeout)
+
+    def close(self) -> int:
+        if self.proc.poll() is None:
+            try:
+                self.send({"op": "quit"})
+            except BrokenPipeError:
+                pass
+        try:
+            return self.proc.wait(60)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def materials(scenes: Path) -> dict[str, dict[str, Any]]:
+    return {
+        "1": {"color": "#ff0000", "diffuse": None, "normal": None, "roughness": None},
+        "2": {"color": "#ffffff", "diffuse": str(scenes / "checker.png"),
+              "normal": str(scenes / "normal.png"), "roughness": str(scenes / "rough.png")},
+        "3": {"color": "#00c000", "diffuse": None, "normal": None, "roughness": None},
+    }
+
+
+def open_msg(scenes: Path, blend: str = SCENE, **quality: Any) -> dict[str, Any]:
+    q = {"engine": "cycles", "samples": 4, "resolution": list(SIZE), "format": "png",
+         "jpeg_quality": 90, "transparent": False, "denoise": "off"}
+    q.update(quality)
+    return {"op": "open", "blend": str(scenes / blend),
+            "meshes": {"box": ["Box"], "ball": ["Ball"]}, "materials": materials(scenes),
+            "quality": q, "threads": 2, "device": "cpu"}
+
+
+def render_msg(out: Path, values: dict[str, int], view: str = "main",
+               job: str = "job") -> dict[str, Any]:
+    return {"op": "render", "id": job, "view": view, "values": values, "out": str(out)}
+
+
+def px(path: str | Path, point: tuple[float, float, float], view: str = "main"
+       ) -> tuple[int, ...]:
+    with Image.open(path) as im:
+        return im.convert("RGBA").getpixel(pixel(point, view, im.size))  # type: ignore[no-any-return]
+
+
+def temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob(".*") if ".tmp-" in p.name]
+
+
+@pytest.fixture(scope="module")
+def worker(blender_scenes: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """One worker for the protocol tests (each test sends its own `open`)."""
+    w = Worker(tmp_path_factory.mktemp("worker") / "worker.log")
+    yield w
+    w.kill()
+
+
+def test_ready_ping_and_stdout_carries_only_json(worker: Worker) -> None:
+    assert worker.ready["event"] == "ready"
+    assert worker.ready["pid"] == worker.proc.pid
+    assert worker.ready["blender"].startswith("5.")
+    assert worker.call({"op": "ping"}) == {"event": "pong"}
+    assert worker.call({"op": "frobnicate"})["event"] == "error"
+    worker.proc.stdin.write(b"{not json\n")  # type: ignore[union-attr]
+    worker.proc.stdin.flush()  # type: ignore[union-attr]
+    bad = worker.recv()
+    assert bad["event"] == "error" and "bad JSON" in bad["error"]
+    assert worker.call({"op": "ping"}) == {"event": "pong"}
+    assert all(line.startswith(b"{") for line in worker.raw)
+
+
+def test_open_errors_name_what_is_missing(worker: Worker, blender_scenes: Path,
+                                         tmp_path: Path) -> None:
+    bad = open_msg(blender_scenes)
+    bad["meshes"] = {"box": ["Box"], "legs": ["Legs", "Rails"]}
+    answer = worker.call(bad)
+    assert answer["event"] == "error"
+    assert "Legs" in answer["error"] and "Rails" in answer["error"]
+    # a failed open leaves no model open
+    answer = worker.call(render_msg(tmp_path / "x.png", {"box": 1}, job="x"))
+    assert answer["event"] == "error" and answer["id"] == "x"
+    assert not (tmp_path / "x.png").exists()
+    bad = open_msg(blender_scenes)
+    bad["materials"]["9"] = {"color": "#123456", "diffuse": str(tmp_path / "missing.png")}
+    answer = worker.call(bad)
+    assert answer["event"] == "error" and str(tmp_path / "missing.png") in answer["error"]
+    answer = worker.call(open_msg(blender_scenes, blend="nope.blend"))
+    assert answer["event"] == "error" and "nope.blend" in answer["error"]
+
+
+def test_finish_colour_hidden_mesh_and_textures(worker: Worker, blender_scenes: Path,
+                                                tmp_path: Path) -> None:
+    opened = worker.call(open_msg(blender_scenes))
+    assert opened["event"] == "opened", opened
+    assert opened["views"] == ["main", "side"] and opened["device"] == "CPU"
+
+    # box red, ball hidden: the ball's pixel shows the grey floor
+    out = tmp_path / "a" / "red-box.png"  # the folder is created
+    answer = worker.call(render_msg(out, {"box": 1, "ball": 0}))
+    assert answer["event"] == "rendered", answer
+    assert answer["out"] == str(out) and out.is_file()
+    assert reddish(px(out, BOX)), px(out, BOX)
+    assert greyish(px(out, BALL)), px(out, BALL)
+    assert abs(px(out, BALL)[0] - px(out, FLOOR)[0]) < 25
+    with Image.open(out) as im:
+        assert (im.format, im.size, im.mode) == ("PNG", SIZE, "RGB")
+    data = out.read_bytes()
+    assert answer["bytes"] == len(data)
+    assert answer["sha256"] == hashlib.sha256(data).hexdigest()
+    assert {"sync", "render", "write"} <= set(answer["timings"])
+    assert abs(sum(answer["timings"][k] for k in ("sync", "render", "write"))
+               - answer["seconds"]) < 0.05
+
+    # box textured (blue/yellow checker, never red), ball green
+    out = tmp_path / "b.png"
+    answer = worker.call(render_msg(out, {"box": 2, "ball": 3}))
+    assert answer["event"] == "rendered", answer
+    assert checker_coloured(px(out, BOX)), px(out, BOX)
+    assert greenish(px(out, BALL)), px(out, BALL)
+
+    # the other camera: box hidden, ball red
+    out = tmp_path / "c" / "d" / "side.png"
+    answer = worker.call(render_msg(out, {"box": 0, "ball": 1}, view="side"))
+    assert answer["event"] == "rendered", answer
+    assert reddish(px(out, BALL, "side")), px(out, BALL, "side")
+    assert not temp_files(tmp_path)
+
+
+def test_identical_jobs_give_identical_bytes(worker: Worker, blender_scenes: Path,
+                                            tmp_path: Path) -> None:
+    for fmt, ext in (("png", "png"), ("jpeg", "jpg")):
+        assert worker.call(open_msg(blender_scenes, format=fmt))["event"] == "opened"
+        first = worker.call(render_msg(tmp_path / f"one.{ext}", {"box": 1, "ball": 3}))
+        second = worker.call(render_msg(tmp_path / f"two.{ext}", {"box": 1, "ball": 3}))
+        assert first["event"] == second["event"] == "rendered"
+        assert first["sha256"] == second["sha256"], fmt  # no render times in the metadata
+    with Image.open(tmp_path / "one.jpg") as im:
+        assert im.format == "JPEG" and im.mode == "RGB" and im.size == SIZE
+        assert not [a for a in im.applist if a[0] == "COM"]
+
+
+def test_bad_jobs_are_answered_and_the_worker_goes_on(worker: Worker, blender_scenes: Path,
+                                                      tmp_path: Path) -> None:
+    assert worker.call(open_msg(blender_scenes))["event"] == "opened"
+    cases = [
+        (render_msg(tmp_path / "v.png", {"box": 1, "ball": 0}, view="nope"), "nope"),
+        (render_msg(tmp_path / "f.png", {"box": 7, "ball": 0}), "7"),
+        (render_msg(tmp_path / "m.png", {"box": 1}), "ball"),
+        (render_msg(tmp_path / "e.jpg", {"box": 1, "ball": 0}), "extension"),
+        ({**render_msg(tmp_path / "r.png", {"box": 1, "ball": 0}), "out": "rel.png"},
+         "absolute"),
+    ]
+    for n, (msg, needle) in enumerate(cases):
+        msg["id"] = f"bad{n}"
+        answer = worker.call(msg)
+        assert answer["event"] == "error" and answer["id"] == f"bad{n}", answer
+        assert needle in answer["error"], answer
+    assert list(tmp_path.iterdir()) == []
+    assert worker.call(render_msg(tmp_path / "ok.png", {"box": 1, "ball": 0}))["event"] == (
+        "rendered")
+
+
+def test_webp_transparent_and_jpeg_quality(worker: Worker, blender_scenes: Path,
+                                           tmp_path: Path) -> None:
+    assert worker.call(open_msg(blender_scenes, format="webp", transparent=True,
+                                jpeg_quality=80, resolution=[48, 36]))["event"] == "opened"
+    answer = worker.call(render_msg(tmp_path / "k.webp", {"box": 1, "ball": 3}))
+    assert answer["event"] == "rendered", answer
+    with Image.open(tmp_path / "k.webp") as im:
+        assert (im.format, im.mode, im.size) == ("WEBP", "RGBA", (48, 36))
+        assert im.getpixel((0, 0))[3] < 10  # the sky is transparent
+        assert reddish(im.getpixel(pixel(BOX, "main", im.size)))
+    assert worker.call(open_msg(blender_scenes, format="jpeg", jpeg_quality=70,
+                                transparent=True))["event"] == "opened"
+    answer = worker.call(render_msg(tmp_path / "k.jpg", {"box": 1, "ball": 0}))
+    with Image.open(tmp_path / "k.jpg") as im:
+        assert (im.format, im.mode) == ("JPEG", "RGB")  # JPEG is always RGB
+
+
+def trusting_open(blend: Path) -> None:
+    """Open a .blend in a bpy process that trusts its scripts (and evaluates its drivers)."""
+    code = f"""
+import bpy
+bpy.context.preferences.filepaths.use_scripts_auto_execute = True
+bpy.ops.wm.open_mainfile(filepath={str(blend)!r}, use_scripts=True)
+bpy.context.scene.frame_set(1)
+bpy.context.view_layer.update()
+"""
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, check=False)
+
+
+def test_hostile_blend_runs_none_of_its_code(blender_scenes: Path, tmp_path: Path) -> None:
+    markers = [blender_scenes / m for m in MARKERS]
+    # Positive control: a Blender that trusts the file runs both pieces of code.
+    for m in markers:
+        m.unlink(missing_ok=True)
+    trusting_open(blender_scenes / HOSTILE)
+    assert all(m.exists() for m in markers), "the hostile test file is not hostile"
+    for m in markers:
+        m.unlink()
+
+    w = Worker(tmp_path / "worker.log")
+    try:
+        opened = w.call(open_msg(blender_scenes, blend=HOSTILE))
+        assert opened["event"] == "opened", opened
+        for view in ("main", "side"):
+            answer = w.call(render_msg(tmp_path / f"{view}.png", {"box": 1, "ball": 3},
+                                       view=view))
+            assert answer["event"] == "rendered", answer
+        assert w.close() == 0
+    finally:
+        w.kill()
+    assert not [m for m in markers if m.exists()]
+
+
+def test_sigterm_idle_and_mid_render(blender_scenes: Path, tmp_path: Path) -> None:
+    w = Worker(tmp_path / "idle.log")
+    start = time.perf_counter()
+    w.proc.send_signal(signal.SIGTERM)
+    assert w.proc.wait(30) == 143
+    assert time.perf_counter() - start < 5
+
+    w = Worker(tmp_path / "busy.log")
+    try:
+        assert w.call(open_msg(blender_scenes, samples=100000, resolution=[160, 120]))[
+            "event"] == "opened"
+        w.send(render_msg(tmp_path / "out" / "long.png", {"box": 1, "ball": 3}))
+        time.sleep(2.0)
+        assert w.proc.poll() is None
+        start = time.perf_counter()
+        w.proc.send_signal(signal.SIGTERM)
+        assert w.proc.wait(30) == 143
+        assert time.perf_counter() - start < 3  # prompt, although Cycles is mid-render
+    finally:
+        w.kill()
+    assert not (tmp_path / "out" / "long.png").exists()
+    assert not temp_files(tmp_path)
+
+
+def test_kill_9_mid_render_leaves_no_picture(blender_scenes: Path, tmp_path: Path) -> None:
+    w = Worker(tmp_path / "w.log")
+    try:
+        assert w.call(open_msg(blender_scenes, samples=100000, resolution=[160, 120]))[
+            "event"] == "opened"
+        w.send(render_msg(tmp_path / "long.png", {"box": 1, "ball": 3}))
+        time.sleep(1.5)
+        os.kill(w.proc.pid, signal.SIGKILL)
+        assert w.proc.wait(30) == -signal.SIGKILL
+    finally:
+        w.kill()
+    assert not (tmp_path / "long.png").exists()  # never a partial file under the final name
+
+
+def test_eof_quits_and_arguments_after_double_dash(blender_scenes: Path,
+                                                   tmp_path: Path) -> None:
+    w = Worker(tmp_path / "w.log", "--", "--threads", "1", "--device", "cpu")
+    try:
+        msg = open_msg(blender_scenes)
+        del msg["threads"], msg["device"]
+        opened = w.call(msg)
+        assert opened["event"] == "opened" and opened["device"] == "CPU"
+        assert w.call(render_msg(tmp_path / "k.png", {"box": 1, "ball": 0}))["event"] == (
+            "rendered")
+        w.proc.stdin.close()  # type: ignore[union-attr]
+        assert w.proc.wait(60) == 0
+    finally:
+        w.kill()
