@@ -50,6 +50,22 @@ def build_scenes(folder: Path, timeout: float = 300) -> Path:
     return folder
 
 
+def trusting_open(blend: Path, timeout: float = 120) -> None:
+    """Open a .blend in a bpy subprocess that trusts its scripts and evaluates its drivers.
+
+    The positive control of the hostile-file tests: this must create the markers.
+    """
+    code = (
+        "import bpy\n"
+        "bpy.context.preferences.filepaths.use_scripts_auto_execute = True\n"
+        f"bpy.ops.wm.open_mainfile(filepath={str(blend)!r}, use_scripts=True)\n"
+        "bpy.context.scene.frame_set(1)\n"
+        "bpy.context.view_layer.update()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=timeout,
+                   check=False)
+
+
 # --- where things land in a picture (pure math, no bpy) --------------------------------
 def _euler_xyz(rx: float, ry: float, rz: float) -> list[list[float]]:
     cx, sx, cy, sy, cz, sz = (math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry),

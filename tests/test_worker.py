@@ -6,6 +6,7 @@ bpy. Scenes come from tests/blender_scenes.py (built once per session).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from blender_scenes import (
     greyish,
     pixel,
     reddish,
+    trusting_open,
 )
 from conftest import ROOT
 from PIL import Image
@@ -81,10 +83,8 @@ class Worker:
 
     def close(self) -> int:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.send({"op": "quit"})
-            except BrokenPipeError:
-                pass
         try:
             return self.proc.wait(60)
         finally:
@@ -257,18 +257,6 @@ def test_webp_transparent_and_jpeg_quality(worker: Worker, blender_scenes: Path,
     answer = worker.call(render_msg(tmp_path / "k.jpg", {"box": 1, "ball": 0}))
     with Image.open(tmp_path / "k.jpg") as im:
         assert (im.format, im.mode) == ("JPEG", "RGB")  # JPEG is always RGB
-
-
-def trusting_open(blend: Path) -> None:
-    """Open a .blend in a bpy process that trusts its scripts (and evaluates its drivers)."""
-    code = f"""
-import bpy
-bpy.context.preferences.filepaths.use_scripts_auto_execute = True
-bpy.ops.wm.open_mainfile(filepath={str(blend)!r}, use_scripts=True)
-bpy.context.scene.frame_set(1)
-bpy.context.view_layer.update()
-"""
-    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, check=False)
 
 
 def test_hostile_blend_runs_none_of_its_code(blender_scenes: Path, tmp_path: Path) -> None:

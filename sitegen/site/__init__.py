@@ -53,7 +53,7 @@ def from_page(url: str, root: str) -> str:
 
 def content_security_policy(renders_url: str) -> str:
     """The pages' CSP: own scripts and styles only; pictures from the renders' origin."""
-    images = "'self' data:"
+    images = "'self'"
     if urlsplit(renders_url).scheme:
         parts = urlsplit(renders_url)
         images += f" {parts.scheme}://{parts.netloc}"
