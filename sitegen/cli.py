@@ -231,8 +231,8 @@ def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, .
 @click.option("--threads", type=click.IntRange(min=0), default=0,
               help="Render threads per worker [default: the cores divided among workers].")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
-              help="Seconds one render may take before its worker is killed and the render "
-                   "retried once elsewhere.")
+              help="Seconds one render (or a worker's start and model load) may take before "
+                   "the worker is killed and the render retried once elsewhere.")
 @click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
               help="Restart a worker after this many renders.")
 @click.option("--blender", type=click.Path(exists=True, dir_okay=False),
@@ -392,6 +392,7 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
     stored = store.stored()
     hashes = file_hashes(catalog)
     rows = []
+    counted: dict[str, str] = {}  # address -> missing, unknown, ready or stale
     for product in catalog.products.values():
         allowed = count_product(expand_product(catalog, product))
         groups: dict[tuple[str, str], list[Any]] = {}
@@ -404,17 +405,24 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
             for w in items:
                 held = stored.get(w.address)
                 if held is None:
-                    row["missing"] += 1
+                    state_of = "missing"
                 elif held.fingerprint is None:
+                    state_of = "unknown"
                     row["ready"] += 1
-                    row["unknown"] += 1
                 elif held.fingerprint == fingerprint(render_inputs(catalog, w, hashes)):
-                    row["ready"] += 1
+                    state_of = "ready"
                 else:
-                    row["stale"] += 1
+                    state_of = "stale"
+                row[state_of] += 1
+                counted[w.address] = state_of
             rows.append(row)
-    totals = {k: sum(int(r[k]) for r in rows) for k in
-              ("wanted", "ready", "missing", "stale", "unknown")}
+    # Totals count each picture once, even when two products want it.
+    totals = {k: 0 for k in ("wanted", "ready", "missing", "stale", "unknown")}
+    for state_of in counted.values():
+        totals["wanted"] += 1
+        totals[state_of] += 1
+        if state_of == "unknown":
+            totals["ready"] += 1
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))

@@ -113,3 +113,22 @@ def blender_scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from blender_scenes import build_scenes
 
     return build_scenes(tmp_path_factory.mktemp("blender-scenes"))
+
+
+# -- The built demo site (tests/sitefixtures.py), shared by test_site.py and test_browser.py.
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo catalog with a synthetic render store (no Blender), built once."""
+    from sitefixtures import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo-site"))
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_site: Any) -> Any:
+    """The built demo served (renders included) on 127.0.0.1, a free port, in a thread."""
+    from sitefixtures import serve
+
+    yield from serve(demo_site.build, demo_site.store_root, demo_site.catalog.site.renders_url)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -232,10 +233,6 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
     by_group: dict[tuple[str, str], list[Job]] = {}
     for job in jobs:
         by_group.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
-    for quality in {j.wanted.quality for j in jobs}:
-        stored = store.quality_settings(quality)
-        if stored is None:
-            store.remember_quality(quality, quality_settings(catalog.qualities[quality]))
     log_dir = Path(tempfile.mkdtemp(prefix="sitegen-workers-"))
     workers = [WorkerProcess(command, log_dir, f"worker-{n}")
                for n in range(min(settings.workers, max(1, len(pending))))]
@@ -279,10 +276,13 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
                 worker.stop()
                 results.put({"event": "worker", "state": "recycled"})
             worker.start(settings.timeout)
+        if stop.is_set():
+            raise WorkerGone("stopping")
         if worker.opened != group:
             if group not in open_cache:
                 open_cache[group] = open_message(catalog, w.quality, w.model, by_group[group],
                                                  settings)
+            worker.opened = None  # an `open`, even a failed one, replaces the loaded scene
             answer = worker.ask(open_cache[group], settings.timeout)
             if answer.get("event") != "opened":
                 return {"event": "failed", "address": w.address, "job": task.job,
@@ -322,6 +322,11 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
         stop.set()
         for w in workers:
             w.kill()
+        for t in threads:  # a thread may have been starting a worker: wait, kill again
+            t.join(timeout=10)
+        for w in workers:
+            w.kill()
+        shutil.rmtree(log_dir, ignore_errors=True)
         folders = {store.path_of(j.wanted.address).parent for j in jobs}
         store.remove_temporaries(sorted(folders))
         summary.seconds = time.perf_counter() - start
@@ -334,6 +339,9 @@ def _collect(event: Event, catalog: Catalog, store: FolderStore, summary: Summar
         job: Job = event["job"]
         address = job.wanted.address
         make_thumbnail(store.path_of(address), store.path_of(thumb_address(address)))
+        # A quality's settings are kept with its first picture: from then on it is immutable.
+        store.remember_quality(job.wanted.quality,
+                               quality_settings(catalog.qualities[job.wanted.quality]))
         store.record(address, job.fingerprint, job.inputs, event["sha256"], event["bytes"],
                      event["seconds"], event.get("blender"))
         summary.rendered += 1

@@ -1,0 +1,700 @@
+"""Publish (pure diff, uploads at the edge): the built site and its renders -> an S3 bucket.
+
+The diff (`plan_publish`) takes what is here and what is there and returns the uploads,
+with a reason each, and the deletes. The edge lists the bucket, reads the SHA-256 each
+object keeps in its metadata (`x-amz-meta-sha256`), uploads in order (immutable files
+first, data next, pages last), deletes, and records a manifest so that the next run
+needs no request per object. docs/publish.md describes the layout and the rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import posixpath
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sitegen.catalog.models import Catalog
+from sitegen.errors import SitegenError
+from sitegen.site import MARKER, is_absolute_url
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+MANIFEST_NAME = ".sitegen-publish.json"  # under the prefix: key -> what was uploaded
+MANIFEST_CACHE = "no-store"
+SHA_META = "sha256"  # x-amz-meta-sha256: the SHA-256 of the object's bytes
+REASONS = ("new", "changed", "headers", "forced")
+DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+# Above this many paths one wildcard is invalidated instead (CloudFront bills per path).
+INVALIDATE_ALL_ABOVE = 100
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+}
+
+Event = dict[str, Any]
+
+
+class TooManyDeletes(SitegenError):
+    """The plan deletes more objects than allowed: nothing was done."""
+
+
+# -- the pure core ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file to publish: where it is, its SHA-256 and size, and whether it never changes."""
+
+    path: Path
+    sha256: str
+    size: int
+    immutable: bool = False  # a render, thumbnail, swatch or hashed asset
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """What the bucket holds under a key; sha256 None: not published by sitegen."""
+
+    sha256: str | None
+    content_type: str | None = None
+    cache_control: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object to upload, with why and its headers."""
+
+    key: str
+    reason: str  # new, changed, headers, forced
+    content_type: str
+    cache_control: str
+    file: LocalFile
+
+    @property
+    def tier(self) -> int:
+        return upload_tier(self.key, self.file.immutable)
+
+
+@dataclass
+class PublishPlan:
+    """Uploads in the order to make them, deletes, and what is left alone."""
+
+    uploads: list[Upload] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    stale_kept: int = 0  # objects not in the site, kept because deletes were not asked for
+    max_deletes: int = 256
+
+    @property
+    def refused(self) -> bool:
+        """The deletes exceed max_deletes: the plan must not be carried out."""
+        return len(self.deletes) > self.max_deletes
+
+    def reasons(self) -> dict[str, int]:
+        """Number of uploads per reason, in REASONS order."""
+        counts = {r: 0 for r in REASONS}
+        for upload in self.uploads:
+            counts[upload.reason] += 1
+        return {r: n for r, n in counts.items() if n}
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(u.file.size for u in self.uploads)
+
+
+def content_type_of(key: str) -> str:
+    """The Content-Type of an object, from its name."""
+    ext = posixpath.splitext(key)[1].lower()
+    return CONTENT_TYPES.get(ext) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def cache_control_of(key: str, immutable: bool) -> str:
+    """A year for files whose address changes with their content, five minutes otherwise."""
+    return IMMUTABLE if immutable else SHORT
+
+
+def upload_tier(key: str, immutable: bool) -> int:
+    """0: immutable files, 1: data (JSON, sitemap, ...), 2: pages.
+
+    Uploaded in this order, so that a page never points at something not uploaded yet.
+    """
+    if immutable:
+        return 0
+    return 2 if key.endswith(".html") else 1
+
+
+def normalize_prefix(prefix: str, what: str = "--prefix") -> str:
+    """`site` / `/site/` -> `site/`; `` stays ``; `..` and empty segments are refused."""
+    stripped = prefix.strip().strip("/")
+    if not stripped:
+        return ""
+    parts = stripped.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise SitegenError(f"{what} {prefix!r}: use plain folder names joined by '/', "
+                           "e.g. 'sketchbook/' (no '.', '..' or '//')")
+    return stripped + "/"
+
+
+def renders_key_prefix(renders_url: str, prefix: str) -> str | None:
+    """Where the renders go in the bucket so that the site finds them, if it is this bucket.
+
+    A relative `site.renders_url` is joined to the page root as a string by the site, so
+    the renders go under `<prefix><renders_url>`; an absolute one (another host, or a path
+    from the domain's root) names a place this command cannot know: None.
+    """
+    if is_absolute_url(renders_url):
+        return None
+    url = renders_url
+    while url.startswith("./"):
+        url = url[2:]
+    if ".." in url.split("/") or "//" in url or any(c in url for c in "?#"):
+        return None
+    return prefix + url
+
+
+def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> list[str]:
+    """The store addresses the site shows: the quality's pictures of a product's colouring."""
+    from sitegen.expand import KindPlan, expand_product
+    from sitegen.site.data import kind_of_key
+
+    plans: dict[str, list[KindPlan]] = {}
+    for product in catalog.products.values():
+        plans.setdefault(product.model, []).extend(expand_product(catalog, product))
+    ext = "." + catalog.qualities[quality].ext
+    shown = []
+    for address in addresses:
+        parts = address.split("/")
+        if len(parts) != 4:
+            continue
+        q, model, view, name = parts
+        if (q != quality or model not in plans or view not in catalog.models[model].views
+                or not name.endswith(ext)):
+            continue
+        key = name[: -len(ext)]
+        try:
+            if any(kind_of_key(plan, key) is not None for plan in plans[model]):
+                shown.append(address)
+        except ValueError:  # not a render key at all
+            continue
+    return sorted(shown)
+
+
+def plan_publish(local: Mapping[str, LocalFile], remote: Mapping[str, RemoteObject], *,
+                 delete: bool = False, max_deletes: int = 256, force: bool = False,
+                 scopes: Sequence[str] = ("",)) -> PublishPlan:
+    """Compare what is here with what is there; uploads ordered tier by tier, then by key.
+
+    An object is unchanged when its sha256 metadata and its headers are the ones wanted;
+    one without sha256 metadata is `changed`. Deletes are the remote keys not here, under
+    one of `scopes` (key prefixes), only when `delete` is asked for.
+    """
+    plan = PublishPlan(max_deletes=max_deletes)
+    for key, file in local.items():
+        content_type, cache_control = content_type_of(key), cache_control_of(key, file.immutable)
+        have = remote.get(key)
+        if have is None:
+            reason = "new"
+        elif force:
+            reason = "forced"
+        elif have.sha256 != file.sha256:
+            reason = "changed"
+        elif (have.content_type, have.cache_control) != (content_type, cache_control):
+            reason = "headers"
+        else:
+            plan.unchanged += 1
+            continue
+        plan.uploads.append(Upload(key, reason, content_type, cache_control, file))
+    plan.uploads.sort(key=lambda u: (u.tier, u.key))
+    stale = sorted(k for k in remote if k not in local and k.startswith(tuple(scopes)))
+    if delete:
+        plan.deletes = stale
+    else:
+        plan.stale_kept = len(stale)
+    return plan
+
+
+def invalidation_paths(plan: PublishPlan, prefix: str, url_root: str = "/") -> list[str]:
+    """CloudFront paths of the pages and data that changed or went away (not new ones).
+
+    Immutable files are left out: their address changes with their content. An
+    `index.html` is also invalidated as its folder (`/products/x/`), the URL pages use.
+    Above INVALIDATE_ALL_ABOVE paths, one wildcard for the whole site.
+    """
+    changed = [u.key[len(prefix):] for u in plan.uploads
+               if u.reason != "new" and u.tier > 0 and u.key.startswith(prefix)]
+    gone = [k[len(prefix):] for k in plan.deletes
+            if k.startswith(prefix) and is_page_or_data(k[len(prefix):])]
+    paths: set[str] = set()
+    for rel in changed + gone:
+        paths.add(url_root + rel)
+        if rel == "index.html" or rel.endswith("/index.html"):
+            paths.add(url_root + rel[: -len("index.html")])
+    if len(paths) > INVALIDATE_ALL_ABOVE:
+        return [quote(url_root, safe="/~") + "*"]
+    return sorted(quote(p, safe="/~") for p in paths)
+
+
+def url_root_of(base_url: str) -> str:
+    """The URL path the site is served under, from site.base_url: `/` or `/sketch/`."""
+    path = urlsplit(base_url).path
+    return "/" + path.strip("/") + "/" if path.strip("/") else "/"
+
+
+def is_page_or_data(rel: str) -> bool:
+    """A deleted site file worth invalidating: short-cached text (pages, JSON, sitemap)."""
+    return not is_immutable_site_file(rel) and content_type_of(rel).startswith(
+        ("text/", "application/json", "application/xml"))
+
+
+def is_immutable_site_file(rel: str) -> bool:
+    """Hashed assets and swatches: their names change with their content."""
+    return rel.startswith(("static/", "swatches/"))
+
+
+# -- files here ---------------------------------------------------------------------------
+
+
+def built_files(out: Path) -> dict[str, Path]:
+    """Every file of a sitegen build, by path relative to it (hidden files left out)."""
+    if not (out / MARKER).is_file():
+        what = ("does not exist" if not out.exists()
+                else f"has no {MARKER}: it is not a sitegen build")
+        raise SitegenError(f"{out} {what}: run `sitegen build --out {out}` first")
+    files = {}
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
+            files[rel] = path
+    return files
+
+
+def built_qualities(out: Path) -> set[str]:
+    """The qualities the built pages show (from their data.json)."""
+    found = set()
+    for data in (out / "products").glob("*/data.json"):
+        try:
+            found.add(str(json.loads(data.read_text(encoding="utf-8"))["quality"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def local_objects(site: Mapping[str, Path], renders: Mapping[str, Path], prefix: str,
+                  renders_prefix: str | None) -> dict[str, LocalFile]:
+    """Bucket key -> file: the site under `prefix`, renders (and thumbnails) under theirs."""
+    wanted: dict[str, tuple[Path, bool]] = {}
+    for rel, path in site.items():
+        wanted[prefix + rel] = (path, is_immutable_site_file(rel))
+    if renders_prefix is not None:
+        for address, path in renders.items():
+            key = renders_prefix + address
+            if key in wanted:
+                raise SitegenError(f"{key}: both a file of the build and a render; choose "
+                                   "another site.renders_url or --renders-prefix")
+            wanted[key] = (path, True)
+    objects = {}
+    for key, (path, immutable) in wanted.items():
+        try:
+            objects[key] = LocalFile(path, sha256_of(path), path.stat().st_size, immutable)
+        except OSError as exc:
+            raise SitegenError(f"cannot read {path}: {exc.strerror}") from None
+    return objects
+
+
+def render_files(addresses: Iterable[str], path_of: Callable[[str], Path]) -> dict[str, Path]:
+    """Store address -> path for the pictures and those of their thumbnails that exist."""
+    from sitegen.store import thumb_address
+
+    files = {}
+    for address in addresses:
+        files[address] = path_of(address)
+        thumb = thumb_address(address)
+        if path_of(thumb).is_file():
+            files[thumb] = path_of(thumb)
+    return files
+
+
+# -- the bucket ---------------------------------------------------------------------------
+
+
+CREDENTIALS_HELP = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN "
+                    "for temporary credentials), or AWS_PROFILE naming a profile of "
+                    "~/.aws/credentials")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An object as a listing shows it."""
+
+    size: int
+    etag: str
+    modified: str
+
+
+@contextmanager
+def s3_errors(what: str, bucket: str, endpoint_url: str | None) -> Iterator[None]:
+    """Turn boto3's failures into SitegenErrors that say what to do."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
+    where = endpoint_url or "AWS S3"
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise SitegenError(f"no usable AWS credentials ({exc}): {CREDENTIALS_HELP}") from None
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        raise SitegenError(f"cannot reach {where} while {what}: {exc}; check --endpoint-url "
+                           "(or site.publish.endpoint_url) and the network") from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "?"))
+        message = str(error.get("Message", "")) or code
+        if code == "NoSuchBucket" or (code == "404" and what.startswith("listing")):
+            raise SitegenError(f"bucket {bucket!r} does not exist at {where}: create it, or "
+                               "check --bucket and --endpoint-url") from None
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+                    "ExpiredToken", "InvalidClientTokenId"):
+            raise SitegenError(f"{where} refused the credentials ({code}: {message}) while "
+                               f"{what}: {CREDENTIALS_HELP}") from None
+        if code in ("AccessDenied", "403", "AllAccessDisabled"):
+            raise SitegenError(f"access denied to s3://{bucket} while {what}: the credentials "
+                               "need s3:ListBucket, s3:GetObject, s3:PutObject and (with "
+                               "--delete) s3:DeleteObject on it") from None
+        raise SitegenError(f"S3 error while {what} (s3://{bucket}): {code}: {message}") from None
+    except BotoCoreError as exc:
+        raise SitegenError(f"S3 error while {what} (s3://{bucket} at {where}): {exc}") from None
+
+
+class Bucket:
+    """One bucket through a boto3 S3 client; every failure becomes a SitegenError."""
+
+    def __init__(self, client: Any, name: str, endpoint_url: str | None = None) -> None:
+        self.client = client
+        self.name = name
+        self.endpoint_url = endpoint_url
+
+    def errors(self, what: str) -> Any:
+        return s3_errors(what, self.name, self.endpoint_url)
+
+    def list(self, prefix: str) -> dict[str, Listed]:
+        """Every object under a prefix."""
+        found = {}
+        with self.errors(f"listing bucket {self.name}"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.name, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    found[item["Key"]] = Listed(int(item["Size"]), str(item["ETag"]),
+                                                item["LastModified"].isoformat())
+        return found
+
+    def head(self, key: str) -> RemoteObject:
+        """An object's sha256 metadata and headers."""
+        with self.errors(f"reading the metadata of {key}"):
+            head = self.client.head_object(Bucket=self.name, Key=key)
+        return RemoteObject(head.get("Metadata", {}).get(SHA_META), head.get("ContentType"),
+                            head.get("CacheControl"))
+
+    def get_json(self, key: str) -> Any:
+        """An object's bytes as JSON, or None when missing or not JSON."""
+        from botocore.exceptions import ClientError
+
+        with self.errors(f"reading {key}"):
+            try:
+                body = self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
+
+    def put(self, upload: Upload) -> str:
+        """Upload one file with its headers and sha256; its ETag."""
+        with self.errors(f"uploading {upload.key}"), upload.file.path.open("rb") as body:
+            answer = self.client.put_object(
+                Bucket=self.name, Key=upload.key, Body=body, ContentLength=upload.file.size,
+                ContentType=upload.content_type, CacheControl=upload.cache_control,
+                Metadata={SHA_META: upload.file.sha256})
+        return str(answer["ETag"])
+
+    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        with self.errors(f"uploading {key}"):
+            self.client.put_object(Bucket=self.name, Key=key, Body=data,
+                                   ContentType=content_type, CacheControl=cache_control)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete up to DELETE_BATCH objects."""
+        with self.errors(f"deleting {len(keys)} object(s)"):
+            answer = self.client.delete_objects(
+                Bucket=self.name, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise SitegenError(f"{len(answer['Errors'])} delete(s) failed, first "
+                               f"{first.get('Key')}: {first.get('Code')}: {first.get('Message')}")
+
+
+_LOADERS: list[Any] = []
+
+
+def aws_session(region: str | None) -> Any:
+    """A fresh boto3 session (credentials read now) sharing one loader of service models.
+
+    Reading the models takes half a second per session; they never change in a process.
+    """
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    if not _LOADERS:
+        _LOADERS.append(botocore.loaders.create_loader())
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADERS[0])
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
+def open_bucket(name: str, endpoint_url: str | None = None, region: str | None = None,
+                jobs: int = 8) -> Bucket:
+    """A Bucket with a client for these settings; refuses to start without credentials."""
+    from botocore.config import Config
+
+    session = aws_session(region)
+    if session.get_credentials() is None:
+        raise SitegenError(f"no AWS credentials found: {CREDENTIALS_HELP}")
+    # Other endpoints (MinIO, R2, a local test server): path-style addresses, as their
+    # hosts do not resolve `<bucket>.<host>`, and checksum headers only where S3 requires
+    # them (several reject the CRC32 headers botocore adds by default). Few retries and
+    # short timeouts: fail in seconds.
+    other = {"s3": {"addressing_style": "path"},
+             "request_checksum_calculation": "when_required"} if endpoint_url else {}
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
+                    read_timeout=60, max_pool_connections=max(10, jobs), **other)
+    with s3_errors("connecting", name, endpoint_url):
+        try:
+            client = session.client("s3", endpoint_url=endpoint_url, config=config)
+        except ValueError as exc:
+            raise SitegenError(f"invalid endpoint URL {endpoint_url!r}: {exc}") from None
+    return Bucket(client, name, endpoint_url)
+
+
+@dataclass
+class RemoteState:
+    """What the bucket holds under the scopes, and how it was learnt."""
+
+    objects: dict[str, RemoteObject]
+    listed: dict[str, Listed]
+    by_manifest: int = 0  # objects known from the manifest (listing matched)
+    by_metadata: int = 0  # objects whose metadata was read (one request each)
+
+
+def _manifest_entry(sha: str, listed: Listed, content_type: str | None,
+                    cache_control: str | None) -> list[Any]:
+    return [sha, listed.size, listed.etag, listed.modified, content_type, cache_control]
+
+
+def fetch_remote(bucket: Bucket, scopes: Sequence[str], manifest_key: str,
+                 local_keys: Collection[str], *, detail: bool = True, jobs: int = 8
+                 ) -> RemoteState:
+    """List the scopes; read the sha256 and headers of the objects also here.
+
+    The manifest says what sitegen uploaded under each key, with the object's size, ETag
+    and time as then listed; an entry is believed only while the listing still shows
+    exactly those, else the object's own metadata is read (HEAD). `detail=False` (for
+    --force) reads nothing but the listing.
+    """
+    listed: dict[str, Listed] = {}
+    for scope in dict.fromkeys(scopes):
+        listed.update(bucket.list(scope))
+    had_manifest = listed.pop(manifest_key, None) is not None
+    manifest = bucket.get_json(manifest_key) if had_manifest and detail else None
+    entries: dict[str, Any] = {}
+    if isinstance(manifest, dict) and manifest.get("version") == 1:
+        entries = manifest.get("objects") or {}
+    state = RemoteState({}, listed)
+    to_read = []
+    for key, seen in listed.items():
+        entry = entries.get(key)
+        if not detail or key not in local_keys:
+            state.objects[key] = RemoteObject(None)  # only its existence matters
+        elif (isinstance(entry, list) and len(entry) == 6
+              and entry[1:4] == [seen.size, seen.etag, seen.modified]):
+            state.objects[key] = RemoteObject(entry[0], entry[4], entry[5])
+            state.by_manifest += 1
+        else:
+            to_read.append(key)
+    with ThreadPoolExecutor(jobs) as pool:
+        for key, found in zip(to_read, pool.map(bucket.head, to_read), strict=True):
+            state.objects[key] = found
+    state.by_metadata = len(to_read)
+    return state
+
+
+# -- carrying a plan out ------------------------------------------------------------------
+
+
+@dataclass
+class PublishReport:
+    """What a publish did."""
+
+    uploaded: int = 0
+    bytes: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+    etags: dict[str, str] = field(default_factory=dict)
+    invalidation: str | None = None
+    invalidated: list[str] = field(default_factory=list)
+
+
+def too_many_deletes(plan: PublishPlan, target: str) -> TooManyDeletes:
+    """The error of a plan whose deletes exceed its max_deletes."""
+    return TooManyDeletes(
+        f"the plan deletes {len(plan.deletes)} objects under {target}, more than "
+        f"--max-deletes {plan.max_deletes}: nothing was uploaded or deleted. Check --bucket "
+        "and --prefix; if the deletes are expected, run again with --max-deletes "
+        f"{len(plan.deletes)}")
+
+
+def apply_plan(bucket: Bucket, plan: PublishPlan, *, jobs: int = 8,
+               on_event: Callable[[Event], None] = lambda e: None,
+               target: str = "the prefix") -> PublishReport:
+    """Upload tier by tier (each tier done before the next starts), then delete.
+
+    `on_event` is called in this thread after each upload ({"event": "upload", ...}) and
+    each batch of deletes; an exception from it stops the publish (uploads in flight
+    finish; what was uploaded stays and is not uploaded again by the next run).
+    """
+    if plan.refused:
+        raise too_many_deletes(plan, target)
+    report = PublishReport()
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(jobs)
+    try:
+        for tier in sorted({u.tier for u in plan.uploads}):
+            futures: dict[Future[str], Upload] = {
+                pool.submit(bucket.put, u): u for u in plan.uploads if u.tier == tier}
+            for future in as_completed(futures):
+                upload = futures[future]
+                report.etags[upload.key] = future.result()
+                report.uploaded += 1
+                report.bytes += upload.file.size
+                on_event({"event": "upload", "key": upload.key, "reason": upload.reason,
+                          "bytes": upload.file.size, "tier": tier})
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    # Deletes last: the pages uploaded above no longer point at what goes.
+    for start in range(0, len(plan.deletes), DELETE_BATCH):
+        batch = plan.deletes[start:start + DELETE_BATCH]
+        bucket.delete(batch)
+        report.deleted += len(batch)
+        on_event({"event": "delete", "keys": batch})
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def write_manifest(bucket: Bucket, manifest_key: str, scopes: Sequence[str],
+                   local: Mapping[str, LocalFile], before: RemoteState, plan: PublishPlan,
+                   report: PublishReport) -> int:
+    """Record what is now in the bucket for the next run; the number of entries.
+
+    The bucket is listed again for each object's ETag and time; an object whose ETag is
+    not the one uploaded (or seen unchanged) is left out: its metadata will be read.
+    """
+    uploaded = {u.key: u for u in plan.uploads}
+    now: dict[str, Listed] = {}
+    for scope in dict.fromkeys(scopes):
+        now.update(bucket.list(scope))
+    entries = {}
+    for key, file in local.items():
+        seen = now.get(key)
+        if seen is None:
+            continue
+        if key in uploaded:
+            upload = uploaded[key]
+            if report.etags.get(key) == seen.etag:
+                entries[key] = _manifest_entry(file.sha256, seen, upload.content_type,
+                                               upload.cache_control)
+        else:
+            held, old = before.objects.get(key), before.listed.get(key)
+            if (held is not None and held.sha256 == file.sha256 and old is not None
+                    and old.etag == seen.etag):
+                entries[key] = _manifest_entry(file.sha256, seen, held.content_type,
+                                               held.cache_control)
+    data = json.dumps({"version": 1, "objects": entries}, separators=(",", ":"),
+                      sort_keys=True).encode()
+    bucket.put_bytes(manifest_key, data, "application/json", MANIFEST_CACHE)
+    return len(entries)
+
+
+def create_invalidation(distribution: str, paths: Sequence[str], region: str | None = None
+                        ) -> str:
+    """Ask CloudFront to drop its copies of these paths; the invalidation's id.
+
+    The endpoint is CloudFront's own (AWS_ENDPOINT_URL_CLOUDFRONT overrides it).
+    """
+    session = aws_session(region)
+    if session.get_credentials() is None:
+        raise SitegenError(f"no AWS credentials found: {CREDENTIALS_HELP}")
+    client = session.client("cloudfront")
+    with _cloudfront_errors(distribution):
+        answer = client.create_invalidation(
+            DistributionId=distribution,
+            InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": list(paths)},
+                               "CallerReference": f"sitegen-{time.time_ns()}"})
+    return str(answer["Invalidation"]["Id"])
+
+
+@contextmanager
+def _cloudfront_errors(distribution: str) -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "?"))
+        if code == "NoSuchDistribution":
+            raise SitegenError(f"CloudFront distribution {distribution!r} not found: check "
+                               "--invalidate (or site.publish.invalidate); the upload is "
+                               "done, run again to invalidate") from None
+        raise SitegenError(f"CloudFront invalidation of {distribution} failed: {code}: "
+                           f"{error.get('Message', '')}; the upload is done") from None
+    except BotoCoreError as exc:
+        raise SitegenError(f"CloudFront invalidation of {distribution} failed: {exc}; the "
+                           "upload is done") from None
