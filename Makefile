@@ -12,7 +12,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[render,test]'
+	$(BIN)/pip install --quiet -e '.[render,farm,test]'
 	touch $@
 
 build: install

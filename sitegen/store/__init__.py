@@ -7,6 +7,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,7 @@ from sitegen.errors import SitegenError
 from sitegen.plan import Stored
 
 INDEX_NAME = "index.sqlite"
+BLOBS = "_blobs"  # input files by content hash (not a quality id: ids have no underscore)
 LOCK_NAME = ".lock"
 THUMB_SUFFIX = ".thumb.webp"
 THUMB_SIZE = (240, 180)
@@ -97,6 +99,27 @@ class FolderStore:
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed
+
+    # -- blobs: input files (blend, textures) by content hash, for workers elsewhere -------
+
+    def put_blob(self, path: Path, sha256: str) -> None:
+        """Keep a copy of an input file under its content hash (once)."""
+        target = self.root / BLOBS / sha256
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{sha256}{TEMP_MARK}{os.getpid()}")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+
+    def fetch_blob(self, sha256: str, cache: Path) -> Path:
+        """A local copy of a blob, in `cache` (kept there for the next job)."""
+        target = cache / sha256
+        if not target.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{sha256}{TEMP_MARK}{os.getpid()}")
+            shutil.copyfile(self.root / BLOBS / sha256, tmp)
+            os.replace(tmp, target)
+        return target
 
     # -- index ---------------------------------------------------------------------------
 

@@ -1,0 +1,665 @@
+"""The sketchbook in a real browser (Chromium through Playwright), on the built demo site.
+
+The demo catalog is built against a synthetic render store (tests/sitefixtures.py) and
+served in a thread. One browser per module; a fresh context (history, storage) per test.
+Every test also checks that the page logged no error, broke no CSP rule and loaded
+nothing that failed. Screenshots go to tests/artifacts/ (git-ignored).
+
+Needs Chromium at /usr/bin/chromium (CI installs it: `apt-get install chromium`): without
+it these tests fail, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from conftest import base_catalog, write_catalog
+from sitefixtures import (
+    ARTIFACTS,
+    UNRENDERED,
+    UNRENDERED_KEY,
+    picture_url,
+    product_plans,
+    python_count,
+    serve,
+)
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+PRODUCTS = ("kino-stool", "maru-bench", "hako-table", "oto-pouf")
+VIEWPORT = {"width": 1280, "height": 1000}
+
+# Recorded in every page before its own scripts run: CSP violations, as events.
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
+                    "(apt-get install chromium); CI installs it", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser tests need playwright: pip install -e '.[test]'",
+                    pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Tab:
+    """A page in a fresh context, with everything that went wrong in it recorded."""
+
+    def __init__(self, browser: Any, base: str, name: str) -> None:
+        self.base = base
+        self.name = name
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.page.add_init_script(WATCH_CSP)
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", self._failed)
+        self.page.on("response", self._response)
+        self.page.on("dialog", self._dialog)
+
+    def _console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def _failed(self, request: Any) -> None:
+        failure = request.failure or ""
+        if "ERR_ABORTED" not in failure:  # a navigation cancels loads in flight
+            self.problems.append(f"request failed: {request.url} {failure}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    # -- navigation -------------------------------------------------------------------
+
+    def open(self, path: str, *, sketchbook: bool = True) -> Any:
+        self.page.goto(self.base + path)
+        if sketchbook:
+            self.page.wait_for_function("document.body.dataset.sketchbook === 'ready'")
+            assert self.page.evaluate("window.sketchbook.ready.then((api) => "
+                                      "api === window.sketchbook)")
+        return self.page
+
+    def js(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
+    def selection(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.js("sketchbook.selection()")
+        return result
+
+    def hash(self) -> str:
+        result: str = self.js("location.hash")
+        return result
+
+    def swatch(self, part: str, value: int) -> Any:
+        return self.page.locator(
+            f'.sb-palettes .sb-part[data-part="{part}"] button[data-value="{value}"]')
+
+    def click_swatch(self, part: str, value: int) -> None:
+        self.swatch(part, value).click()
+        self.page.wait_for_function(
+            "([p, v]) => sketchbook.selection().parts[p] === v", [part, value])
+
+    def palette(self, part: str) -> list[int]:
+        """The values the part's palette offers (swatches and Remove), in page order."""
+        values: list[int] = self.js(
+            """(part) => [...document.querySelectorAll(
+                   `.sb-palettes .sb-part[data-part="${part}"] button[data-value]`)]
+                 .map((b) => Number(b.dataset.value))""", part)
+        return values
+
+    def shown_image(self) -> str | None:
+        src: str | None = self.js("document.querySelector('.sb-figure .sb-img').src || null")
+        return src
+
+    def wait_images(self) -> None:
+        """Scroll through the page so lazy pictures load, then wait for every rendered
+        <img> to finish (loaded or failed)."""
+        self.page.wait_for_load_state("load")
+        self.js("window.scrollTo(0, document.body.scrollHeight)")
+        self.page.wait_for_function(
+            """() => [...document.images].filter((i) => i.getClientRects().length && i.src)
+                 .every((i) => i.complete)""")
+        self.js("window.scrollTo(0, 0)")
+
+    def broken_images(self) -> list[str]:
+        broken: list[str] = self.js(
+            """() => [...document.images].filter((i) => i.getClientRects().length)
+                 .filter((i) => !i.src || !i.complete || i.naturalWidth === 0)
+                 .map((i) => i.getAttribute('src') || '(no src) ' + i.className)""")
+        return broken
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def assert_clean(self) -> None:
+        csp = self.js("window.__csp || []")
+        assert csp == [], f"CSP violations: {csp}"
+        assert self.problems == [], "\n".join(self.problems)
+        assert self.dialogs == [], f"dialogs opened: {self.dialogs}"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, demo_server: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    opened = Tab(browser, demo_server.url, request.node.name)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def renders_base(demo_server: Any) -> str:
+    """The renders URL as pages resolve it (docs/site.md: relative to the site's root)."""
+    return f"{demo_server.url}renders/"
+
+
+# -- every page --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["", "coverage.html",
+                                  *(f"products/{p}/" for p in PRODUCTS)])
+def test_page_loads_clean(tab: Tab, path: str) -> None:
+    """No console error, no CSP violation, no failed request, no broken picture."""
+    tab.open(path, sketchbook=path.startswith("products/"))
+    tab.wait_images()
+    assert tab.broken_images() == []
+    assert tab.js("document.images.length") > 0
+    if path.startswith("products/"):
+        assert tab.js("document.querySelector('.sb-error')") is None
+        assert tab.page.locator(".sb-loading").count() == 0  # the static page was replaced
+    name = path.strip("/").replace("products/", "").replace(".html", "") or "index"
+    tab.screenshot(f"page-{name}")
+    tab.assert_clean()
+
+
+def test_index_links_every_product_with_its_default_picture(tab: Tab, demo_site: Any) -> None:
+    page = tab.open("", sketchbook=False)
+    links = page.eval_on_selector_all(".card-link", "(as) => as.map((a) => a.href)")
+    assert links == [f"{tab.base}products/{p}/" for p in demo_site.catalog.products]
+    pictures = page.eval_on_selector_all(".card-picture img", "(is) => is.map((i) => i.src)")
+    assert len(pictures) == len(links)
+    for product, src in zip(demo_site.catalog.products, pictures, strict=True):
+        plans, _ = product_plans(demo_site.catalog, product)
+        from sitegen.expand import default_colouring
+
+        model = demo_site.catalog.models[demo_site.catalog.products[product].model]
+        assert src == picture_url(demo_site, tab.base + "renders/", product, plans[0].kind,
+                                  model.views[0], default_colouring(plans[0]))
+    tab.assert_clean()
+
+
+# -- choosing finishes -------------------------------------------------------------------
+
+
+def test_kino_linoleum_top_switches_the_kind_and_the_hash(tab: Tab, demo_site: Any,
+                                                          demo_server: Any) -> None:
+    tab.open("products/kino-stool/")
+    assert tab.selection() == {"product": "kino-stool", "kind": "wood-top",
+                               "parts": {"Frame": 1127, "Top": 1127}}
+    assert tab.hash() == "#kind=wood-top&view=front&Frame=1127&Top=1127"
+    # Both kinds' finishes are offered in one Top palette (one entry, no style switch).
+    assert tab.palette("Top") == [1127, 1128, 1140, 235, 236, 237]
+    assert tab.page.locator(".sb-style").count() == 0
+    tab.click_swatch("Frame", 1128)
+    tab.click_swatch("Top", 235)
+    assert tab.selection() == {"product": "kino-stool", "kind": "lino-top",
+                               "parts": {"Frame": 1128, "Top": 235}}
+    assert tab.hash() == "#kind=lino-top&view=front&Frame=1128&Top=235"
+    url = picture_url(demo_site, renders_base(demo_server), "kino-stool", "lino-top", "front",
+                      (1128, 235))
+    assert url.endswith("/frame-1128_top-0_insert-235_rim-1128.jpg")
+    assert tab.js("sketchbook.imageUrl()") == url
+    assert tab.js("sketchbook.isReady()") is True
+    tab.page.wait_for_function("(u) => document.querySelector('.sb-img').src === u", url)
+    assert tab.swatch("Top", 235).get_attribute("aria-pressed") == "true"
+    assert tab.swatch("Top", 1127).get_attribute("aria-pressed") == "false"
+    tab.screenshot("kino-linoleum-top")
+    # And back to a wooden top: the kind follows the selection again.
+    tab.click_swatch("Top", 1140)
+    assert tab.selection()["kind"] == "wood-top"
+    assert tab.hash() == "#kind=wood-top&view=front&Frame=1128&Top=1140"
+    tab.assert_clean()
+
+
+def test_maru_style_switch_keeps_the_finishes(tab: Tab, demo_site: Any,
+                                             demo_server: Any) -> None:
+    tab.open("products/maru-bench/")
+    styles = tab.page.locator(".sb-style")
+    assert styles.all_inner_texts() == ["Without table", "With table"]
+    assert tab.page.locator('.sb-style[data-kind="without-table"]').get_attribute(
+        "aria-pressed") == "true"
+    tab.click_swatch("Frame", 1128)
+    tab.click_swatch("Pads", 4107)
+    tab.click_swatch("Bolsters", 4031)
+    parts = {"Frame": 1128, "Pads": 4107, "Bolsters": 4031}
+    assert tab.selection() == {"product": "maru-bench", "kind": "without-table", "parts": parts}
+    tab.page.get_by_role("button", name="With table").click()
+    tab.page.wait_for_function("sketchbook.selection().kind === 'with-table'")
+    assert tab.selection() == {"product": "maru-bench", "kind": "with-table", "parts": parts}
+    assert tab.hash() == "#kind=with-table&view=main&Frame=1128&Pads=4107&Bolsters=4031"
+    assert tab.js("sketchbook.imageUrl()") == picture_url(
+        demo_site, renders_base(demo_server), "maru-bench", "with-table", "main",
+        (1128, 4107, 4031))
+    assert tab.js("sketchbook.imageUrl()").endswith(
+        "/frame-1128_pads-4107_padend-0_table-1128_bolsters-4031.jpg")
+    assert tab.page.locator('.sb-style[data-kind="with-table"]').get_attribute(
+        "aria-pressed") == "true"
+    tab.screenshot("maru-with-table")
+    tab.page.get_by_role("button", name="Without table").click()
+    tab.page.wait_for_function("sketchbook.selection().kind === 'without-table'")
+    assert tab.selection()["parts"] == parts
+    tab.assert_clean()
+
+
+def test_hako_edge_is_determined_by_the_top_and_not_asked(tab: Tab, demo_site: Any) -> None:
+    tab.open("products/hako-table/")
+    plans, _ = product_plans(demo_site.catalog, "hako-table")
+    edge = plans[0].parts[1]
+    assert edge.name == "Edge" and edge.source == 0
+    assert not tab.page.locator('.sb-part[data-part="Edge"]').is_visible()
+    assert tab.page.locator('.sb-part[data-part="Top"]').is_visible()
+    for top in (236, 1127, 235, 1140):
+        tab.click_swatch("Top", top)
+        (expected,) = edge.chart[top]
+        assert tab.selection()["parts"] == {"Top": top, "Edge": expected,
+                                            "Legs": tab.selection()["parts"]["Legs"]}
+        assert f"_edge-{expected}." in tab.js("sketchbook.imageUrl()")
+        assert not tab.page.locator('.sb-part[data-part="Edge"]').is_visible()
+    tab.screenshot("hako-edge-hidden")
+    tab.assert_clean()
+
+
+def test_oto_piping_offers_the_charts_short_palette(tab: Tab, demo_site: Any) -> None:
+    tab.open("products/oto-pouf/")
+    plans, _ = product_plans(demo_site.catalog, "oto-pouf")
+    cover, piping = plans[0].parts[0], plans[0].parts[1]
+    assert piping.name == "Piping" and piping.source == 0
+    assert tab.page.locator('.sb-part[data-part="Piping"]').is_visible()
+    assert tab.palette("Piping") == list(piping.chart[tab.selection()["parts"]["Cover"]])
+    for value in (4031, 4107, 4120, 4012):
+        tab.click_swatch("Cover", value)
+        choices = list(piping.chart[value])
+        assert len(choices) > 1 and value in cover.domain
+        assert tab.palette("Piping") == choices
+        assert tab.selection()["parts"]["Piping"] in choices
+        # Every short-palette choice can be picked, and keeps the Cover.
+        for choice in choices:
+            tab.click_swatch("Piping", choice)
+            assert tab.selection()["parts"]["Cover"] == value
+    tab.screenshot("oto-piping")
+    tab.assert_clean()
+
+
+def test_maru_bolsters_remove_and_restore(tab: Tab, demo_site: Any, demo_server: Any) -> None:
+    tab.open("products/maru-bench/")
+    tab.click_swatch("Bolsters", 4107)
+    remove = tab.page.locator('.sb-part[data-part="Bolsters"] .sb-remove')
+    restore = tab.page.locator('.sb-part[data-part="Bolsters"] .sb-restore')
+    assert not restore.is_visible()
+    remove.click()
+    tab.page.wait_for_function("sketchbook.selection().parts.Bolsters === 0")
+    assert tab.selection()["parts"] == {"Frame": 1127, "Pads": 4012, "Bolsters": 0}
+    url = tab.js("sketchbook.imageUrl()")
+    assert url.endswith("_bolsters-0.jpg")
+    assert url == picture_url(demo_site, renders_base(demo_server), "maru-bench",
+                              "without-table", "main", (1127, 4012, 0))
+    assert tab.hash().endswith("&Bolsters=0")
+    assert remove.get_attribute("aria-pressed") == "true"
+    assert restore.is_visible()
+    tab.screenshot("maru-bolsters-removed")
+    restore.click()
+    tab.page.wait_for_function("sketchbook.selection().parts.Bolsters === 4107")
+    assert tab.js("sketchbook.imageUrl()").endswith("_bolsters-4107.jpg")
+    assert not restore.is_visible()
+    # Through the API as well.
+    tab.js("sketchbook.select({Bolsters: 0})")
+    assert tab.selection()["parts"]["Bolsters"] == 0
+    tab.assert_clean()
+
+
+# -- filters and counts ------------------------------------------------------------------
+
+FILTERS: dict[str, list[dict[str, list[int]]]] = {
+    "kino-stool": [{}, {"Top": [235, 236, 237]}, {"Frame": [1128], "Top": [1127, 1140]},
+                   {"Frame": [1127, 1128]}, {"Top": [236]}, {"Top": []},
+                   {"Stool": [0]}, {"Stool": [1127]}],
+    "maru-bench": [{}, {"Bolsters": [0]}, {"Pads": [4107, 4120], "Bolsters": [0, 4012]},
+                   {"Frame": [1128], "Pads": [4031]}],
+    "hako-table": [{}, {"Edge": [2003]}, {"Legs": [3002]}, {"Top": [1127, 1128], "Edge": [2001]}],
+    "oto-pouf": [{}, {"Base": [0]}, {"Cover": [4031], "Piping": [4107]},
+                 {"Piping": [4012], "Base": [3001, 3002]}],
+}
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_count_matches_python(tab: Tab, demo_site: Any, product: str) -> None:
+    tab.open(f"products/{product}/")
+    model = demo_site.catalog.models[demo_site.catalog.products[product].model]
+    seen = set()
+    for view in model.views:
+        tab.js("(v) => sketchbook.select({}, {view: v})", view)
+        for flt in FILTERS[product]:
+            expected = python_count(demo_site, product, view, flt)
+            assert tab.js("(f) => sketchbook.count(f)", flt) == expected, (view, flt)
+            seen.add(expected)
+    assert len(seen) >= 3, "the filters should tell the counts apart"
+    tab.assert_clean()
+
+
+def filter_box(tab: Tab, part: str, *, value: int | None = None,
+               pattern: str | None = None) -> Any:
+    what = f'[data-value="{value}"]' if value is not None else f'[data-pattern="{pattern}"]'
+    return tab.page.locator(f'.sb-filter[data-part="{part}"] input{what}')
+
+
+def shown_count(tab: Tab) -> int:
+    return int(tab.page.locator(".sb-count").get_attribute("data-count"))
+
+
+def test_filter_checkboxes_count_what_python_counts(tab: Tab, demo_site: Any) -> None:
+    tab.open("products/kino-stool/")
+
+    def check(flt: dict[str, list[int]]) -> None:
+        expected = python_count(demo_site, "kino-stool", "front", flt)
+        tab.page.wait_for_function(
+            "(n) => document.querySelector('.sb-count').dataset.count === String(n)", expected)
+        assert shown_count(tab) == expected == tab.js("(f) => sketchbook.count(f)", flt)
+        tiles = tab.page.locator(".sb-gallery .sb-tile").count()
+        assert tiles == min(expected, 24)
+        text = tab.page.locator(".sb-count").inner_text()
+        assert text.startswith(f"{expected} ready picture")
+
+    check({})
+    filter_box(tab, "Top", value=235).check()
+    check({"Top": [235]})
+    filter_box(tab, "Top", value=237).check()
+    check({"Top": [235, 237]})
+    filter_box(tab, "Frame", pattern="oak").check()  # a whole pattern at once
+    check({"Frame": [1127, 1128], "Top": [235, 237]})
+    filter_box(tab, "Frame", value=1127).uncheck()
+    assert filter_box(tab, "Frame", pattern="oak").evaluate("(b) => b.indeterminate")
+    check({"Frame": [1128], "Top": [235, 237]})
+    tab.screenshot("kino-filters")
+    tab.page.get_by_role("button", name="Clear filters").click()
+    check({})
+    # Another product, with the "without" choice of an optional part.
+    tab.open("products/maru-bench/")
+    filter_box(tab, "Bolsters", value=0).check()
+    expected = python_count(demo_site, "maru-bench", "main", {"Bolsters": [0]})
+    tab.page.wait_for_function(
+        "(n) => document.querySelector('.sb-count').dataset.count === String(n)", expected)
+    filter_box(tab, "Pads", pattern="meld").check()
+    expected = python_count(demo_site, "maru-bench", "main",
+                            {"Bolsters": [0], "Pads": [4107, 4120]})
+    tab.page.wait_for_function(
+        "(n) => document.querySelector('.sb-count').dataset.count === String(n)", expected)
+    tab.wait_images()
+    assert tab.broken_images() == []
+    tab.assert_clean()
+
+
+# -- pictures ----------------------------------------------------------------------------
+
+
+def test_not_rendered_yet_state(tab: Tab, demo_site: Any, demo_server: Any) -> None:
+    assert UNRENDERED_KEY not in demo_site.ready["kino"]["front"]
+    tab.open("products/kino-stool/")
+    tab.click_swatch("Top", 236)  # Frame stays 1127: the colouring kept unrendered
+    assert tab.selection() == {"product": UNRENDERED["product"], "kind": UNRENDERED["kind"],
+                               "parts": UNRENDERED["parts"]}
+    assert tab.js("sketchbook.isReady()") is False
+    url = tab.js("sketchbook.imageUrl()")
+    assert url == picture_url(demo_site, renders_base(demo_server), "kino-stool", "lino-top",
+                              "front", (1127, 236))
+    assert url.endswith(f"/{UNRENDERED_KEY}.jpg")
+    status = tab.page.locator(".sb-status")
+    assert status.is_visible() and "Not rendered yet" in status.inner_text()
+    assert tab.page.locator(".sb-badge").is_visible()
+    assert tab.page.locator(".sb-figure").get_attribute("class").split().count(
+        "sb-not-ready") == 1
+    # The picture shown is a ready one (the nearest), never the missing address.
+    shown = tab.shown_image()
+    assert shown != url
+    tab.wait_images()
+    assert tab.broken_images() == []
+    # The side view is not rendered either: its button says so instead of a thumbnail.
+    side = tab.page.locator('.sb-view[data-view="side"]')
+    assert "Not rendered" in side.inner_text()
+    tab.screenshot("kino-not-rendered")
+    # Back to a ready colouring: the state clears.
+    tab.click_swatch("Top", 235)
+    assert tab.js("sketchbook.isReady()") is True
+    assert not tab.page.locator(".sb-badge").is_visible()
+    assert tab.page.locator(".sb-status").inner_text() == ""
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize("product,kind,view,parts", [
+    ("maru-bench", "with-table", "main", {"Frame": 1128, "Pads": 4012, "Bolsters": 4031}),
+    ("kino-stool", "lino-top", "side", {"Frame": 1128, "Top": 237}),
+    ("oto-pouf", "standard", "main", {"Cover": 4107, "Piping": 4107, "Base": 0}),
+])
+def test_deep_link(tab: Tab, demo_site: Any, demo_server: Any, product: str, kind: str,
+                   view: str, parts: dict[str, int]) -> None:
+    url = picture_url(demo_site, renders_base(demo_server), product, kind, view,
+                      tuple(parts.values()))
+    key = url.rsplit("/", 1)[1].rsplit(".", 1)[0]
+    model = demo_site.catalog.products[product].model
+    assert key in demo_site.ready[model][view], "pick a ready colouring for this test"
+    fragment = f"kind={kind}&view={view}&" + "&".join(f"{quote(p)}={v}"
+                                                      for p, v in parts.items())
+    tab.open(f"products/{product}/#{fragment}")
+    assert tab.selection() == {"product": product, "kind": kind, "parts": parts}
+    assert tab.hash() == f"#{fragment}"
+    assert tab.js("sketchbook.imageUrl()") == url
+    base = renders_base(demo_server)
+    assert url == f"{base}{demo_site.quality}/{model}/{view}/{key}.jpg"
+    tab.page.wait_for_function("(u) => document.querySelector('.sb-img').src === u", url)
+    assert tab.js("sketchbook.isReady()") is True
+    tab.wait_images()
+    assert tab.broken_images() == []
+    tab.assert_clean()
+
+
+def test_back_and_forward(tab: Tab) -> None:
+    tab.open("products/kino-stool/")
+    start = tab.hash()
+    tab.click_swatch("Top", 1128)
+    second = tab.hash()
+    tab.click_swatch("Top", 235)
+    third = tab.hash()
+    assert len({start, second, third}) == 3 and third.startswith("#kind=lino-top&")
+    page = tab.page
+    page.go_back()
+    page.wait_for_function("sketchbook.selection().parts.Top === 1128")
+    assert tab.hash() == second and tab.selection()["kind"] == "wood-top"
+    page.go_back()
+    page.wait_for_function("sketchbook.selection().parts.Top === 1127")
+    assert tab.hash() == start
+    page.go_forward()
+    page.wait_for_function("sketchbook.selection().parts.Top === 1128")
+    page.go_forward()
+    page.wait_for_function("sketchbook.selection().kind === 'lino-top'")
+    assert tab.hash() == third
+    assert tab.selection()["parts"] == {"Frame": 1127, "Top": 235}
+    assert tab.swatch("Top", 235).get_attribute("aria-pressed") == "true"
+    # Editing the hash by hand selects too.
+    tab.js("location.hash = '#kind=wood-top&view=side&Frame=1140&Top=1128'")
+    page.wait_for_function("sketchbook.selection().parts.Frame === 1140")
+    assert tab.selection() == {"product": "kino-stool", "kind": "wood-top",
+                               "parts": {"Frame": 1140, "Top": 1128}}
+    assert "/side/" in tab.js("sketchbook.imageUrl()")
+    tab.assert_clean()
+
+
+def test_keyboard(tab: Tab) -> None:
+    """Tab reaches a swatch; Enter and Space pick; arrows move within a palette."""
+    page = tab.open("products/maru-bench/")
+    page.locator("body").focus()
+    target = ("Pads", "4031")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        focused = tab.js("""() => { const b = document.activeElement;
+            const part = b && b.closest('.sb-part');
+            return part ? [part.dataset.part, b.dataset.value] : null; }""")
+        if focused == list(target):
+            break
+    else:
+        pytest.fail(f"Tab never reached the {target} swatch")
+    page.keyboard.press("Enter")
+    page.wait_for_function("sketchbook.selection().parts.Pads === 4031")
+    page.keyboard.press("ArrowRight")  # to 4107
+    assert tab.js("document.activeElement.dataset.value") == "4107"
+    page.keyboard.press("Space")
+    page.wait_for_function("sketchbook.selection().parts.Pads === 4107")
+    assert tab.js("document.activeElement.dataset.value") == "4107"  # focus kept
+    assert tab.swatch("Pads", 4107).get_attribute("aria-pressed") == "true"
+    # The style switch answers the keyboard too.
+    with_table = page.locator('.sb-style[data-kind="with-table"]')
+    with_table.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("sketchbook.selection().kind === 'with-table'")
+    assert tab.selection()["parts"]["Pads"] == 4107
+    tab.screenshot("maru-keyboard")
+    tab.assert_clean()
+
+
+SELECTIONS = [
+    ("kino-stool", "wood-top", "front", {"Frame": 1140, "Top": 1128}),
+    ("kino-stool", "lino-top", "side", {"Frame": 1127, "Top": 237}),
+    ("kino-stool", "lino-top", "front", {"Frame": 1127, "Top": 236}),  # not rendered
+    ("maru-bench", "with-table", "main", {"Frame": 1127, "Pads": 4120, "Bolsters": 0}),
+    ("maru-bench", "without-table", "main", {"Frame": 1128, "Pads": 4031, "Bolsters": 4107}),
+    ("hako-table", "standard", "main", {"Top": 237, "Edge": 2003, "Legs": 3002}),
+    ("oto-pouf", "standard", "main", {"Cover": 4120, "Piping": 4012, "Base": 0}),
+]
+
+
+def test_image_url_follows_the_format(tab: Tab, demo_site: Any, demo_server: Any) -> None:
+    """imageUrl() is exactly <renders_url><quality>/<model>/<view>/<key>.<ext>, absolute."""
+    opened = None
+    for product, kind, view, parts in SELECTIONS:
+        if opened != product:
+            tab.open(f"products/{product}/")
+            opened = product
+        options = {"kind": kind, "view": view}
+        assert tab.js("([p, o]) => sketchbook.select(p, o)", [parts, options]) == {
+            "product": product, "kind": kind, "parts": parts}
+        expected = picture_url(demo_site, renders_base(demo_server), product, kind, view,
+                               tuple(parts.values()))
+        assert tab.js("sketchbook.imageUrl()") == expected
+        model = demo_site.catalog.products[product].model
+        key = expected.rsplit("/", 1)[1][:-len(".jpg")]
+        ready = key in demo_site.ready[model][view]
+        assert tab.js("sketchbook.isReady()") is ready
+        if ready:
+            tab.page.wait_for_function("(u) => document.querySelector('.sb-img').src === u",
+                                       expected)
+    tab.assert_clean()
+
+
+def test_select_refuses_what_does_not_fit(tab: Tab) -> None:
+    tab.open("products/maru-bench/")
+    before = tab.selection()
+    for call in ("sketchbook.select({Pads: 9999})",
+                 "sketchbook.select({Frame: 1140})",  # walnut: not a light wood
+                 "sketchbook.select({Frame: 1140}, {kind: 'with-table'})",
+                 "sketchbook.select({}, {kind: 'no-such-kind'})",
+                 "sketchbook.select({}, {view: 'no-such-view'})"):
+        error = tab.js(f"() => {{ try {{ {call}; return null; }} "
+                       "catch (e) { return String(e.message || e); } }")
+        assert error and error.startswith("sketchbook:"), (call, error)
+        assert tab.selection() == before, call
+    tab.assert_clean()
+
+
+# -- a hostile catalog -------------------------------------------------------------------
+
+XSS_SCRIPT = "</script><script>alert(1)</script>"
+XSS_ATTR = '"><img src=x onerror=alert(1)>'
+
+
+def test_hostile_names_are_shown_as_text(browser: Any, tmp_path_factory: pytest.TempPathFactory
+                                         ) -> None:
+    """Names that are HTML or script are shown as text: nothing runs, nothing is injected."""
+    import os
+
+    from sitegen.catalog import load_catalog
+    from sitegen.site import site_files, write_site
+
+    root = tmp_path_factory.mktemp("hostile")
+    cat = base_catalog()
+    for finish in cat["finishes"]:
+        if finish["id"] in (1127, 1128):
+            finish["name"] = {1127: XSS_SCRIPT, 1128: XSS_ATTR}[finish["id"]]
+    cat["products"][0]["name"] = XSS_ATTR
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        catalog, _ = load_catalog(write_catalog(root / "cat", {"catalog.yaml": cat}))
+    finally:
+        os.chdir(cwd)
+    write_site(site_files(catalog, "preview", {}), root / "build")
+    served = serve(root / "build", root / "renders", catalog.site.renders_url)
+    server = next(served)
+    opened = Tab(browser, server.url, "hostile")
+    try:
+        page = opened.open("products/kino-stool/")
+        assert page.locator("h1").inner_text() == XSS_ATTR
+        assert page.title().startswith(XSS_ATTR)
+        titles = page.eval_on_selector_all(
+            '.sb-part[data-part="Frame"] .sb-swatch', "(bs) => bs.map((b) => b.title)")
+        assert titles[:2] == [XSS_SCRIPT, XSS_ATTR]
+        legend = page.locator('.sb-part[data-part="Frame"] .sb-legend-value').inner_text()
+        assert legend == XSS_SCRIPT
+        assert page.locator("img[src='x']").count() == 0
+        assert page.evaluate("document.querySelectorAll('script').length") == 1
+        # No picture is ready at all: the empty state, and no broken image.
+        assert page.locator(".sb-status").inner_text().startswith("Not rendered yet")
+        opened.page.wait_for_timeout(200)
+        assert opened.dialogs == []
+        opened.screenshot("hostile-names")
+        opened.assert_clean()
+    finally:
+        opened.close()
+        served.close()
+
+
+def test_page_data_is_what_python_built(tab: Tab, demo_site: Any) -> None:
+    """The page reads the data.json the build wrote (no other source of truth)."""
+    tab.open("products/oto-pouf/")
+    fetched = tab.js("fetch('data.json').then((r) => r.json())")
+    assert fetched == json.loads(demo_site.files["products/oto-pouf/data.json"])
+    tab.assert_clean()
