@@ -12,6 +12,7 @@ import click
 
 from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
+from sitegen.cli_publish import publish
 from sitegen.errors import Problem, SitegenError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -516,6 +517,9 @@ def serve(state: State, build_dir: Path, host: str, port: int, renders: str) -> 
         click.echo("stopped")
     finally:
         server.server_close()
+
+
+cli.add_command(publish)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -111,7 +111,9 @@ def test_products_table(make_catalog: Callable[..., Path]) -> None:
                            "lino-top", "[follows]", "2", "15"]
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["variants"], ["products"]])
+@pytest.mark.parametrize("command", [[], ["validate"], ["variants"], ["products"], ["render"],
+                                     ["status"], ["index", "rebuild"], ["build"], ["serve"],
+                                     ["publish"]])
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0
