@@ -17,8 +17,8 @@ Two benchmarks:
 
 The batch's breakdown comes from the worker's own `timings` (sync, scene_sync, sampling,
 render, write) and from wrapping, for the duration of a run, `WorkerProcess.start/ask/stop`,
-`sitegen.render._collect`, `sitegen.render.make_thumbnail` and the store's `record` with
-timers: sitegen's code itself is not changed.
+`sitegen.render._collect`, `sitegen.render.make_thumbnail` and the store's `record` and
+`remember_quality` (the index) with timers: sitegen's code itself is not changed.
 """
 
 from __future__ import annotations
@@ -279,12 +279,13 @@ class Recorder:
 
 @contextlib.contextmanager
 def instrumented(store: FolderStore) -> Iterator[Recorder]:
-    """Wrap WorkerProcess.start/ask/stop, _collect, make_thumbnail and store.record with
-    timers for the duration of the block; everything is put back afterwards."""
+    """Wrap WorkerProcess.start/ask/stop, _collect, make_thumbnail and the store's index
+    writes (record, remember_quality) with timers for the duration of the block; everything
+    is put back afterwards."""
     rec = Recorder()
     orig_start, orig_ask, orig_stop = WorkerProcess.start, WorkerProcess.ask, WorkerProcess.stop
     orig_collect, orig_thumb = render_mod._collect, getattr(render_mod, _THUMB)
-    orig_record = store.record
+    orig_record, orig_remember = store.record, store.remember_quality
 
     def start(self: WorkerProcess, timeout: float) -> None:
         t = pc()
@@ -330,19 +331,22 @@ def instrumented(store: FolderStore) -> Iterator[Recorder]:
         finally:
             rec.add("thumbnail", pc() - t)
 
-    def record(*args: Any, **kwargs: Any) -> None:
-        t = pc()
-        try:
-            orig_record(*args, **kwargs)
-        finally:
-            rec.add("record", pc() - t)
+    def timed_index(method: Callable[..., None]) -> Callable[..., None]:
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            t = pc()
+            try:
+                method(*args, **kwargs)
+            finally:
+                rec.add("record", pc() - t)
+        return wrapper
 
     WorkerProcess.start = start  # type: ignore[method-assign]
     WorkerProcess.ask = ask  # type: ignore[method-assign]
     WorkerProcess.stop = stop  # type: ignore[method-assign]
     render_mod._collect = collect
     setattr(render_mod, _THUMB, thumbnail)
-    store.record = record  # type: ignore[method-assign]
+    store.record = timed_index(orig_record)  # type: ignore[method-assign]
+    store.remember_quality = timed_index(orig_remember)  # type: ignore[method-assign]
     try:
         yield rec
     finally:
@@ -351,7 +355,7 @@ def instrumented(store: FolderStore) -> Iterator[Recorder]:
         WorkerProcess.stop = orig_stop  # type: ignore[method-assign]
         render_mod._collect = orig_collect
         setattr(render_mod, _THUMB, orig_thumb)
-        del store.record
+        del store.record, store.remember_quality
 
 
 def _breakdown(parts: dict[str, float], capacity: float) -> dict[str, dict[str, float]]:

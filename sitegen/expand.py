@@ -51,19 +51,12 @@ class KindPlan:
     mesh_ids: tuple[str, ...]
     parts: tuple[PartPlan, ...]
     template: str  # str.format template of the render key, one field per part
-
-    @property
-    def part_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.parts)
+    part_names: tuple[str, ...]
+    hidden: tuple[int, ...]  # meshes of the model that no part of this kind names (always 0)
 
     def key(self, values: Sequence[int]) -> str:
         """The render key of a colouring: `<mesh>-<value>` for every mesh, in model order."""
         return self.template.format(*values)
-
-    def hidden_meshes(self) -> tuple[int, ...]:
-        """Meshes of the model that no part of this kind names (always 0)."""
-        named = {m for p in self.parts for m in p.meshes}
-        return tuple(i for i in range(len(self.mesh_ids)) if i not in named)
 
 
 def offered_finishes(catalog: Catalog, part: Part) -> list[int]:
@@ -145,7 +138,9 @@ def expand_kind(catalog: Catalog, product: Product, kind: Kind) -> KindPlan:
     template = "_".join(
         f"{mesh}-{{{owner[j]}}}" if j in owner else f"{mesh}-0" for j, mesh in enumerate(mesh_ids)
     )
-    return KindPlan(product.id, kind.id, model.id, mesh_ids, tuple(plans), template)
+    hidden = tuple(j for j in range(len(mesh_ids)) if j not in owner)
+    return KindPlan(product.id, kind.id, model.id, mesh_ids, tuple(plans), template,
+                    tuple(names), hidden)
 
 
 def expand_product(catalog: Catalog, product: Product) -> tuple[KindPlan, ...]:
@@ -249,7 +244,7 @@ def count_common(plans: Sequence[KindPlan],
     factors: list[Factor] = []
     for plan in plans:
         part_vars = [find(p.meshes[0]) for p in plan.parts]
-        factors += kind_factors(plan, part_vars, [find(m) for m in plan.hidden_meshes()])
+        factors += kind_factors(plan, part_vars, [find(m) for m in plan.hidden])
         for name, values in (restrict or {}).items():
             if name in plan.part_names:
                 factors.append(allowed(part_vars[plan.part_names.index(name)], values))

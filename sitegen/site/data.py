@@ -37,7 +37,7 @@ def kind_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
 
 def colouring_of(plan: KindPlan, mesh_values: Sequence[int]) -> tuple[int, ...] | None:
     """The kind's allowed colouring that puts these values on the meshes, if there is one."""
-    if any(mesh_values[m] for m in plan.hidden_meshes()):
+    if any(mesh_values[m] for m in plan.hidden):
         return None
     values: list[int] = []
     for part in plan.parts:
@@ -223,24 +223,27 @@ def product_coverage(catalog: Catalog, product: Product,
     plans = expand_product(catalog, product)
     views = [set(ready_keys.get(v, ())) for v in model.views]
     everywhere = set.intersection(*views) if views else set()
-    ready_values: list[tuple[KindPlan, tuple[int, ...]]] = []
-    keys_seen: set[str] = set()
-    for key in sorted(everywhere):
+    # One pass over the ready keys: each counts once (for the first kind that has it) in
+    # every (part, finish) it shows.
+    ready_counts: dict[tuple[str, int], int] = {}
+    ready = 0
+    for key in everywhere:
+        pairs = parse_key(key)
+        if [mesh for mesh, _ in pairs] != list(model.mesh_ids):
+            continue
+        mesh_values = [value for _, value in pairs]
         for plan in plans:
-            values = kind_of_key(plan, key)
-            if values is not None and key not in keys_seen:
-                keys_seen.add(key)
-                ready_values.append((plan, values))
+            values = colouring_of(plan, mesh_values)
+            if values is not None:
+                ready += 1
+                for name, value in zip(plan.part_names, values, strict=True):
+                    ready_counts[(name, value)] = ready_counts.get((name, value), 0) + 1
+                break
     parts: list[tuple[str, list[tuple[int, int, int]]]] = []
     names = dict.fromkeys(name for plan in plans for name in plan.part_names)
     for name in names:
         finishes = dict.fromkeys(v for plan in plans for p in plan.parts if p.name == name
                                  for v in p.domain if v)
-        rows = []
-        for finish in finishes:
-            allowed = count_product(plans, {name: (finish,)})
-            ready = sum(1 for plan, values in ready_values if name in plan.part_names
-                        and values[plan.part_names.index(name)] == finish)
-            rows.append((finish, ready, allowed))
-        parts.append((name, rows))
-    return Coverage(count_product(plans), len(keys_seen), parts)
+        parts.append((name, [(finish, ready_counts.get((name, finish), 0),
+                              count_product(plans, {name: (finish,)})) for finish in finishes]))
+    return Coverage(count_product(plans), ready, parts)
