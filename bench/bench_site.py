@@ -30,6 +30,8 @@ import yaml
 if __package__ in (None, ""):  # run as a script: make `sitegen` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_catalog import Times, stats, timed  # noqa: E402
+
 import sitegen.site
 from sitegen.catalog import Catalog, load_catalog
 from sitegen.expand import expand_product, iter_keys, sketchbook_entries
@@ -69,33 +71,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 # ---------------------------------------------------------------------------------------------
-# helpers (the same shapes as bench_catalog's)
-
-
-class Times(list[float]):
-    """Wall times of repeated calls (seconds), with the process CPU time of each in `.cpu`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cpu: list[float] = []
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Times, Any]:
-    """Wall and CPU times of `repeat` calls of fn, and the last result."""
-    times = Times()
-    result = None
-    for _ in range(repeat):
-        cpu = time.process_time()
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-        times.cpu.append(time.process_time() - cpu)
-    return times, result
-
-
-def stats(times: Times) -> dict[str, Any]:
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-            "cpu_median_s": statistics.median(times.cpu), "runs": len(times)}
+# helpers (timing: bench_catalog's)
 
 
 def ms_stats(values: list[float]) -> dict[str, float]:
