@@ -73,6 +73,15 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
                                  param_hint="--quality")
     quality = quality or catalog.primary_quality.id
     site_prefix = pub.normalize_prefix(settings.prefix)
+    if delete and renders.startswith("s3://"):
+        from sitegen.store.s3 import parse_location
+
+        store_bucket, store_prefix = parse_location(renders)
+        if store_bucket == settings.bucket and store_prefix.startswith(site_prefix):
+            raise SitegenError(
+                f"the render store {renders} lies under the published prefix "
+                f"s3://{settings.bucket}/{site_prefix}: --delete would remove its index and "
+                "files; publish to another bucket or prefix, or leave out --delete")
 
     site = pub.built_files(out)
     shown = pub.built_qualities(out)
@@ -88,6 +97,8 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
     store = open_store(renders)
     addresses = [] if key_prefix is None else pub.site_renders(catalog, quality,
                                                                store.stored(quality))
+    if hasattr(store, "fetch_pictures"):  # an S3 store: local copies of what the site shows
+        store.fetch_pictures(addresses)
     local = pub.local_objects(site, pub.render_files(addresses, store.path_of), site_prefix,
                               key_prefix)
 

@@ -244,8 +244,16 @@ def make_thumbnail(picture: Path, thumb: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def open_store(location: str) -> FolderStore:
-    """The store at a location given on the command line (a folder)."""
+def open_store(location: str) -> Any:
+    """The store at a location given on the command line: a folder, or s3://bucket/prefix.
+
+    Either has FolderStore's interface; an S3Store (sitegen/store/s3.py) is not a folder.
+    """
+    if location.startswith("s3://"):
+        from sitegen.store.s3 import open_s3_store  # boto3 only for an S3 store
+
+        return open_s3_store(location)
     if "://" in location:
-        raise SitegenError(f"unsupported store location {location!r}: give a folder")
+        raise SitegenError(f"unsupported store location {location!r}: give a folder or "
+                           "s3://bucket/prefix")
     return FolderStore(Path(location))
