@@ -32,26 +32,31 @@ UNRENDERED = {"product": "kino-stool", "kind": "lino-top", "parts": {"Frame": 11
 
 
 def ready_addresses(wanted: Sequence[Wanted]) -> list[str]:
-    """The addresses the synthetic store holds, the same keys in every view.
+    """The addresses the synthetic store holds.
 
-    A key is ready when its position among the distinct keys of its model (in the order
-    `wanted_renders` lists them) is even, or when it is a kind's default colouring (so every
-    product starts on a ready picture in every view); the UNRENDERED colouring never is.
+    A key is ready in a model's first view when its position among the distinct keys of its
+    model (in the order `wanted_renders` lists them) is even; in the other views when that
+    position is a multiple of 4 (so counts differ by view). A kind's default colouring is
+    ready in every view (each product starts on a ready picture); the UNRENDERED colouring
+    in none.
     """
     positions: dict[tuple[str, str], int] = {}
-    per_model: dict[str, int] = {}
+    first_view: dict[str, str] = {}
     for w in wanted:
+        first_view.setdefault(w.model, w.view)
         if (w.model, w.key) not in positions:
-            positions[(w.model, w.key)] = per_model.get(w.model, 0)
-            per_model[w.model] = per_model.get(w.model, 0) + 1
-    chosen = [w.address for w in wanted
-              if (positions[(w.model, w.key)] % 2 == 0 or w.default)
-              and w.key != UNRENDERED_KEY]
+            positions[(w.model, w.key)] = sum(1 for m, _ in positions if m == w.model)
+    chosen = []
+    for w in wanted:
+        step = 2 if w.view == first_view[w.model] else 4
+        if (positions[(w.model, w.key)] % step == 0 or w.default) and w.key != UNRENDERED_KEY:
+            chosen.append(w.address)
     return sorted(dict.fromkeys(chosen))
 
 
 def picture_bytes(address: str) -> bytes:
-    """A small solid-colour JPEG whose colour derives from the address (deterministic)."""
+    """A small solid-colour picture whose colour derives from the address (deterministic),
+    in the address's format (.jpg, .png or .webp)."""
     import io
 
     from PIL import Image
@@ -59,7 +64,8 @@ def picture_bytes(address: str) -> bytes:
     digest = hashlib.sha256(address.encode()).digest()
     image = Image.new("RGB", (48, 36), (digest[0], digest[1], digest[2]))
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
+    kind = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[address.rsplit(".", 1)[1]]
+    image.save(out, kind, **({"quality": 80} if kind == "JPEG" else {}))
     return out.getvalue()
 
 

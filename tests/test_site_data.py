@@ -131,3 +131,34 @@ def test_write_site_rewrites_nothing_unchanged_and_prunes(tmp_path: Path) -> Non
     with pytest.raises(SitegenError, match="not made by sitegen build"):
         write_site({"a.html": b"a"}, foreign)
     assert (foreign / "precious.txt").exists()
+
+
+def test_index_picture_comes_from_the_first_kind_with_a_colouring(load: Load) -> None:
+    from sitegen.site import site_files
+
+    cat = base_catalog()
+    cat["products"][0]["kinds"][0]["parts"][1]["covered"] = ["fabric"]  # wood-top: none
+    catalog = load({"c.yaml": cat})
+    key = "frame-1127_top-0_insert-235_rim-1127"
+    files = site_files(catalog, "preview", {"kino": {"front": {key}, "side": {key}}})
+    assert f"renders/preview/kino/front/{key}.png" in files["index.html"].decode()
+    assert f"../../renders/preview/kino/front/{key}.png" in (
+        files["products/kino-stool/index.html"].decode())
+
+
+def test_coverage_percent_rounds_down_and_complete_means_all(load: Load) -> None:
+    from sitegen.site import site_files
+
+    catalog = load()
+    plans = expand_product(catalog, catalog.products["kino-stool"])
+    keys = sorted({k for p in plans for k in iter_keys(p)})
+    oak = [k for k in keys if k.startswith("frame-1127_")]  # 5 colourings with Frame 1127
+    ready = set(oak[:-1])
+    page = site_files(catalog, "preview", {"kino": {"front": ready, "side": ready}}
+                      )["coverage.html"].decode()
+    assert "4 of 5 <span class=\"percent\">(80%)</span>" in page
+    ready = set(keys) - {oak[-1]}  # 14 of 15, and Frame 1127: 4 of 5
+    page = site_files(catalog, "preview", {"kino": {"front": ready, "side": ready}}
+                      )["coverage.html"].decode()
+    # the missing one is Frame 1127 + Top 1140: Frame 1128, 1140 and Top 1127, 1128, 235, 236
+    assert page.count('class="is-complete"') == 2 + 4

@@ -142,9 +142,10 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
     def picture(product_id: str, root: str) -> dict[str, str] | None:
         product = catalog.products[product_id]
         model = catalog.models[product.model]
-        plan = expand_product(catalog, product)[0]
-        values = default_colouring(plan)
-        if values is None:
+        # The first kind that has a colouring: the page starts on its default, too.
+        defaults = [(p, default_colouring(p)) for p in expand_product(catalog, product)]
+        plan, values = next(((p, v) for p, v in defaults if v is not None), (None, None))
+        if plan is None or values is None:
             return None
         key = plan.key(values)
         view = model.views[0]
@@ -185,7 +186,7 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
                 {"id": f, "name": catalog.finishes[f].label, "swatch": swatches[f],
                  "pattern_name": catalog.patterns[catalog.finishes[f].pattern].name
                  or catalog.finishes[f].pattern,
-                 "ready": r, "allowed": a, "percent": round(100 * r / a) if a else 0}
+                 "ready": r, "allowed": a, "percent": 100 * r // a if a else 0}
                 for f, r, a in rows]} for name, rows in cover.parts]})
     files["index.html"] = render("index.html", root="", page_title=site.title, products=cards)
     files["coverage.html"] = render("coverage.html", root="", page_title="Coverage",
@@ -214,7 +215,8 @@ def write_site(files: Mapping[str, bytes], out: Path,
         raise SitegenError(f"{out} is not empty and was not made by sitegen build (no {MARKER}):"
                            " choose another --out, or empty it")
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).touch()
+    if not (out / MARKER).exists():
+        (out / MARKER).touch()
     for rel, data in sorted(files.items()):
         path = out / rel
         if path.is_file() and path.read_bytes() == data:

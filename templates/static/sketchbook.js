@@ -60,7 +60,7 @@ function readySet(kind, view) {
 }
 
 function finishName(value) {
-  if (value === 0) return "none";
+  if (value === 0) return "removed";
   const finish = data.finishes[value];
   return finish ? finish.name : `#${value}`;
 }
