@@ -609,7 +609,8 @@ def test_a_failed_model_does_not_fail_the_next_batch(blender_scenes: Path,
 def test_timeout_kills_the_render_retries_it_once_then_fails(blender_scenes: Path,
                                                               tmp_path: Path) -> None:
     data = catalog_data()
-    data["qualities"][0].update(samples=100000, resolution=[160, 120])
+    # Adaptive sampling stops early on a tiny scene: a large picture takes long whatever happens.
+    data["qualities"][0].update(samples=100000, resolution=[1920, 1080])
     data["products"] = data["products"][1:]  # solo: one default picture (one view)
     data["models"][0]["views"] = ["main"]
     del data["orders"]
