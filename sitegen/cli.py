@@ -184,7 +184,7 @@ def products(state: State) -> None:
 
 RENDERS_OPTION = click.option(
     "--renders", "renders", default="renders", show_default=True,
-    help="The render store: a folder of pictures with its index.")
+    help="The render store: a folder, or s3://bucket/prefix, of pictures with their index.")
 
 # A plan larger than this asks for --limit or --yes before starting.
 CONFIRM_ABOVE = 5000
@@ -243,12 +243,15 @@ def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, .
 @click.option("--dry-run", is_flag=True, help="Print the plan; render nothing.")
 @click.option("--yes", is_flag=True, help=f"Start a plan above {CONFIRM_ABOVE} renders.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON events instead of a bar.")
+@click.option("--farm", metavar="URL", help="Render on a farm of `sitegen worker`s through "
+              "this Redis broker (redis://HOST:6379/0) instead of local workers; the workers "
+              "must use this store.")
 @RENDERS_OPTION
 @pass_state
 def render(state: State, quality: str | None, products: tuple[str, ...], order: str | None,
            view: str | None, stale: bool, force: bool, limit: int | None, workers: int | None,
            threads: int, timeout: float, recycle_after: int, blender: str | None, device: str,
-           dry_run: bool, yes: bool, as_json: bool, renders: str) -> None:
+           dry_run: bool, yes: bool, as_json: bool, farm: str | None, renders: str) -> None:
     """Render the wanted pictures that the store does not hold yet.
 
     Wanted: every allowed colouring of each product (`render: all`) or each kind's
@@ -261,8 +264,14 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
       sitegen render --dry-run
       sitegen render --product kino-stool --workers 2
       sitegen render --stale --limit 100
+      sitegen render --farm redis://farm-host:6379/0
     """
     import contextlib
+
+    if farm is not None and (workers or threads or blender or device != "auto"
+                             or recycle_after != 100):
+        raise click.UsageError("with --farm, --workers, --threads, --blender, --device and "
+                               "--recycle-after are options of `sitegen worker`")
 
     from sitegen.catalog import file_hashes
     from sitegen.plan import plan_renders, wanted_renders
@@ -290,7 +299,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
             raise SitegenError(f"the plan has {len(plan.jobs)} renders: start it with --yes, "
                                "or render part of it with --limit N")
         _run_render(catalog, store, plan.jobs, workers, threads, timeout, recycle_after,
-                    blender, device, as_json)
+                    blender, device, as_json, farm)
 
 
 def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
@@ -314,7 +323,7 @@ def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
 
 def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | None,
                 threads: int, timeout: float, recycle_after: int, blender: str | None,
-                device: str, as_json: bool) -> None:
+                device: str, as_json: bool, farm: str | None = None) -> None:
     import signal
 
     from tqdm import tqdm
@@ -324,6 +333,29 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
     settings = PoolSettings(workers=workers or default_workers(), threads=threads,
                             recycle_after=recycle_after, timeout=timeout, blender=blender,
                             device=device)
+    if farm is not None:
+        from dataclasses import replace
+
+        from sitegen.farm import Farm, redact
+
+        farm_client = Farm(farm)
+        farm = redact(farm)  # shown without its password
+        farm_client.check()
+        farm_workers = farm_client.workers()
+        processes = sum(w.processes for w in farm_workers)
+        if as_json:
+            click.echo(json.dumps({"event": "farm", "url": farm, "workers": [
+                {"hostname": w.hostname, "processes": w.processes, "threads": w.threads,
+                 "device": w.device, "renders": w.renders} for w in farm_workers]}))
+        elif farm_workers:
+            click.echo(f"farm {farm}: " + ", ".join(
+                f"{w.hostname} ({w.processes} x {w.threads} thread(s), {w.device})"
+                for w in farm_workers))
+        else:
+            click.echo(f"farm {farm}: no worker answered yet; the chunks wait in the queue "
+                       "until one starts (`sitegen worker`)", err=True)
+        settings = replace(settings, workers=max(1, processes),
+                           threads=max((w.threads for w in farm_workers), default=1))
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -343,7 +375,10 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
                 bar.write(f"worker killed ({event['error']}); retrying {event['address']}")
 
     try:
-        summary = render_jobs(catalog, store, jobs, settings, on_event)
+        if farm is not None:
+            summary = farm_client.render(catalog, store, jobs, settings, on_event)
+        else:
+            summary = render_jobs(catalog, store, jobs, settings, on_event)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -366,6 +401,58 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
             click.echo(f"  failed {address}: {reason}", err=True)
     if summary.failed:
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--broker", required=True, metavar="URL",
+              help="The farm's Redis broker: redis://HOST:6379/0 (the URL `render --farm` gets).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Pool processes, each with "
+              "one Blender worker [default: one per two cores].")
+@click.option("--threads", type=click.IntRange(min=0), default=0,
+              help="Render threads per Blender worker [default: the cores divided among them].")
+@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
+              help="Run the Blender workers in this executable instead of the bpy module.")
+@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
+              help="auto: Cycles on a GPU when one is present (OptiX, CUDA, HIP, oneAPI).")
+@click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Restart a Blender worker after this many renders.")
+@click.option("--max-tasks-per-child", type=click.IntRange(min=1), default=100,
+              show_default=True, help="Replace a pool process after this many chunks.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Where fetched input files are kept [default: farm/ in $SITEGEN_CACHE_DIR, "
+                   "else in ~/.cache/sitegen].")
+@click.option("--visibility-timeout", type=click.IntRange(min=60), default=3600,
+              show_default=True, help="Seconds after which Redis gives an unacknowledged "
+              "chunk (its worker machine gone) to another worker: longer than any chunk takes.")
+@click.option("--hostname", help="The worker's name [default: celery@HOST].")
+@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", show_default=True)
+@click.option("--renders", "renders", default="renders", show_default=True,
+              help="The render store the host uses: a folder (shared or local) or s3://BUCKET/PREFIX.")
+def worker(broker: str, concurrency: int | None, threads: int, blender: str | None, device: str,
+           recycle_after: int, max_tasks_per_child: int, cache: Path | None,
+           visibility_timeout: int, hostname: str | None, loglevel: str, renders: str) -> None:
+    """Run a farm worker: render the chunks that `sitegen render --farm` sends.
+
+    A Celery worker whose pool processes each keep one Blender worker warm across chunks.
+    Input files come from the store by content hash and are cached locally; pictures,
+    thumbnails and receipts go to the store; the host indexes them. SIGTERM finishes the
+    running chunks, then stops; a killed worker's chunks go to another worker.
+
+    \b
+    Examples:
+      sitegen worker --broker redis://farm-host:6379/0 --renders s3://bucket/renders
+      sitegen worker --broker redis://127.0.0.1:6379/0 --renders renders --concurrency 2
+    """
+    from sitegen.farm import WorkerSettings, default_cache, run_worker
+    from sitegen.render import default_workers
+
+    settings = WorkerSettings(renders=renders, cache=cache or default_cache(),
+                              concurrency=concurrency or default_workers(), threads=threads,
+                              blender=blender, device=device, recycle_after=recycle_after,
+                              tasks_per_child=max_tasks_per_child,
+                              visibility_timeout=visibility_timeout)
+    run_worker(broker, settings, loglevel=loglevel, hostname=hostname)
 
 
 @cli.command()

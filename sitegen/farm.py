@@ -1,0 +1,793 @@
+"""The render farm: chunks of render jobs sent over Redis to Celery workers on other machines.
+
+The host (`sitegen render --farm URL`) plans as usual, puts the input files (blend files,
+textures) into the store as blobs, sends one task per chunk (one model at one quality,
+several jobs, in plan order) and indexes each picture as its result comes back: the host
+alone writes the index. A worker (`sitegen worker`) is a Celery worker whose pool
+processes each keep one warm Blender worker (blender/worker.py, as for local rendering)
+across tasks. A task fetches its blobs into a local cache, renders into a local folder,
+puts the picture and its thumbnail into the store, then a receipt; a task delivered again
+(its worker lost) skips the pictures its receipts show stored. See docs/farm.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sitegen.catalog import file_hashes
+from sitegen.catalog.models import MAPS, Catalog
+from sitegen.errors import SitegenError
+from sitegen.plan import Job, digest, quality_settings
+from sitegen.render import (
+    Event,
+    PoolSettings,
+    Summary,
+    WorkerGone,
+    WorkerProcess,
+    _chunks,
+    open_message,
+    worker_command,
+)
+from sitegen.store import TEMP_MARK, make_thumbnail, open_store, thumb_address
+
+TASK_NAME = "sitegen.render_chunk"
+QUEUE = "sitegen"
+RECEIPTS = "_receipts"  # `_receipts/<address>.json`: what a farm task stored (not a quality id)
+BLOB_REF = "blob:"  # `blob:<sha256>/<file name>` stands for an input file in open messages
+MAX_DELIVERIES = 3  # a chunk whose worker is lost this often fails instead of looping
+POLL_SECONDS = 0.25
+VISIBILITY_TIMEOUT = 3600  # seconds; Redis redelivers an unacknowledged task after this
+ADDRESS = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._ -]*/"
+                     r"[A-Za-z0-9][A-Za-z0-9._-]*\.(png|jpg|webp)$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+# -- the Celery app (both sides) ---------------------------------------------------------
+
+def make_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT,
+             tasks_per_child: int = 100) -> Any:
+    """The Celery app of a farm: Redis as broker and result backend, long-render settings."""
+    from celery import Celery
+
+    if not broker.startswith(("redis://", "rediss://")):
+        raise SitegenError(f"unsupported farm URL {redact(broker)!r}: give "
+                           "redis://HOST:6379/0")
+    app = Celery("sitegen", broker=broker, backend=broker, set_as_current=False)
+    app.conf.update(
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        task_default_queue=QUEUE,
+        # A task is acknowledged when it ends, not when it starts: a lost worker's chunk
+        # goes back to the queue (rejected on worker loss) instead of being dropped.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,  # a chunk past its hard limit fails, once
+        worker_prefetch_multiplier=1,  # a process reserves one chunk at a time
+        worker_max_tasks_per_child=tasks_per_child,
+        # Cancel running chunks when the broker connection is lost: they come back anyway.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        broker_transport_options={"visibility_timeout": visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        result_expires=24 * 3600,
+        worker_hijack_root_logger=False,
+    )
+    app.task(name=TASK_NAME, bind=True)(_render_task)
+    return app
+
+
+def redact(url: str) -> str:
+    """A broker URL fit to print: its password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
+
+
+# -- worker side -------------------------------------------------------------------------
+
+def default_cache() -> Path:
+    """Where a worker keeps fetched input files and its scratch folders.
+
+    `farm/` in sitegen's cache, as the S3 store finds it: `$SITEGEN_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/sitegen`, else `~/.cache/sitegen`.
+    """
+    if os.environ.get("SITEGEN_CACHE_DIR"):
+        return Path(os.environ["SITEGEN_CACHE_DIR"]) / "farm"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sitegen" / "farm"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How a farm worker runs."""
+
+    renders: str  # the render store, as `open_store` takes it
+    cache: Path = field(default_factory=default_cache)
+    concurrency: int = 1  # pool processes, each with one Blender worker
+    threads: int = 0  # render threads per Blender worker; 0: the cores divided among them
+    blender: str | None = None  # a Blender executable; None: the bpy module
+    device: str = "auto"
+    recycle_after: int = 100  # renders before a Blender worker is restarted
+    tasks_per_child: int = 100  # chunks before a pool process is replaced
+    visibility_timeout: float = VISIBILITY_TIMEOUT
+
+    def threads_per_worker(self) -> int:
+        if self.threads:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // self.concurrency)
+
+
+_settings: WorkerSettings | None = None  # set in the worker's main process, before the fork
+_warm: WorkerProcess | None = None  # this pool process's Blender worker, kept across tasks
+_store: Any = None  # this pool process's store (opened after the fork: boto3 is not fork-safe)
+
+
+def run_worker(broker: str, settings: WorkerSettings, *, loglevel: str = "info",
+               hostname: str | None = None) -> None:
+    """Run a Celery worker of the farm in this process until it is stopped."""
+    global _settings
+    open_store(settings.renders)  # a bad location fails here, not in every task
+    worker_command(settings.blender)
+    settings.cache.mkdir(parents=True, exist_ok=True)
+    _settings = settings
+    app = make_app(broker, visibility_timeout=settings.visibility_timeout,
+                   tasks_per_child=settings.tasks_per_child)
+    _connect_process_signals()
+    argv = ["worker", f"--concurrency={settings.concurrency}", "--pool=prefork",
+            f"--queues={QUEUE}", f"--loglevel={loglevel}", "--without-gossip",
+            "--without-heartbeat", f"--max-tasks-per-child={settings.tasks_per_child}"]
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    app.worker_main(argv)
+
+
+def _connect_process_signals() -> None:
+    from celery.signals import worker_process_init, worker_process_shutdown
+
+    worker_process_init.connect(_on_process_init, weak=False)
+    worker_process_shutdown.connect(_on_process_shutdown, weak=False)
+
+
+def _on_process_init(**kwargs: Any) -> None:
+    if _settings is not None:
+        _remove_dead_work_dirs(_settings.cache)
+
+
+def _on_process_shutdown(**kwargs: Any) -> None:
+    stop_warm_worker()
+
+
+def stop_warm_worker() -> None:
+    """Stop this process's Blender worker, if it has one."""
+    global _warm
+    if _warm is not None:
+        freeze_warm_worker(False)
+        _warm.stop()
+        _warm = None
+
+
+def freeze_warm_worker(freeze: bool) -> None:
+    """Stop (SIGSTOP) this process's Blender worker between chunks, or let it go on.
+
+    An idle Blender worker that rendered with one thread keeps a core busy (a TBB thread
+    calling sched_yield; bpy 5.0.1); stopped, it costs nothing and keeps its scene loaded.
+    """
+    if _warm is not None and _warm.proc is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(_warm.proc.pid, signal.SIGSTOP if freeze else signal.SIGCONT)
+
+
+def _register_inspect_command() -> None:
+    """`sitegen_farm`: what a worker tells the host about itself (processes, threads...)."""
+    from celery.worker.control import Panel, inspect_command
+
+    if "sitegen_farm" in Panel.data:
+        return
+
+    @inspect_command()  # type: ignore[untyped-decorator]
+    def sitegen_farm(state: Any) -> dict[str, Any]:
+        s = _settings
+        if s is None:
+            return {}
+        return {"processes": s.concurrency, "threads": s.threads_per_worker(),
+                "device": s.device, "renders": s.renders, "blender": s.blender or "bpy"}
+
+
+_register_inspect_command()
+
+
+def _work_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _work_dir(cache: Path) -> Path:
+    """This process's scratch folder (renders before they go to the store, Blender's log)."""
+    path = cache / "work" / _work_name()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _remove_dead_work_dirs(cache: Path) -> None:
+    """Remove scratch folders of this machine's processes that are gone (killed workers)."""
+    host = socket.gethostname()
+    for path in (cache / "work").glob(f"{host}-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+def _blender_command(blender: str | None) -> list[str]:
+    """The Blender worker's command; it dies with its pool process where setpriv exists.
+
+    A pool process killed with SIGKILL cannot stop its Blender worker, which runs in a
+    session of its own (so that it can be killed with everything it started).
+    """
+    command = worker_command(blender)
+    if shutil.which("setpriv"):
+        return ["setpriv", "--pdeathsig", "KILL", "--", *command]
+    return command
+
+
+def _blender(settings: WorkerSettings, timeout: float) -> WorkerProcess:
+    """This process's warm Blender worker: started, or restarted when due."""
+    global _warm
+    if _warm is None:
+        _warm = WorkerProcess(_blender_command(settings.blender), _work_dir(settings.cache),
+                              "blender")
+    if not _warm.alive() or _warm.renders >= settings.recycle_after:
+        if _warm.alive():
+            _warm.stop()
+        _warm.start(timeout)
+    return _warm
+
+
+def _worker_store(settings: WorkerSettings) -> Any:
+    global _store
+    if _store is None:
+        _store = open_store(settings.renders)
+    return _store
+
+
+def check_address(address: str) -> str:
+    """An address as the host sends it, refused if it could point outside the store."""
+    if not ADDRESS.match(address) or ".." in address:
+        raise SitegenError(f"not a picture address: {address!r}")
+    return address
+
+
+class BlobCache:
+    """Input files fetched from the store by content hash, kept for the next tasks.
+
+    Blender sees each under its original file name (`files/<sha>/<name>`, a hard link to
+    `blobs/<sha>`), so its messages name the files as a local render's do.
+    """
+
+    def __init__(self, store: Any, root: Path) -> None:
+        self.store = store
+        self.root = root
+
+    def path(self, ref: str) -> Path:
+        """The local path of a `blob:<sha256>/<name>` reference."""
+        sha, _, name = ref.removeprefix(BLOB_REF).partition("/")
+        if not ref.startswith(BLOB_REF) or not SHA256.match(sha) or not name \
+                or "/" in name or name in (".", ".."):
+            raise SitegenError(f"not a blob reference: {ref!r}")
+        named = self.root / "files" / sha / name
+        if named.is_file():
+            return named
+        try:
+            blob = self.store.fetch_blob(sha, self.root / "blobs")
+        except Exception as exc:  # any store's error: the message says what to check
+            raise SitegenError(
+                f"input file {name} (blob {sha[:12]}) is not in this worker's store "
+                f"({exc}); does `sitegen worker --renders` name the host's store?") from None
+        named.parent.mkdir(parents=True, exist_ok=True)
+        tmp = named.with_name(f".{name}{TEMP_MARK}{os.getpid()}")
+        try:
+            os.link(blob, tmp)
+        except OSError:
+            shutil.copyfile(blob, tmp)
+        os.replace(tmp, named)
+        return named
+
+
+def local_open(message: Event, cache: BlobCache) -> Event:
+    """An `open` message with its blob references replaced by local files."""
+    blend = str(cache.path(message["blend"]))
+    materials = {fid: {k: str(cache.path(v)) if k in MAPS and v else v for k, v in m.items()}
+                 for fid, m in message["materials"].items()}
+    return {**message, "blend": blend, "materials": materials}
+
+
+# The few store operations a farm task needs beyond FolderStore's interface, in one place.
+# A folder store is a folder on this machine. An S3 store (sitegen/store/s3.py) stages
+# pictures in a local cache folder (`path_of`) and uploads them when the host indexes them;
+# a farm worker runs elsewhere, so it puts its objects into the bucket itself, with the
+# metadata the S3 store writes (x-amz-meta-sha256), and the host then only checks them.
+
+def in_bucket(store: Any) -> bool:
+    """Whether a store keeps its files in an S3 bucket (`path_of` is then a local cache)."""
+    return getattr(store, "bucket", None) is not None
+
+
+def _s3(store: Any, what: str, call: Callable[[], Any]) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call()
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise SitegenError(f"S3 error while {what} ({store.url}): {exc}") from None
+    except BotoCoreError as exc:
+        raise SitegenError(f"S3 error while {what} ({store.url}): {exc}") from None
+
+
+def put_file(store: Any, name: str, source: Path) -> None:
+    """Put a local file under a name in the store, atomically (all or nothing)."""
+    if in_bucket(store):
+        from sitegen.store.s3 import CONTENT_TYPES, SHA_META
+
+        data = source.read_bytes()
+        kind = CONTENT_TYPES.get(name.rsplit(".", 1)[-1], "application/json")
+        _s3(store, f"writing {name}", lambda: store.client.put_object(
+            Bucket=store.bucket, Key=store.prefix + name, Body=data, ContentType=kind,
+            Metadata={SHA_META: hashlib.sha256(data).hexdigest()}))
+        return
+    target = store.path_of(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}{target.suffix}")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_file(store: Any, name: str) -> bytes | None:
+    """The bytes under a name in the store; None when there is nothing."""
+    if in_bucket(store):
+        answer = _s3(store, f"reading {name}", lambda: store.client.get_object(
+            Bucket=store.bucket, Key=store.prefix + name))
+        return None if answer is None else answer["Body"].read()
+    try:
+        return store.path_of(name).read_bytes()  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        return None
+
+
+def stored_sha256(store: Any, name: str) -> str | None:
+    """The SHA-256 of what the store holds under a name; None when there is nothing."""
+    if in_bucket(store):
+        from sitegen.store.s3 import SHA_META
+
+        answer = _s3(store, f"reading the metadata of {name}", lambda: store.client.head_object(
+            Bucket=store.bucket, Key=store.prefix + name))
+        return None if answer is None else answer.get("Metadata", {}).get(SHA_META)
+    try:
+        with store.path_of(name).open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def receipt_name(address: str) -> str:
+    """Where a farm task leaves the receipt of a picture it stored."""
+    return f"{RECEIPTS}/{address}.json"
+
+
+def stored_receipt(store: Any, job: Mapping[str, Any], run: str) -> Event | None:
+    """The receipt of a job's picture if the store holds that very picture, else None.
+
+    The picture must have the job's fingerprint and be the file the receipt describes (a
+    later render with other inputs may have replaced it). A forced job counts only
+    receipts of its own run.
+    """
+    data = read_file(store, receipt_name(job["address"]))
+    if data is None:
+        return None
+    receipt: Event = json.loads(data)
+    if receipt.get("fingerprint") != job["fingerprint"] or (job["force"]
+                                                             and receipt.get("run") != run):
+        return None
+    if stored_sha256(store, job["address"]) != receipt.get("sha256"):
+        return None
+    return receipt
+
+
+def answer_from_receipts(store: Any, payload: Mapping[str, Any]
+                         ) -> tuple[list[Event], list[Mapping[str, Any]]]:
+    """A chunk's jobs whose pictures are stored (as `rendered` events), and the others."""
+    events: list[Event] = []
+    todo = []
+    for job in payload["jobs"]:
+        check_address(job["address"])
+        receipt = stored_receipt(store, job, payload["run"])
+        if receipt is None:
+            todo.append(job)
+        else:
+            events.append({"event": "rendered", **receipt, "skipped": True})
+    return events, todo
+
+
+def _failed(job: Mapping[str, Any], error: str) -> Event:
+    return {"event": "failed", "address": job["address"], "error": error}
+
+
+class _OpenFailed(Exception):
+    pass
+
+
+def render_chunk(payload: Mapping[str, Any], settings: WorkerSettings,
+                 progress: Callable[[list[Event]], None] = lambda events: None) -> list[Event]:
+    """Render one chunk here; returns its events (rendered, failed, worker), in order.
+
+    `progress` gets the events so far after each job. Jobs whose picture the store already
+    holds (a receipt with the same fingerprint) are answered from the receipt, with
+    `"skipped": true`. A job whose Blender worker dies or hangs is retried once with a
+    fresh one, as in the local pool.
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    store = _worker_store(settings)
+    events, todo = answer_from_receipts(store, payload)
+    if events:
+        progress(events)
+    if not todo:
+        return events
+    cache = BlobCache(store, settings.cache)
+    try:
+        message = {**local_open(payload["open"], cache),
+                   "threads": settings.threads_per_worker(), "device": settings.device}
+    except SitegenError as exc:
+        return events + [_failed(job, exc.format_message()) for job in todo]
+    key = digest(message)
+    work = _work_dir(settings.cache)
+    for n, job in enumerate(todo):
+        try:
+            for attempt in (1, 2):
+                try:
+                    events.append(_render_job(store, message, key, job, payload, settings,
+                                              work))
+                    break
+                except WorkerGone as exc:
+                    events.append({"event": "worker", "state": "killed", "error": str(exc),
+                                   "address": job["address"]})
+                    if attempt == 2:
+                        events.append(_failed(job, str(exc)))
+        except _OpenFailed as exc:
+            error = f"cannot open model '{payload['model']}': {exc}"
+            events += [_failed(j, error) for j in todo[n:]]
+            break
+        except SoftTimeLimitExceeded:
+            stop_warm_worker()  # it may be in the middle of a render
+            events += [_failed(j, "the chunk ran past its time limit") for j in todo[n:]]
+            break
+        progress(events)
+    return events
+
+
+def _render_job(store: Any, message: Event, key: str, job: Mapping[str, Any],
+                payload: Mapping[str, Any], settings: WorkerSettings, work: Path) -> Event:
+    """Render one job into the scratch folder, then put picture, thumbnail, receipt."""
+    address = job["address"]
+    worker = _blender(settings, payload["timeout"])
+    if worker.opened != ("farm", key):
+        worker.opened = None  # an `open`, even a failed one, replaces the loaded scene
+        answer = worker.ask(message, payload["timeout"])
+        if answer.get("event") != "opened":
+            raise _OpenFailed(answer.get("error"))
+        worker.opened = ("farm", key)
+    out = work / address
+    thumb = work / thumb_address(address)
+    note = work / receipt_name(address)
+    try:
+        answer = worker.ask({"op": "render", "id": address, "view": job["view"],
+                             "values": job["values"], "out": str(out)}, payload["timeout"])
+        worker.renders += 1
+        if answer.get("event") != "rendered":
+            return _failed(job, str(answer.get("error")))
+        receipt = {"address": address, "fingerprint": job["fingerprint"],
+                   "run": payload["run"], "sha256": answer["sha256"],
+                   "bytes": answer["bytes"], "seconds": answer["seconds"],
+                   "timings": answer.get("timings", {}), "blender": worker.blender,
+                   "worker": _work_name(),
+                   "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        try:
+            make_thumbnail(out, thumb)
+            put_file(store, thumb_address(address), thumb)  # once the picture is there, so
+            put_file(store, address, out)  # is its thumbnail
+            # The receipt goes last: when it is there, picture and thumbnail are complete.
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(json.dumps(receipt, sort_keys=True))
+            put_file(store, receipt_name(address), note)
+        except (OSError, SitegenError) as exc:
+            return _failed(job, f"cannot store the picture: {exc}")
+        return {"event": "rendered", **receipt}
+    finally:
+        for path in (out, thumb, note):
+            path.unlink(missing_ok=True)
+
+
+def _render_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """The Celery task: one chunk, its progress in the result backend after each job."""
+    assert _settings is not None, "the farm task runs in `sitegen worker` only"
+    delivery = _count_delivery(task)
+    worker = _work_name()
+    if delivery > MAX_DELIVERIES:
+        error = f"the farm lost the worker of this chunk {delivery - 1} times; giving up"
+        events, todo = answer_from_receipts(_worker_store(_settings), payload)
+        return {"delivery": delivery, "worker": worker,
+                "events": events + [_failed(job, error) for job in todo]}
+
+    def progress(events: list[Event]) -> None:
+        task.update_state(state="PROGRESS",
+                          meta={"delivery": delivery, "worker": worker, "events": events})
+
+    freeze_warm_worker(False)
+    try:
+        return {"delivery": delivery, "worker": worker,
+                "events": render_chunk(payload, _settings, progress)}
+    finally:
+        freeze_warm_worker(True)
+
+
+def _count_delivery(task: Any) -> int:
+    """How many times this chunk has started (Redis keeps the count for a day)."""
+    key = _delivery_key(task.request.id)
+    count = int(task.backend.client.incr(key))
+    task.backend.client.expire(key, 24 * 3600)
+    return count
+
+
+def _delivery_key(task_id: str) -> str:
+    return f"sitegen-deliveries-{task_id}"
+
+
+# -- host side ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FarmWorker:
+    """What one worker machine said of itself."""
+
+    hostname: str
+    processes: int
+    threads: int
+    device: str
+    renders: str
+
+
+def portable_open(message: Event, hashes: Mapping[str, str]) -> tuple[Event, dict[str, Path]]:
+    """An `open` message with each file path replaced by a blob reference, and the files.
+
+    Returns the message and the files it refers to, by content hash (to put as blobs).
+    """
+    files: dict[str, Path] = {}
+
+    def ref(path: str) -> str:
+        sha = hashes[path]
+        files[sha] = Path(path)
+        return f"{BLOB_REF}{sha}/{Path(path).name}"
+
+    materials = {fid: {k: ref(v) if k in MAPS and v else v for k, v in m.items()}
+                 for fid, m in message["materials"].items()}
+    return {**message, "blend": ref(message["blend"]), "materials": materials}, files
+
+
+@dataclass
+class _Chunk:
+    """A chunk sent to the farm, as the host follows it."""
+
+    jobs: dict[str, Job]  # by address, in plan order
+    reported: set[str] = field(default_factory=set)
+    seen: dict[int, int] = field(default_factory=dict)  # delivery -> events handled
+    delivery: int = 0
+
+
+class Farm:
+    """The host's side of a farm: its Celery app over the Redis broker."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.app = make_app(url)
+
+    def check(self) -> None:
+        """Fail with a clear message when the broker cannot be reached."""
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=5)
+            self.app.backend.client.ping()
+        except Exception as exc:
+            raise SitegenError(f"cannot reach the farm at {redact(self.url)}: {exc}") from None
+
+    def workers(self, timeout: float = 1.0) -> list[FarmWorker]:
+        """The workers that answer within `timeout` seconds."""
+        replies = self.app.control.broadcast("sitegen_farm", reply=True, timeout=timeout) or []
+        found = []
+        for reply in replies:
+            for hostname, info in reply.items():
+                if isinstance(info, dict) and "processes" in info:
+                    found.append(FarmWorker(hostname, info["processes"], info["threads"],
+                                            info["device"], info["renders"]))
+        return sorted(found, key=lambda w: w.hostname)
+
+    def render(self, catalog: Catalog, store: Any, jobs: Sequence[Job],
+               settings: PoolSettings, on_event: Callable[[Event], None] = lambda e: None,
+               ) -> Summary:
+        """Render the jobs on the farm, indexing each picture as its result comes back.
+
+        `settings.workers` (the farm's processes) and `settings.chunk` size the chunks;
+        `settings.timeout` is each render's limit. Interrupted (Ctrl-C), it revokes the
+        chunks not finished, indexes what came back, and raises KeyboardInterrupt.
+        """
+        summary = Summary()
+        start = time.perf_counter()
+        run = uuid.uuid4().hex
+        hashes = file_hashes(catalog)
+        by_group: dict[tuple[str, str], list[Job]] = {}
+        for job in jobs:
+            by_group.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
+        opens: dict[tuple[str, str], Event] = {}
+        uploads: dict[str, Path] = {}
+        for (quality, model), group in by_group.items():
+            message = open_message(catalog, quality, model, group, settings)
+            opens[(quality, model)], files = portable_open(message, hashes)
+            uploads.update(files)
+        for sha, path in sorted(uploads.items()):  # before any task can ask for them
+            store.put_blob(path, sha)
+
+        chunks: dict[str, _Chunk] = {}
+        try:
+            for chunk in _chunks(jobs, settings):
+                first = chunk[0].job.wanted
+                payload = {
+                    "run": run, "quality": first.quality, "model": first.model,
+                    "open": opens[(first.quality, first.model)], "timeout": settings.timeout,
+                    "jobs": [{"address": t.job.wanted.address, "view": t.job.wanted.view,
+                              "values": dict(t.job.wanted.values),
+                              "fingerprint": t.job.fingerprint,
+                              "force": t.job.reason == "forced"} for t in chunk],
+                }
+                # Limits: each render may take `timeout` and be retried once; the hard
+                # limit is a backstop for a process stuck outside Blender. No ETA.
+                soft = settings.timeout * (2 * len(chunk) + 2)
+                result = self.app.send_task(TASK_NAME, args=[payload], queue=QUEUE,
+                                            soft_time_limit=soft, time_limit=soft + 60)
+                chunks[result.id] = _Chunk({t.job.wanted.address: t.job for t in chunk})
+            while chunks:
+                self._poll(chunks, catalog, store, summary, on_event)
+                if chunks:
+                    time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            with _no_interrupts():
+                if chunks:
+                    self.app.control.revoke(list(chunks))
+                    self._poll(chunks, catalog, store, summary, on_event)
+                    for task_id in chunks:
+                        self._forget(task_id)
+            raise
+        finally:
+            summary.seconds = time.perf_counter() - start
+        return summary
+
+    def _poll(self, chunks: dict[str, _Chunk], catalog: Catalog, store: Any,
+              summary: Summary, on_event: Callable[[Event], None]) -> None:
+        """Read every unfinished chunk's state once; index what is new; drop finished ones."""
+        backend = self.app.backend
+        ids = list(chunks)
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            values = backend.mget([backend.get_key_for_task(i) for i in batch])
+            for task_id, value in zip(batch, values, strict=True):
+                if value is None:
+                    continue  # not started yet
+                meta = backend.decode_result(value)
+                if self._follow(chunks[task_id], meta, catalog, store, summary, on_event):
+                    del chunks[task_id]
+                    self._forget(task_id)
+
+    def _forget(self, task_id: str) -> None:
+        """Remove what Redis keeps of a finished chunk."""
+        self.app.backend.forget(task_id)
+        self.app.backend.client.delete(_delivery_key(task_id))
+
+    @staticmethod
+    def _follow(chunk: _Chunk, meta: Mapping[str, Any], catalog: Catalog, store: Any,
+                summary: Summary, on_event: Callable[[Event], None]) -> bool:
+        """Handle a chunk's new events; True when the chunk is finished."""
+        status = meta["status"]
+        if status in ("PROGRESS", "SUCCESS"):
+            data = meta["result"]
+            delivery = data["delivery"]
+            if delivery > chunk.delivery:
+                if delivery > 1:
+                    waiting = [a for a in chunk.jobs if a not in chunk.reported]
+                    on_event({"event": "worker", "state": "killed",
+                              "error": f"the farm worker was lost; the chunk was delivered "
+                                       f"again (delivery {delivery})",
+                              "address": waiting[0] if waiting else ""})
+                chunk.delivery = delivery
+            events = data["events"]
+            for event in events[chunk.seen.get(delivery, 0):]:
+                _collect(event, chunk, catalog, store, summary, on_event)
+            chunk.seen[delivery] = len(events)
+            if status == "PROGRESS":
+                return False
+            error = "the farm returned no result for this picture"
+        elif status in ("FAILURE", "REVOKED"):
+            error = f"the farm task failed: {meta['result']}" if status == "FAILURE" \
+                else "revoked"
+        else:
+            return False  # PENDING, STARTED, RETRY
+        for address in chunk.jobs:
+            if address not in chunk.reported:
+                _collect(_failed({"address": address}, error), chunk, catalog, store,
+                         summary, on_event)
+        return True
+
+
+def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: Any, summary: Summary,
+             on_event: Callable[[Event], None]) -> None:
+    """Index one result (the host's only thread); each picture once, whatever the deliveries."""
+    if event["event"] not in ("rendered", "failed"):
+        on_event(event)
+        return
+    address = event["address"]
+    job = chunk.jobs.get(address)
+    if job is None or address in chunk.reported:
+        return
+    chunk.reported.add(address)
+    if event["event"] == "rendered" and event.get("fingerprint") != job.fingerprint:
+        event = _failed(event, "the farm answered with another fingerprint")
+    if event["event"] == "failed":
+        summary.failed.append((address, event["error"]))
+        on_event(event)
+        return
+    if in_bucket(store):  # record() would upload a copy in the host's cache over the new one
+        for name in (address, thumb_address(address)):
+            store.path_of(name).unlink(missing_ok=True)
+    # A quality's settings are kept with its first picture: from then on it is immutable.
+    store.remember_quality(job.wanted.quality,
+                           quality_settings(catalog.qualities[job.wanted.quality]))
+    store.record(address, job.fingerprint, job.inputs, event["sha256"], event["bytes"],
+                 event["seconds"], event.get("blender"))
+    summary.rendered += 1
+    if not event.get("skipped"):
+        summary.render_seconds += event["seconds"]
+        for name, seconds in event.get("timings", {}).items():
+            summary.timings[name] += seconds
+    on_event({k: v for k, v in event.items() if k not in ("run", "fingerprint")})
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Any:
+    """Hold off a second Ctrl-C while the revokes go out and the last results are indexed."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
