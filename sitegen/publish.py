@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 from sitegen.catalog.models import Catalog
 from sitegen.errors import SitegenError
 from sitegen.site import MARKER, is_absolute_url
+from sitegen.store.s3 import CREDENTIALS_HELP, s3_errors
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -345,11 +346,6 @@ def render_files(addresses: Iterable[str], path_of: Callable[[str], Path]) -> di
 # -- the bucket ---------------------------------------------------------------------------
 
 
-CREDENTIALS_HELP = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN "
-                    "for temporary credentials), or AWS_PROFILE naming a profile of "
-                    "~/.aws/credentials")
-
-
 @dataclass(frozen=True)
 class Listed:
     """An object as a listing shows it."""
@@ -359,45 +355,9 @@ class Listed:
     modified: str
 
 
-@contextmanager
-def s3_errors(what: str, bucket: str, endpoint_url: str | None) -> Iterator[None]:
-    """Turn boto3's failures into SitegenErrors that say what to do."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        PartialCredentialsError,
-        ReadTimeoutError,
-    )
-
-    where = endpoint_url or "AWS S3"
-    try:
-        yield
-    except (NoCredentialsError, PartialCredentialsError) as exc:
-        raise SitegenError(f"no usable AWS credentials ({exc}): {CREDENTIALS_HELP}") from None
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
-        raise SitegenError(f"cannot reach {where} while {what}: {exc}; check --endpoint-url "
-                           "(or site.publish.endpoint_url) and the network") from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "?"))
-        message = str(error.get("Message", "")) or code
-        if code == "NoSuchBucket" or (code == "404" and what.startswith("listing")):
-            raise SitegenError(f"bucket {bucket!r} does not exist at {where}: create it, or "
-                               "check --bucket and --endpoint-url") from None
-        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
-                    "ExpiredToken", "InvalidClientTokenId"):
-            raise SitegenError(f"{where} refused the credentials ({code}: {message}) while "
-                               f"{what}: {CREDENTIALS_HELP}") from None
-        if code in ("AccessDenied", "403", "AllAccessDisabled"):
-            raise SitegenError(f"access denied to s3://{bucket} while {what}: the credentials "
-                               "need s3:ListBucket, s3:GetObject, s3:PutObject and (with "
-                               "--delete) s3:DeleteObject on it") from None
-        raise SitegenError(f"S3 error while {what} (s3://{bucket}): {code}: {message}") from None
-    except BotoCoreError as exc:
-        raise SitegenError(f"S3 error while {what} (s3://{bucket} at {where}): {exc}") from None
+PUBLISH_CHECK = "--bucket and --endpoint-url (or site.publish)"
+PUBLISH_PERMISSIONS = ("s3:ListBucket, s3:GetObject, s3:PutObject and (with --delete) "
+                       "s3:DeleteObject")
 
 
 class Bucket:
@@ -409,7 +369,8 @@ class Bucket:
         self.endpoint_url = endpoint_url
 
     def errors(self, what: str) -> Any:
-        return s3_errors(what, self.name, self.endpoint_url)
+        return s3_errors(what, self.name, self.endpoint_url, check=PUBLISH_CHECK,
+                         permissions=PUBLISH_PERMISSIONS)
 
     def list(self, prefix: str) -> dict[str, Listed]:
         """Every object under a prefix."""
@@ -506,7 +467,8 @@ def open_bucket(name: str, endpoint_url: str | None = None, region: str | None =
              "request_checksum_calculation": "when_required"} if endpoint_url else {}
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
                     read_timeout=60, max_pool_connections=max(10, jobs), **other)
-    with s3_errors("connecting", name, endpoint_url):
+    with s3_errors("connecting", name, endpoint_url, check=PUBLISH_CHECK,
+                   permissions=PUBLISH_PERMISSIONS):
         try:
             client = session.client("s3", endpoint_url=endpoint_url, config=config)
         except ValueError as exc:

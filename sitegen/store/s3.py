@@ -96,6 +96,58 @@ MISSING = ("NoSuchKey", "404", "NotFound")
 BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
+CREDENTIALS_HELP = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN "
+                    "for temporary credentials), or AWS_PROFILE naming a profile of "
+                    "~/.aws/credentials")
+STORE_CHECK = "the store location and SITEGEN_S3_ENDPOINT_URL (or AWS_ENDPOINT_URL)"
+STORE_PERMISSIONS = "s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject"
+
+
+@contextlib.contextmanager
+def s3_errors(what: str, bucket: str, endpoint_url: str | None, *, check: str = STORE_CHECK,
+              permissions: str = STORE_PERMISSIONS) -> Iterator[None]:
+    """Turn boto3's failures into SitegenErrors that say what to do.
+
+    `check` names what the user should look at (options, variables), `permissions` what
+    the credentials need.
+    """
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
+    where = endpoint_url or "AWS S3"
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise SitegenError(f"no usable AWS credentials ({exc}): {CREDENTIALS_HELP}") from None
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        raise SitegenError(f"cannot reach {where} while {what}: {exc}; check {check} and the "
+                           "network") from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "?"))
+        message = str(error.get("Message", "")) or code
+        if code == "NoSuchBucket" or (code == "404" and what.startswith("listing")):
+            raise SitegenError(f"bucket {bucket!r} does not exist at {where}: create it, or "
+                               f"check {check}") from None
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+                    "ExpiredToken", "InvalidClientTokenId"):
+            raise SitegenError(f"{where} refused the credentials ({code}: {message}) while "
+                               f"{what}: {CREDENTIALS_HELP}") from None
+        if code in ("AccessDenied", "403", "AllAccessDisabled"):
+            raise SitegenError(f"access denied to s3://{bucket} while {what}: the credentials "
+                               f"need {permissions} on it") from None
+        raise SitegenError(f"S3 error while {what} (s3://{bucket}): {code}: {message}") from None
+    except BotoCoreError as exc:
+        raise SitegenError(f"S3 error while {what} (s3://{bucket} at {where}): {exc}") from None
+
+
 def parse_location(location: str) -> tuple[str, str]:
     """`s3://bucket/some/prefix` -> ("bucket", "some/prefix/"); `s3://bucket` -> ("bucket", "")."""
     parts = urlsplit(location)
@@ -249,46 +301,9 @@ class S3Store:
             raise SitegenError(f"invalid S3 endpoint URL {self.endpoint_url!r}: {exc} "
                                "(from SITEGEN_S3_ENDPOINT_URL or AWS_ENDPOINT_URL)") from None
 
-    @contextlib.contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
+    def _errors(self, what: str) -> contextlib.AbstractContextManager[None]:
         """Turn boto3's failures into SitegenErrors that say what to do."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            PartialCredentialsError,
-            ReadTimeoutError,
-        )
-
-        where = self.endpoint_url or "AWS S3"
-        try:
-            yield
-        except (NoCredentialsError, PartialCredentialsError) as exc:
-            raise SitegenError(f"no usable AWS credentials for {self.url} ({exc})") from None
-        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise SitegenError(f"cannot reach {where} while {what}: {exc}; check "
-                               "SITEGEN_S3_ENDPOINT_URL (or AWS_ENDPOINT_URL) and the "
-                               "network") from None
-        except ClientError as exc:
-            code = _code(exc)
-            message = str(exc.response.get("Error", {}).get("Message", "")) or code
-            if code == "NoSuchBucket":
-                raise SitegenError(f"bucket {self.bucket!r} does not exist at {where}: create "
-                                   "it, or check the store location and "
-                                   "SITEGEN_S3_ENDPOINT_URL") from None
-            if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId",
-                        "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"):
-                raise SitegenError(f"{where} refused access to {self.url} while {what} "
-                                   f"({code}): the credentials need s3:ListBucket, "
-                                   "s3:GetObject, s3:PutObject and s3:DeleteObject on "
-                                   "it") from None
-            raise SitegenError(f"S3 error while {what} ({self.url}): {code}: {message}"
-                               ) from None
-        except BotoCoreError as exc:
-            raise SitegenError(f"S3 error while {what} ({self.url} at {where}): {exc}"
-                               ) from None
+        return s3_errors(what, self.bucket, self.endpoint_url)
 
     def _key(self, name: str) -> str:
         return self.prefix + name
