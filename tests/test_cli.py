@@ -113,7 +113,7 @@ def test_products_table(make_catalog: Callable[..., Path]) -> None:
 
 @pytest.mark.parametrize("command", [[], ["validate"], ["variants"], ["products"], ["render"],
                                      ["status"], ["index", "rebuild"], ["build"], ["serve"],
-                                     ["publish"]])
+                                     ["publish"], ["worker"]])
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0
