@@ -460,6 +460,11 @@ class Worker:
         self.meshes: dict[str, list[bpy.types.Object]] = {}
         self.materials: dict[str, bpy.types.Material] = {}
         self.format = "PNG"
+        # Layers (optional "layer" in render): the file's own holdout / camera
+        # visibility per object and the quality's film_transparent, as found at open.
+        # Every render (layer or not) first returns to this state, then applies its layer.
+        self.layer_base: dict[str, tuple[bool, bool]] = {}
+        self.film_transparent = False
 
     # -- open --
     def open(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -467,6 +472,7 @@ class Worker:
         self.blend = None
         self.meshes = {}
         self.materials = {}
+        self.layer_base = {}
         blend = msg.get("blend")
         if not isinstance(blend, str) or not os.path.isabs(blend):
             raise JobError(f"'blend' must be an absolute path, got {blend!r}")
@@ -524,6 +530,10 @@ class Worker:
         if device_want not in ("auto", "cpu"):
             raise JobError(f"unknown device {device_want!r} (auto/cpu)")
         device, self.format = apply_quality(scene, quality, threads, device_want)
+        self.film_transparent = bool(scene.render.film_transparent)
+        self.layer_base = {
+            o.name: (bool(o.is_holdout), bool(o.visible_camera)) for o in scene.objects
+        }
         views = sorted(o.name for o in scene.objects if o.type == "CAMERA")
         self.blend = blend
         return {
@@ -570,6 +580,7 @@ class Worker:
             if mat is None:
                 raise JobError(f"mesh {mesh}: unknown finish {value!r}")
             plan.append((mesh, mat))
+        layer = self.parse_layer(msg.get("layer"), values)
 
         # sync: visibility, materials, camera (only touch what changed: with persistent
         # data Cycles then re-syncs as little as possible)
@@ -585,6 +596,7 @@ class Worker:
                         slot.material = mat
         if scene.camera != cam:
             scene.camera = cam
+        self.apply_layer(scene, layer, values)
         t1 = time.perf_counter()
 
         CLOCK.reset()
@@ -614,6 +626,91 @@ class Worker:
             "sha256": digest,
             "timings": timings,
         }
+
+    # -- layers --
+    def parse_layer(
+        self, layer: Any, values: dict[str, Any]
+    ) -> tuple[str, frozenset[str]] | None:
+        """None (a full picture), ("backdrop", {}) or ("part", {mesh, ...})."""
+        if layer is None:
+            return None
+        if not isinstance(layer, dict):
+            raise JobError("'layer' must be an object")
+        kind = layer.get("kind")
+        if kind == "backdrop":
+            return ("backdrop", frozenset())
+        if kind != "part":
+            raise JobError(f"unknown layer kind {kind!r} (backdrop/part)")
+        if self.format == "JPEG":
+            raise JobError("a part layer needs an alpha channel: use format png or webp")
+        meshes = layer.get("meshes")
+        if (
+            not isinstance(meshes, list)
+            or not meshes
+            or not all(isinstance(m, str) for m in meshes)
+        ):
+            raise JobError("a part layer needs 'meshes': a non-empty list of mesh names")
+        unknown = sorted(set(meshes) - set(self.meshes))
+        if unknown:
+            raise JobError(f"layer: unknown meshes {unknown}")
+        hidden = sorted(m for m in meshes if str(values[m]) in ("0", ""))
+        if hidden:
+            raise JobError(f"layer: meshes {hidden} have value 0 (not present)")
+        return ("part", frozenset(meshes))
+
+    def apply_layer(
+        self,
+        scene: bpy.types.Scene,
+        layer: tuple[str, frozenset[str]] | None,
+        values: dict[str, Any],
+    ) -> None:
+        """Returns every object to its state at open, then applies the layer:
+        backdrop: present meshes invisible to the camera (they still cast shadows and
+        show in reflections), film opaque. part: the layer's meshes as they are, every
+        other present mesh and every other geometry object (floor...) a holdout, lights
+        invisible to the camera, film transparent (RGBA). Only changed properties are
+        written, so persistent data re-syncs as little as possible."""
+        want: dict[str, tuple[bool, bool]] = dict(self.layer_base)
+        film = self.film_transparent
+        if layer is not None:
+            kind, own = layer
+            product: dict[str, str] = {}  # object name -> mesh
+            for mesh, objs in self.meshes.items():
+                for obj in objs:
+                    product[obj.name] = mesh
+            if kind == "backdrop":
+                film = False
+                for name, mesh in product.items():
+                    if str(values[mesh]) not in ("0", ""):
+                        want[name] = (want[name][0], False)
+            else:
+                film = True
+                for obj in scene.objects:
+                    mesh = product.get(obj.name)
+                    if mesh is not None:
+                        if mesh not in own:
+                            want[obj.name] = (True, want[obj.name][1])
+                    elif obj.type == "LIGHT":
+                        want[obj.name] = (want[obj.name][0], False)
+                    elif obj.type not in ("CAMERA", "EMPTY", "ARMATURE", "LIGHT_PROBE",
+                                          "SPEAKER", "LATTICE"):
+                        want[obj.name] = (True, want[obj.name][1])
+        for obj in scene.objects:
+            target = want.get(obj.name)
+            if target is None:
+                continue
+            holdout, camera = target
+            if obj.is_holdout != holdout:
+                obj.is_holdout = holdout
+            if obj.visible_camera != camera:
+                obj.visible_camera = camera
+        r = scene.render
+        if r.film_transparent != film:
+            r.film_transparent = film
+        if self.format != "JPEG":
+            mode = "RGBA" if film else "RGB"
+            if r.image_settings.color_mode != mode:
+                r.image_settings.color_mode = mode
 
     def write(self, scene: bpy.types.Scene, out: str) -> tuple[int, str]:
         img = bpy.data.images.get("Render Result")

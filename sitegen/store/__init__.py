@@ -72,6 +72,39 @@ class Record:
     blender: str | None
 
 
+def insert_record(db: sqlite3.Connection, address: str, fingerprint: str | None,
+                  inputs: Mapping[str, str], sha256: str, size: int, seconds: float | None,
+                  blender: str | None) -> None:
+    """Index one picture in an index database (replacing what was there)."""
+    quality, model, view, name = address.split("/")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    db.execute(
+        "INSERT OR REPLACE INTO renders VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (address, quality, model, view, name.rsplit(".", 1)[0], fingerprint,
+         json.dumps(dict(inputs), sort_keys=True), sha256, size, seconds, now, blender))
+
+
+def select_stored(db: sqlite3.Connection, quality: str | None) -> dict[str, Stored]:
+    """address -> fingerprint and inputs, from an index database."""
+    query = "SELECT address, fingerprint, inputs FROM renders"
+    rows = db.execute(query + (" WHERE quality = ?" if quality else ""),
+                      (quality,) if quality else ())
+    return {address: Stored(fp, json.loads(inputs)) for address, fp, inputs in rows}
+
+
+def select_records(db: sqlite3.Connection) -> list[Record]:
+    """Every picture of an index database, by address."""
+    rows = db.execute("SELECT address, fingerprint, inputs, sha256, bytes, seconds, "
+                      "rendered_at, blender FROM renders ORDER BY address").fetchall()
+    return [Record(r[0], r[1], json.loads(r[2]), *r[3:]) for r in rows]
+
+
+def select_quality(db: sqlite3.Connection, quality: str) -> dict[str, Any] | None:
+    """The settings kept for a quality in an index database."""
+    row = db.execute("SELECT settings FROM qualities WHERE id = ?", (quality,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
 class FolderStore:
     """Pictures in a folder: `<root>/<quality>/<model>/<view>/<key>.<ext>`, index beside."""
 
@@ -146,38 +179,25 @@ class FolderStore:
         """address -> what the index holds, for pictures whose file exists."""
         if not self.has_index():
             return {}
-        query = "SELECT address, fingerprint, inputs FROM renders"
-        rows = self.db.execute(query + (" WHERE quality = ?" if quality else ""),
-                               (quality,) if quality else ())
-        return {address: Stored(fp, json.loads(inputs)) for address, fp, inputs in rows
+        return {address: held for address, held in select_stored(self.db, quality).items()
                 if self.exists(address)}
 
     def records(self) -> Iterator[Record]:
         """Every indexed picture."""
         if not self.has_index():
             return
-        for row in self.db.execute(
-                "SELECT address, fingerprint, inputs, sha256, bytes, seconds, rendered_at, "
-                "blender FROM renders ORDER BY address"):
-            yield Record(row[0], row[1], json.loads(row[2]), *row[3:])
+        yield from select_records(self.db)
 
     def record(self, address: str, fingerprint: str | None, inputs: Mapping[str, str],
                sha256: str, size: int, seconds: float | None, blender: str | None) -> None:
         """Index one picture (replacing what was there)."""
-        quality, model, view, name = address.split("/")
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.db.execute(
-            "INSERT OR REPLACE INTO renders VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (address, quality, model, view, name.rsplit(".", 1)[0], fingerprint,
-             json.dumps(dict(inputs), sort_keys=True), sha256, size, seconds, now, blender))
+        insert_record(self.db, address, fingerprint, inputs, sha256, size, seconds, blender)
 
     def quality_settings(self, quality: str) -> dict[str, Any] | None:
         """The settings a quality's renders were made with, if it has any."""
         if not self.has_index():
             return None
-        row = self.db.execute("SELECT settings FROM qualities WHERE id = ?",
-                              (quality,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return select_quality(self.db, quality)
 
     def remember_quality(self, quality: str, settings: Mapping[str, Any]) -> None:
         """Record a quality's settings when its first render is stored."""

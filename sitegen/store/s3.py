@@ -76,7 +76,11 @@ from sitegen.store import (
     TEMP_MARK,
     FolderStore,
     Record,
+    insert_record,
     is_picture_name,
+    select_quality,
+    select_records,
+    select_stored,
     thumb_address,
 )
 
@@ -584,12 +588,7 @@ class S3Store:
     def _insert(self, address: str, fingerprint: str | None, inputs: Mapping[str, str],
                 sha256: str, size: int, seconds: float | None, blender: str | None) -> None:
         """One row, as FolderStore.record writes it."""
-        quality, model, view, name = address.split("/")
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.db.execute(
-            "INSERT OR REPLACE INTO renders VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (address, quality, model, view, name.rsplit(".", 1)[0], fingerprint,
-             json.dumps(dict(inputs), sort_keys=True), sha256, size, seconds, now, blender))
+        insert_record(self.db, address, fingerprint, inputs, sha256, size, seconds, blender)
 
     def _remember_row(self, address: str) -> None:
         row = self.db.execute("SELECT rendered_at, * FROM renders WHERE address = ?",
@@ -657,27 +656,19 @@ class S3Store:
         """address -> what the index holds (the index is trusted: no request per picture)."""
         if not self.has_index():
             return {}
-        query = "SELECT address, fingerprint, inputs FROM renders"
-        rows = self.db.execute(query + (" WHERE quality = ?" if quality else ""),
-                               (quality,) if quality else ())
-        return {address: Stored(fp, json.loads(inputs)) for address, fp, inputs in rows}
+        return select_stored(self.db, quality)
 
     def records(self) -> Iterator[Record]:
         """Every indexed picture."""
         if not self.has_index():
             return iter(())
-        rows = self.db.execute(
-            "SELECT address, fingerprint, inputs, sha256, bytes, seconds, rendered_at, "
-            "blender FROM renders ORDER BY address").fetchall()
-        return iter([Record(r[0], r[1], json.loads(r[2]), *r[3:]) for r in rows])
+        return iter(select_records(self.db))
 
     def quality_settings(self, quality: str) -> dict[str, Any] | None:
         """The settings a quality's renders were made with, if it has any."""
         if not self.has_index():
             return None
-        row = self.db.execute("SELECT settings FROM qualities WHERE id = ?",
-                              (quality,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return select_quality(self.db, quality)
 
     def sync(self) -> None:
         """Write the index's changes to the bucket, onto whatever other runs wrote there."""
