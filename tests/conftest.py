@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,35 @@ def demo_server(demo_site: Any) -> Any:
     from sitefixtures import serve
 
     yield from serve(demo_site.build, demo_site.store_root, demo_site.catalog.site.renders_url)
+
+
+# -- S3 on loopback (moto's server mode) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 (and CloudFront) server on 127.0.0.1, one per test session; its URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def use_test_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: str) -> None:
+    """Test credentials, none of the user's AWS configuration, and `extra` variables."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    settings = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+                "AWS_EC2_METADATA_DISABLED": "true", **extra}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)

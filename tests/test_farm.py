@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -29,7 +28,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_catalog
+from conftest import use_test_aws, write_catalog
 from test_render import (
     ALL,
     PREVIEW,
@@ -321,28 +320,11 @@ def wait_for_gone(pids: list[int], timeout: float) -> list[int]:
 
 
 @pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1, test credentials in the environment; its URL."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-                        "AWS_EC2_METADATA_DISABLED": "true",
-                        "SITEGEN_S3_ENDPOINT_URL": url,
-                        "SITEGEN_CACHE_DIR": str(tmp_path / "host-cache")}.items():
-        monkeypatch.setenv(name, value)
-    yield url
-    server.stop()
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_endpoint: str) -> str:
+    """moto's S3 server, test credentials in the environment; its URL."""
+    use_test_aws(monkeypatch, tmp_path, SITEGEN_S3_ENDPOINT_URL=moto_endpoint,
+                 SITEGEN_CACHE_DIR=str(tmp_path / "host-cache"))
+    return moto_endpoint
 
 
 @pytest.mark.blender

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import io
 import json
-import logging
 import os
 import shutil
 import socket
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import base_catalog
+from conftest import base_catalog, use_test_aws
 
 from sitegen.catalog import load_catalog
 from sitegen.cli import cli
@@ -35,33 +34,16 @@ SIDE = "preview/kino/side/frame-1127_top-1127.png"
 OTHER = "preview/kino/front/frame-1128_top-1140.png"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1, one per module."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> Path:
     """Test credentials and endpoint, none of the user's AWS configuration; the cache folder."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("SITEGEN_S3_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("SITEGEN_CACHE_DIR", str(tmp_path / "cache"))
+    use_test_aws(monkeypatch, tmp_path, SITEGEN_S3_ENDPOINT_URL=endpoint,
+                 SITEGEN_CACHE_DIR=str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
