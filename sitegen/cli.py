@@ -389,6 +389,7 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
         bar.close()
     done = {"event": "summary", "rendered": summary.rendered, "failed": len(summary.failed),
             "seconds": round(summary.seconds, 2), "per_minute": round(summary.per_minute, 1),
+            "render_seconds": round(summary.render_seconds, 2),
             "workers": settings.workers, "threads": settings.threads_per_worker(),
             "timings": {k: round(v, 2) for k, v in summary.timings.items()}}
     if as_json:
@@ -622,9 +623,6 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         exc.show()
         sys.exit(exc.exit_code)
-    except SitegenError as exc:  # pragma: no cover - SitegenError is a ClickException
-        click.echo(str(exc), err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sitegen.catalog import file_hashes
 from sitegen.catalog.models import MAPS, Catalog
 from sitegen.errors import SitegenError
-from sitegen.plan import Job, digest, quality_settings
+from sitegen.plan import Job, digest
 from sitegen.render import (
     Event,
     PoolSettings,
@@ -40,6 +40,7 @@ from sitegen.render import (
     WorkerGone,
     WorkerProcess,
     _chunks,
+    index_picture,
     open_message,
     worker_command,
 )
@@ -770,16 +771,7 @@ def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: Any, summary:
     if in_bucket(store):  # record() would upload a copy in the host's cache over the new one
         for name in (address, thumb_address(address)):
             store.path_of(name).unlink(missing_ok=True)
-    # A quality's settings are kept with its first picture: from then on it is immutable.
-    store.remember_quality(job.wanted.quality,
-                           quality_settings(catalog.qualities[job.wanted.quality]))
-    store.record(address, job.fingerprint, job.inputs, event["sha256"], event["bytes"],
-                 event["seconds"], event.get("blender"))
-    summary.rendered += 1
-    if not event.get("skipped"):
-        summary.render_seconds += event["seconds"]
-        for name, seconds in event.get("timings", {}).items():
-            summary.timings[name] += seconds
+    index_picture(catalog, store, summary, job, event, rendered=not event.get("skipped"))
     on_event({k: v for k, v in event.items() if k not in ("run", "fingerprint")})
 
 

@@ -333,20 +333,27 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
     return summary
 
 
+def index_picture(catalog: Catalog, store: Any, summary: Summary, job: Job, event: Event,
+                  *, rendered: bool = True) -> None:
+    """Index a stored picture and count it (`rendered`: its render time counts too)."""
+    # A quality's settings are kept with its first picture: from then on it is immutable.
+    store.remember_quality(job.wanted.quality,
+                           quality_settings(catalog.qualities[job.wanted.quality]))
+    store.record(job.wanted.address, job.fingerprint, job.inputs, event["sha256"],
+                 event["bytes"], event["seconds"], event.get("blender"))
+    summary.rendered += 1
+    if rendered:
+        summary.render_seconds += event["seconds"]
+        for name, seconds in event.get("timings", {}).items():
+            summary.timings[name] += seconds
+
+
 def _collect(event: Event, catalog: Catalog, store: FolderStore, summary: Summary) -> None:
     """Index one result (calling thread only)."""
     if event["event"] == "rendered":
         job: Job = event["job"]
         address = job.wanted.address
         make_thumbnail(store.path_of(address), store.path_of(thumb_address(address)))
-        # A quality's settings are kept with its first picture: from then on it is immutable.
-        store.remember_quality(job.wanted.quality,
-                               quality_settings(catalog.qualities[job.wanted.quality]))
-        store.record(address, job.fingerprint, job.inputs, event["sha256"], event["bytes"],
-                     event["seconds"], event.get("blender"))
-        summary.rendered += 1
-        summary.render_seconds += event["seconds"]
-        for name, seconds in event.get("timings", {}).items():
-            summary.timings[name] += seconds
+        index_picture(catalog, store, summary, job, event)
     elif event["event"] == "failed":
         summary.failed.append((event["address"], event["error"]))
