@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,19 @@ def use_test_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: str) 
                 "AWS_EC2_METADATA_DISABLED": "true", **extra}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def s3(aws: Any, moto_endpoint: str) -> Any:
+    """An S3 client on moto's server; `aws` (each module's) sets up the environment first."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    """A fresh, empty bucket."""
+    name = f"sg-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    return name

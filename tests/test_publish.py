@@ -6,7 +6,6 @@ import hashlib
 import json
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,20 +161,6 @@ def endpoint(moto_endpoint: str) -> str:
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> None:
     """Test credentials, and nothing of the user's AWS configuration."""
     use_test_aws(monkeypatch, tmp_path, AWS_ENDPOINT_URL_CLOUDFRONT=endpoint)
-
-
-@pytest.fixture
-def s3(aws: None, endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"sg-{uuid.uuid4().hex[:16]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 @dataclass

@@ -48,20 +48,6 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> Path:
 
 
 @pytest.fixture
-def s3(aws: Path, endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"sg-{uuid.uuid4().hex[:16]}"
-    s3.create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
 def store(bucket: str, endpoint: str, tmp_path: Path) -> Iterator[Callable[..., S3Store]]:
     """Opens S3 stores on the test bucket (prefix `renders/`), each with its own local cache,
     as on different machines; closes them at the end."""
