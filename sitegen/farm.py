@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -333,68 +332,6 @@ def in_bucket(store: Any) -> bool:
     return getattr(store, "bucket", None) is not None
 
 
-def _s3(store: Any, what: str, call: Callable[[], Any]) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return call()
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("NoSuchKey", "404", "NotFound"):
-            return None
-        raise SitegenError(f"S3 error while {what} ({store.url}): {exc}") from None
-    except BotoCoreError as exc:
-        raise SitegenError(f"S3 error while {what} ({store.url}): {exc}") from None
-
-
-def put_file(store: Any, name: str, source: Path) -> None:
-    """Put a local file under a name in the store, atomically (all or nothing)."""
-    if in_bucket(store):
-        from sitegen.store.s3 import CONTENT_TYPES, SHA_META
-
-        data = source.read_bytes()
-        kind = CONTENT_TYPES.get(name.rsplit(".", 1)[-1], "application/json")
-        _s3(store, f"writing {name}", lambda: store.client.put_object(
-            Bucket=store.bucket, Key=store.prefix + name, Body=data, ContentType=kind,
-            Metadata={SHA_META: hashlib.sha256(data).hexdigest()}))
-        return
-    target = store.path_of(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}{target.suffix}")
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def read_file(store: Any, name: str) -> bytes | None:
-    """The bytes under a name in the store; None when there is nothing."""
-    if in_bucket(store):
-        answer = _s3(store, f"reading {name}", lambda: store.client.get_object(
-            Bucket=store.bucket, Key=store.prefix + name))
-        return None if answer is None else answer["Body"].read()
-    try:
-        return store.path_of(name).read_bytes()  # type: ignore[no-any-return]
-    except FileNotFoundError:
-        return None
-
-
-def stored_sha256(store: Any, name: str) -> str | None:
-    """The SHA-256 of what the store holds under a name; None when there is nothing."""
-    if in_bucket(store):
-        from sitegen.store.s3 import SHA_META
-
-        answer = _s3(store, f"reading the metadata of {name}", lambda: store.client.head_object(
-            Bucket=store.bucket, Key=store.prefix + name))
-        return None if answer is None else answer.get("Metadata", {}).get(SHA_META)
-    try:
-        with store.path_of(name).open("rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
-    except FileNotFoundError:
-        return None
-
-
 def receipt_name(address: str) -> str:
     """Where a farm task leaves the receipt of a picture it stored."""
     return f"{RECEIPTS}/{address}.json"
@@ -407,14 +344,14 @@ def stored_receipt(store: Any, job: Mapping[str, Any], run: str) -> Event | None
     later render with other inputs may have replaced it). A forced job counts only
     receipts of its own run.
     """
-    data = read_file(store, receipt_name(job["address"]))
+    data = store.read_file(receipt_name(job["address"]))
     if data is None:
         return None
     receipt: Event = json.loads(data)
     if receipt.get("fingerprint") != job["fingerprint"] or (job["force"]
                                                              and receipt.get("run") != run):
         return None
-    if stored_sha256(store, job["address"]) != receipt.get("sha256"):
+    if store.stored_sha256(job["address"]) != receipt.get("sha256"):
         return None
     return receipt
 
@@ -519,12 +456,12 @@ def _render_job(store: Any, message: Event, key: str, job: Mapping[str, Any],
                    "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         try:
             make_thumbnail(out, thumb)
-            put_file(store, thumb_address(address), thumb)  # once the picture is there, so
-            put_file(store, address, out)  # is its thumbnail
+            store.put_file(thumb_address(address), thumb)  # once the picture is there, so
+            store.put_file(address, out)  # is its thumbnail
             # The receipt goes last: when it is there, picture and thumbnail are complete.
             note.parent.mkdir(parents=True, exist_ok=True)
             note.write_text(json.dumps(receipt, sort_keys=True))
-            put_file(store, receipt_name(address), note)
+            store.put_file(receipt_name(address), note)
         except (OSError, SitegenError) as exc:
             return _failed(job, f"cannot store the picture: {exc}")
         return {"event": "rendered", **receipt}

@@ -427,10 +427,10 @@ def test_a_receipt_counts_only_for_the_very_picture(tmp_path: Path) -> None:
                "sha256": hashlib.sha256(b"pixels").hexdigest()}
     job = {"address": address, "fingerprint": "fp1", "force": False}
     assert farm.stored_receipt(store, job, "run2") is None  # nothing stored
-    farm.put_file(store, address, picture)
+    store.put_file(address, picture)
     note = tmp_path / "receipt.json"
     note.write_text(json.dumps(receipt))
-    farm.put_file(store, farm.receipt_name(address), note)
+    store.put_file(farm.receipt_name(address), note)
     assert (store.root / "_receipts" / f"{address}.json").is_file()
     assert not [p for p in store.root.rglob("*") if ".tmp-" in p.name]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -132,6 +133,32 @@ class FolderStore:
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed
+
+    def put_file(self, name: str, source: Path) -> None:
+        """Put a local file under a name in the store, atomically (all or nothing)."""
+        target = self.path_of(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}{target.suffix}")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read_file(self, name: str) -> bytes | None:
+        """The bytes under a name in the store; None when there is nothing."""
+        try:
+            return self.path_of(name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def stored_sha256(self, name: str) -> str | None:
+        """The SHA-256 of what the store holds under a name; None when there is nothing."""
+        try:
+            with self.path_of(name).open("rb") as f:
+                return hashlib.file_digest(f, "sha256").hexdigest()
+        except FileNotFoundError:
+            return None
 
     # -- blobs: input files (blend, textures) by content hash, for workers elsewhere -------
 

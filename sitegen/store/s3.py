@@ -448,6 +448,11 @@ class S3Store:
         with self._errors(f"reading {self.url}{name}"):
             return answer["Body"].read()  # type: ignore[no-any-return]
 
+    def stored_sha256(self, name: str) -> str | None:
+        """The SHA-256 kept in an object's metadata; None when there is no object."""
+        answer = self._head(name)
+        return None if answer is None else answer.get("Metadata", {}).get(SHA_META)
+
     def fetch_pictures(self, addresses: Iterable[str], jobs: int = UPLOAD_THREADS) -> int:
         """Local copies at `path_of()` of indexed pictures and their thumbnails; how many
         were downloaded (a copy matching the index's SHA-256 is kept)."""
