@@ -306,10 +306,15 @@ class BlobCache:
         named.parent.mkdir(parents=True, exist_ok=True)
         tmp = named.with_name(f".{name}{TEMP_MARK}{os.getpid()}")
         try:
-            os.link(blob, tmp)
-        except OSError:
-            shutil.copyfile(blob, tmp)
-        os.replace(tmp, named)
+            try:
+                os.link(blob, tmp)
+            except OSError:
+                shutil.copyfile(blob, tmp)
+            os.replace(tmp, named)
+        finally:
+            # rename() of a hard link onto another link of the same file (a second process
+            # of this worker got there first) does nothing and leaves `tmp` behind.
+            tmp.unlink(missing_ok=True)
         return named
 
 
