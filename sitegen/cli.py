@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
         if limit is not None:
             plan.jobs = plan.jobs[:limit]
         _print_plan(plan, len(wanted), as_json)
+        _print_layer_readiness(catalog, wanted, plan, store.stored(), as_json)
         if dry_run and as_json:
             for job in plan.jobs:
                 click.echo(json.dumps({"event": "job", "address": job.wanted.address,
@@ -319,6 +321,34 @@ def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
         click.echo(f"{plan.stale_kept} stale picture(s) kept: re-render them with --stale")
     for (product, reason), n in sorted(counts.items()):
         click.echo(f"  {product}: {n} {reason}")
+
+
+def _print_layer_readiness(catalog: Catalog, wanted: list[Any], plan: Any,
+                           stored: Mapping[str, Any], as_json: bool) -> None:
+    """At layered qualities: per product and view, the colourings ready now and after the
+    plan (a colouring is ready when all its layers are)."""
+    from sitegen.expand import count_product, expand_product
+    from sitegen.layers import count_ready
+
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for w in wanted:
+        if w.layer is not None:
+            groups.setdefault((w.product, w.quality, w.view), []).append(w)
+    rendering = {job.wanted.address for job in plan.jobs}
+    for (product_id, q, view), items in groups.items():
+        product = catalog.products[product_id]
+        now = {w.key for w in items if w.address in stored}
+        after = now | {w.key for w in items if w.address in rendering}
+        row = {"product": product_id, "quality": q, "view": view,
+               "layers": len(items), "colourings_ready": count_ready(catalog, product, now),
+               "colourings_ready_after": count_ready(catalog, product, after),
+               "allowed": count_product(expand_product(catalog, product))}
+        if as_json:
+            click.echo(json.dumps({"event": "layers", **row}))
+        else:
+            click.echo(f"  {product_id} {q}/{view}: {row['layers']} layers; colourings "
+                       f"ready {row['colourings_ready']} -> {row['colourings_ready_after']} "
+                       f"of {row['allowed']}")
 
 
 def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | None,
@@ -465,7 +495,9 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
     """Show, per product, quality and view: allowed, wanted, ready, missing, stale.
 
     Ready pictures whose fingerprint is unknown (an index rebuilt from the files) are
-    counted as ready and also shown as `unknown`.
+    counted as ready and also shown as `unknown`. At a layered quality the wanted pictures
+    are layers; the last column says how many colourings are ready (every layer of the
+    colouring ready, counted from the catalog's structure, not by listing).
 
     \b
     Example:
@@ -473,6 +505,7 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
     """
     from sitegen.catalog import file_hashes
     from sitegen.expand import count_product, expand_product
+    from sitegen.layers import count_ready
     from sitegen.plan import fingerprint, render_inputs, wanted_renders
 
     catalog, _ = state.load()
@@ -504,6 +537,11 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
                     state_of = "stale"
                 row[state_of] += 1
                 counted[w.address] = state_of
+            ready = [w for w in items if counted[w.address] in ("ready", "unknown")]
+            row["unit"] = "layers" if catalog.qualities[q].layers else "pictures"
+            row["colourings_ready"] = (
+                count_ready(catalog, product, {w.key for w in ready})
+                if catalog.qualities[q].layers else len(ready))
             rows.append(row)
     # Totals count each picture once, even when two products want it.
     totals = {k: 0 for k in ("wanted", "ready", "missing", "stale", "unknown")}
@@ -517,10 +555,11 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
             click.echo(json.dumps(row))
         click.echo(json.dumps({"totals": totals}))
         return
-    columns = ["product", "quality", "view", "allowed", "wanted", "ready", "missing", "stale",
-               "unknown"]
-    table = [[c.upper() for c in columns]] + [[str(r[c]) for c in columns] for r in rows]
-    table.append(["total", "", "", "", *(str(totals[c]) for c in columns[4:])])
+    columns = ["product", "quality", "view", "allowed", "unit", "wanted", "ready", "missing",
+               "stale", "unknown", "colourings_ready"]
+    table = [[c.upper().replace("_", " ") for c in columns]]
+    table += [[str(r[c]) for c in columns] for r in rows]
+    table.append(["total", "", "", "", "", *(str(totals[c]) for c in columns[5:-1]), ""])
     widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
     for line in table:
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())

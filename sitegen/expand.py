@@ -217,11 +217,13 @@ def kind_factors(plan: KindPlan, part_vars: Sequence[Hashable],
 
 
 def count_common(plans: Sequence[KindPlan],
-                 restrict: Mapping[str, Collection[int]] | None = None) -> int:
+                 restrict: Mapping[str, Collection[int]] | None = None,
+                 part_values: Sequence[Mapping[int, Collection[int]]] | None = None) -> int:
     """How many render keys every one of `plans` (kinds of one model) produces.
 
     With `restrict` (part name -> allowed values), only colourings whose parts take those
     values count; a kind lacking a restricted part matches it only when 0 is allowed.
+    `part_values` restricts further, kind by kind: for plans[k], part index -> values.
 
     A key is a value per mesh. Meshes coloured by one part of any of the kinds must share a
     value, so they are merged into one variable (union-find); each kind then adds its own
@@ -242,9 +244,11 @@ def count_common(plans: Sequence[KindPlan],
             for m in p.meshes[1:]:
                 parent[find(m)] = find(p.meshes[0])
     factors: list[Factor] = []
-    for plan in plans:
+    for k, plan in enumerate(plans):
         part_vars = [find(p.meshes[0]) for p in plan.parts]
         factors += kind_factors(plan, part_vars, [find(m) for m in plan.hidden])
+        if part_values is not None:
+            factors += [allowed(part_vars[i], values) for i, values in part_values[k].items()]
         for name, values in (restrict or {}).items():
             if name in plan.part_names:
                 factors.append(allowed(part_vars[plan.part_names.index(name)], values))
@@ -285,7 +289,15 @@ def count_colourings(plan: KindPlan) -> int:
 
 def count_product(plans: Sequence[KindPlan],
                   restrict: Mapping[str, Collection[int]] | None = None) -> int:
-    """The number of distinct render keys over a product's kinds.
+    """The number of distinct render keys over a product's kinds (see `count_union`)."""
+    return count_union(plans, restrict)
+
+
+def count_union(plans: Sequence[KindPlan],
+                restrict: Mapping[str, Collection[int]] | None = None,
+                part_values: Sequence[Mapping[int, Collection[int]]] | None = None) -> int:
+    """The number of distinct render keys over kinds of one model (restricted as in
+    `count_common`).
 
     Two kinds can produce the same key (the same finishes on the same meshes), so the
     count is the size of a union, by inclusion-exclusion:
@@ -302,7 +314,9 @@ def count_product(plans: Sequence[KindPlan],
             if any(members - {k} in empty for k in subset if size > 1):
                 empty.add(members)
                 continue
-            common = count_common([plans[k] for k in subset], restrict)
+            common = count_common([plans[k] for k in subset], restrict,
+                                  None if part_values is None else
+                                  [part_values[k] for k in subset])
             if common == 0:
                 empty.add(members)
             total += common if size % 2 else -common

@@ -41,6 +41,7 @@ from sitegen.render import (
     _chunks,
     index_picture,
     open_message,
+    render_fields,
     worker_command,
 )
 from sitegen.store import TEMP_MARK, make_thumbnail, open_store, thumb_address
@@ -448,8 +449,9 @@ def _render_job(store: Any, message: Event, key: str, job: Mapping[str, Any],
     thumb = work / thumb_address(address)
     note = work / receipt_name(address)
     try:
-        answer = worker.ask({"op": "render", "id": address, "view": job["view"],
-                             "values": job["values"], "out": str(out)}, payload["timeout"])
+        fields = {k: job[k] for k in ("view", "values", "layer") if k in job}
+        answer = worker.ask({"op": "render", "id": address, **fields, "out": str(out)},
+                            payload["timeout"])
         worker.renders += 1
         if answer.get("event") != "rendered":
             return _failed(job, str(answer.get("error")))
@@ -609,8 +611,8 @@ class Farm:
                 payload = {
                     "run": run, "quality": first.quality, "model": first.model,
                     "open": opens[(first.quality, first.model)], "timeout": settings.timeout,
-                    "jobs": [{"address": t.job.wanted.address, "view": t.job.wanted.view,
-                              "values": dict(t.job.wanted.values),
+                    "jobs": [{"address": t.job.wanted.address,
+                              **render_fields(t.job.wanted),
                               "fingerprint": t.job.fingerprint,
                               "force": t.job.reason == "forced"} for t in chunk],
                 }

@@ -17,6 +17,14 @@ from sitegen.expand import (
     expand_product,
     iter_colourings,
 )
+from sitegen.layers import (
+    NEUTRAL,
+    NEUTRAL_MATERIAL,
+    backdrop_name,
+    kind_patterns,
+    part_layer_name,
+    presence_of,
+)
 
 # Bumped when the way pictures are made changes (the Blender worker, material building):
 # every stored picture then becomes stale.
@@ -37,9 +45,10 @@ class Wanted:
     view: str
     key: str
     ext: str
-    values: tuple[tuple[str, int], ...]  # (mesh id, finish id or 0), model order
+    values: tuple[tuple[str, int], ...]  # (mesh id, finish id, 0 or NEUTRAL), model order
     product: str
-    default: bool  # a kind's default colouring: rendered first
+    default: bool  # a kind's default colouring (or one of its layers): rendered first
+    layer: tuple[str, ...] | None = None  # a layer: its meshes, () for the backdrop
 
     @property
     def address(self) -> str:
@@ -120,7 +129,9 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
                          [(m.id, m.object_names) for m in model.meshes]]),
     }
     for _, value in wanted.values:
-        if value and f"finish {value}" not in inputs:
+        if value == NEUTRAL:
+            inputs["neutral"] = digest(NEUTRAL_MATERIAL)
+        elif value and f"finish {value}" not in inputs:
             material = finish_material(catalog, catalog.finishes[value])
             inputs[f"finish {value}"] = digest({k: file_hashes[v] if k in MAPS and v else v
                                                 for k, v in material.items()})
@@ -152,29 +163,69 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
     Products are wanted at the primary quality, orders at their own. `quality` keeps only
     the pictures wanted at that quality; `products`, `order` and `view` narrow further
     (`order` alone means: only that order's pictures). Defaults come first; a picture
-    wanted twice is listed once.
+    wanted twice is listed once. At a layered quality the wanted pictures are layers
+    (docs/layers.md): a colouring's backdrop and part layers, or, for a product rendered
+    in full, every layer of every presence pattern of its kinds.
     """
     primary = catalog.primary_quality.id
     seen: set[str] = set()
     chosen = [catalog.products[p] for p in products] or list(catalog.products.values())
 
-    def emit(product: Product, q: str, views: Sequence[str], plan: KindPlan,
-             values: tuple[int, ...], is_default: bool) -> Iterator[Wanted]:
-        model = catalog.models[product.model]
-        key = plan.key(values)
-        mesh_values = [0] * len(model.meshes)
-        for part, value in zip(plan.parts, values, strict=True):
-            for m in part.meshes:
-                mesh_values[m] = value
+    def emit_wanted(product: Product, q: str, views: Sequence[str], model_id: str, key: str,
+                    mesh_values: Sequence[int], is_default: bool,
+                    layer: tuple[str, ...] | None) -> Iterator[Wanted]:
+        model = catalog.models[model_id]
         for v in views:
             if view is not None and v != view:
                 continue
             w = Wanted(q, model.id, v, key, catalog.qualities[q].ext,
-                       tuple(zip(plan.mesh_ids, mesh_values, strict=True)), product.id,
-                       is_default)
+                       tuple(zip(model.mesh_ids, mesh_values, strict=True)), product.id,
+                       is_default, layer)
             if w.address not in seen:
                 seen.add(w.address)
                 yield w
+
+    def emit(product: Product, q: str, views: Sequence[str], plan: KindPlan,
+             values: tuple[int, ...], is_default: bool) -> Iterator[Wanted]:
+        """The picture of a colouring; at a layered quality, the layers it is stacked from."""
+        mesh_values = [0] * len(plan.mesh_ids)
+        for part, value in zip(plan.parts, values, strict=True):
+            for m in part.meshes:
+                mesh_values[m] = value
+        if not catalog.qualities[q].layers:
+            yield from emit_wanted(product, q, views, plan.model, plan.key(values), mesh_values,
+                                   is_default, None)
+            return
+        presence = presence_of(mesh_values)
+        neutral = [NEUTRAL if v else 0 for v in mesh_values]
+        yield from emit_wanted(product, q, views, plan.model, backdrop_name(presence), neutral,
+                               is_default, ())
+        for part, value in zip(plan.parts, values, strict=True):
+            if value:
+                yield from emit_layer(product, q, views, plan, presence, neutral, part.meshes,
+                                      value, is_default)
+
+    def emit_layer(product: Product, q: str, views: Sequence[str], plan: KindPlan,
+                   presence: str, neutral: Sequence[int], meshes: Sequence[int], value: int,
+                   is_default: bool) -> Iterator[Wanted]:
+        group = tuple(plan.mesh_ids[m] for m in meshes)
+        mesh_values = list(neutral)
+        for m in meshes:
+            mesh_values[m] = value
+        yield from emit_wanted(product, q, views, plan.model,
+                               part_layer_name(presence, group, value), mesh_values, is_default,
+                               group)
+
+    def every_layer(product: Product, q: str, views: Sequence[str], plan: KindPlan
+                    ) -> Iterator[Wanted]:
+        """Every layer of every presence pattern of a kind: what makes all of it ready."""
+        for pattern in kind_patterns(catalog, product, plan):
+            neutral = [NEUTRAL if c == "1" else 0 for c in pattern.presence]
+            yield from emit_wanted(product, q, views, plan.model,
+                                   backdrop_name(pattern.presence), neutral, False, ())
+            for i, value, _ in pattern.layers(plan):
+                yield from emit_layer(product, q, views, plan, pattern.presence, neutral,
+                                      plan.parts[i].meshes, value, False)
 
     sources: list[tuple[Product, str, Sequence[str], Order | None]] = []
     if order is None:
@@ -197,6 +248,9 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
         if o is None and product.render == "default":
             continue
         for plan in plans[product.id]:
+            if o is None and catalog.qualities[q].layers:
+                yield from every_layer(product, q, views, plan)
+                continue
             for values in iter_colourings(plan):
                 if o is None or _order_matches(o, catalog, plan, values):
                     yield from emit(product, q, views, plan, values, False)

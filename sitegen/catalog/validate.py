@@ -132,6 +132,17 @@ def _check_qualities(check: _Checker, locator: Locator) -> None:
         if q.transparent and q.format == "jpeg":
             check.error(q, "transparent", message="jpeg has no transparency: use png or webp, "
                         "or transparent: false")
+        if q.layers:  # docs/layers.md
+            if q.format == "jpeg":
+                check.error(q, "format", message="a layered quality needs an alpha channel "
+                            "for its part layers: use png or webp (jpeg_quality: 100 makes "
+                            "webp lossless)")
+            if q.engine != "cycles":
+                check.error(q, "engine", message="layers are rendered with Cycles holdouts; "
+                            f"{q.engine} is not supported for layers: use engine: cycles")
+            if q.transparent:
+                check.error(q, "transparent", message="a layered quality's backdrop is the "
+                            "picture's background: use transparent: false")
 
 
 def _check_models(check: _Checker) -> None:

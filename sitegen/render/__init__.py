@@ -28,12 +28,15 @@ from typing import IO, Any
 
 from sitegen.catalog.models import Catalog
 from sitegen.errors import SitegenError
-from sitegen.plan import Job, finish_material, quality_settings
+from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
+from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.store import FolderStore, make_thumbnail, thumb_address
 
 WORKER_SCRIPT = Path(__file__).resolve().parents[2] / "blender" / "worker.py"
 
 Event = dict[str, Any]
+
+NEUTRAL_KEY = "neutral"  # the neutral material's name in `open` and `render` messages
 
 
 @dataclass(frozen=True)
@@ -186,18 +189,34 @@ class _Task:
 
 def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job],
                  settings: PoolSettings) -> Event:
-    """The `open` message for a model at a quality, with every finish the jobs use."""
+    """The `open` message for a model at a quality, with every finish the jobs use (and
+    the neutral material, when layers need it)."""
     m = catalog.models[model]
-    finishes = sorted({v for job in jobs for _, v in job.wanted.values if v})
+    values = {v for job in jobs for _, v in job.wanted.values}
+    materials = {str(f): finish_material(catalog, catalog.finishes[f])
+                 for f in sorted(v for v in values if v > 0)}
+    if NEUTRAL in values:
+        materials[NEUTRAL_KEY] = dict(NEUTRAL_MATERIAL)
     return {
         "op": "open",
         "blend": str(catalog.blend_path(m)),
         "meshes": {mesh.id: mesh.object_names for mesh in m.meshes},
-        "materials": {str(f): finish_material(catalog, catalog.finishes[f]) for f in finishes},
+        "materials": materials,
         "quality": catalog.qualities[quality].model_dump(),
         "threads": settings.threads_per_worker(),
         "device": settings.device,
     }
+
+
+def render_fields(wanted: Wanted) -> Event:
+    """What a `render` message says of a wanted picture: view, a value per mesh (a finish
+    id, 0 for hidden, "neutral"), and for a layer which one (blender/README.md)."""
+    fields: Event = {"view": wanted.view, "values": {
+        mesh: NEUTRAL_KEY if value == NEUTRAL else value for mesh, value in wanted.values}}
+    if wanted.layer is not None:
+        fields["layer"] = ({"kind": "part", "meshes": list(wanted.layer)} if wanted.layer
+                           else {"kind": "backdrop"})
+    return fields
 
 
 def _chunks(jobs: Sequence[Job], settings: PoolSettings) -> list[list[_Task]]:
@@ -288,8 +307,7 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
                 return {"event": "failed", "address": w.address, "job": task.job,
                         "error": f"cannot open model '{w.model}': {answer.get('error')}"}
             worker.opened = group
-        answer = worker.ask({"op": "render", "id": w.address, "view": w.view,
-                             "values": dict(w.values),
+        answer = worker.ask({"op": "render", "id": w.address, **render_fields(w),
                              "out": str(store.path_of(w.address).resolve())}, settings.timeout)
         worker.renders += 1
         if answer.get("event") != "rendered":

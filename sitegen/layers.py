@@ -1,0 +1,184 @@
+"""Layered qualities (pure): presence patterns, layer names, and counting ready colourings.
+
+A layered quality does not render colourings: it renders, per view,
+
+- a backdrop per *presence* (which meshes of the model are present, value != 0): the floor
+  and what the present parts cast on it, the parts themselves unseen;
+- a part layer per presence, part (its meshes) and finish: that part alone on transparent
+  pixels, every other present mesh a holdout.
+
+The browser stacks the backdrop and one layer per present part. docs/layers.md has the
+names, the compositing rule and the limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from sitegen.catalog.models import Catalog, Product
+from sitegen.constraints import allowed, count_solutions
+from sitegen.expand import KindPlan, count_union, expand_product, kind_factors
+
+# A present mesh that is not the layer's own: it renders in the neutral material (it is a
+# holdout or unseen, but its colour still bounces onto what the layer shows), so a layer
+# does not depend on the other parts' finishes.
+NEUTRAL = -1
+NEUTRAL_MATERIAL = {"color": "#808080", "diffuse": None, "normal": None, "roughness": None}
+
+PREFIX = "layer-"
+BACKDROP = "backdrop"
+
+
+def presence_of(mesh_values: Sequence[int]) -> str:
+    """`1` for each present mesh (value != 0), `0` for each absent one, in model order."""
+    return "".join("1" if v else "0" for v in mesh_values)
+
+
+def backdrop_name(presence: str) -> str:
+    """`layer-<presence>-backdrop`."""
+    return f"{PREFIX}{presence}-{BACKDROP}"
+
+
+def part_layer_name(presence: str, meshes: Sequence[str], finish: int) -> str:
+    """`layer-<presence>-<mesh ids joined by .>-<finish>`, e.g. `layer-11101-pads.padend-4031`."""
+    return f"{PREFIX}{presence}-{'.'.join(meshes)}-{finish}"
+
+
+def is_layer_name(name: str) -> bool:
+    """Whether a store key (file name without extension) is a layer's, not a colouring's.
+
+    Keys never contain two dashes without an underscore: `<mesh>-<value>` joined by `_`.
+    """
+    return name.startswith(PREFIX) and "_" not in name and name.count("-") >= 2
+
+
+@dataclass(frozen=True)
+class LayerName:
+    """A parsed layer name: the backdrop (`meshes` empty) or a part layer."""
+
+    presence: str
+    meshes: tuple[str, ...]
+    finish: int
+
+
+def parse_layer_name(name: str) -> LayerName | None:
+    """The inverse of `backdrop_name` / `part_layer_name`; None for anything else."""
+    if not is_layer_name(name):
+        return None
+    _, presence, rest = name.split("-", 2)
+    if not presence or set(presence) - {"0", "1"}:
+        return None
+    if rest == BACKDROP:
+        return LayerName(presence, (), 0)
+    group, _, finish = rest.rpartition("-")
+    if not group or not finish.isdigit() or "-" in group:
+        return None
+    return LayerName(presence, tuple(group.split(".")), int(finish))
+
+
+# --- presence patterns -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pattern:
+    """The allowed colourings of a kind with one presence: which parts are there, and the
+    values each part takes in them (0 alone for an absent part)."""
+
+    present: tuple[bool, ...]  # per part of the kind
+    presence: str  # per mesh of the model
+    values: tuple[tuple[int, ...], ...]  # per part, in the part's domain order
+
+    def layers(self, plan: KindPlan) -> Iterator[tuple[int, int, str]]:
+        """(part index, finish, layer name) of every part layer of this pattern."""
+        for i, part in enumerate(plan.parts):
+            group = [plan.mesh_ids[m] for m in part.meshes]
+            for value in self.values[i] if self.present[i] else ():
+                yield i, value, part_layer_name(self.presence, group, value)
+
+
+def kind_patterns(catalog: Catalog, product: Product, plan: KindPlan) -> tuple[Pattern, ...]:
+    """Every presence pattern the kind's allowed colourings produce, all parts present
+    first; exact (each pattern and each value checked against the kind's rules)."""
+    memo_key = ("patterns", product.id, plan.kind)
+    cached = catalog.memo.get(memo_key)
+    if cached is None:
+        cached = catalog.memo[memo_key] = tuple(_patterns(plan))
+    return cached  # type: ignore[no-any-return]
+
+
+def _patterns(plan: KindPlan) -> Iterator[Pattern]:
+    parts = plan.parts
+    base = kind_factors(plan, range(len(parts)))
+    zeroable = [i for i, p in enumerate(parts) if 0 in p.domain]
+
+    def feasible(fixed: Mapping[int, Collection[int]]) -> bool:
+        return count_solutions(base + [allowed(i, v) for i, v in fixed.items()]) > 0
+
+    def restrict(present: Mapping[int, bool]) -> dict[int, tuple[int, ...]]:
+        return {i: tuple(v for v in parts[i].domain if (v != 0) == on)
+                for i, on in present.items()}
+
+    def walk(k: int, present: dict[int, bool]) -> Iterator[Pattern]:
+        fixed = restrict(present)
+        if not feasible(fixed):
+            return
+        if k < len(zeroable):
+            for on in (True, False):
+                yield from walk(k + 1, {**present, zeroable[k]: on})
+            return
+        flags = tuple(present.get(i, True) for i in range(len(parts)))
+        values = []
+        for i, part in enumerate(parts):
+            if not flags[i]:
+                values.append((0,))
+                continue
+            others = {j: v for j, v in restrict(dict(enumerate(flags))).items() if j != i}
+            values.append(tuple(v for v in part.domain
+                                if v and feasible({**others, i: (v,)})))
+        mesh_values = [0] * len(plan.mesh_ids)
+        for part, on in zip(parts, flags, strict=True):
+            for m in part.meshes:
+                mesh_values[m] = int(on)
+        yield Pattern(flags, presence_of(mesh_values), tuple(values))
+
+    yield from walk(0, {})
+
+
+def colouring_layers(plan: KindPlan, values: Sequence[int]) -> list[str]:
+    """The layer names a colouring of the kind is stacked from: backdrop, then its parts."""
+    mesh_values = [0] * len(plan.mesh_ids)
+    for part, value in zip(plan.parts, values, strict=True):
+        for m in part.meshes:
+            mesh_values[m] = value
+    presence = presence_of(mesh_values)
+    return [backdrop_name(presence)] + [
+        part_layer_name(presence, [plan.mesh_ids[m] for m in part.meshes], value)
+        for part, value in zip(plan.parts, values, strict=True) if value]
+
+
+# --- counting ready colourings -----------------------------------------------------------
+
+def count_ready(catalog: Catalog, product: Product, ready: Collection[str],
+                restrict: Mapping[str, Collection[int]] | None = None,
+                kinds: Collection[str] | None = None) -> int:
+    """How many distinct colourings of a product (of `kinds`, default all) have every layer
+    in `ready` (layer names of one view), matching `restrict` (part name -> values).
+
+    Structural, never listing colourings: per mesh presence, each kind's present parts may
+    only take the finishes whose layer is ready (absent parts only 0), and kinds that share
+    the presence are united by inclusion-exclusion (`count_union`), as the catalog's counts.
+    The browser's `count()` follows the same steps.
+    """
+    plans = [p for p in expand_product(catalog, product) if kinds is None or p.kind in kinds]
+    by_presence: dict[str, list[tuple[KindPlan, dict[int, tuple[int, ...]]]]] = {}
+    for plan in plans:
+        for pattern in kind_patterns(catalog, product, plan):
+            if backdrop_name(pattern.presence) not in ready:
+                continue
+            only = {i: () if on else (0,) for i, on in enumerate(pattern.present)}
+            for i, value, name in pattern.layers(plan):
+                if name in ready:
+                    only[i] += (value,)
+            by_presence.setdefault(pattern.presence, []).append((plan, only))
+    return sum(count_union([p for p, _ in group], restrict, [v for _, v in group])
+               for group in by_presence.values())
