@@ -176,13 +176,22 @@ def renders_key_prefix(renders_url: str, prefix: str) -> str | None:
 
 
 def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> list[str]:
-    """The store addresses the site shows: the quality's pictures of a product's colouring."""
+    """The store addresses the site shows: the quality's pictures of a product's colouring,
+    or at a layered quality the layers of a product's presence patterns."""
     from sitegen.expand import KindPlan, expand_product
+    from sitegen.layers import backdrop_name, kind_patterns
     from sitegen.site.data import kind_of_key
 
     plans: dict[str, list[KindPlan]] = {}
+    layers: dict[str, set[str]] = {}  # model -> layer names
+    layered = catalog.qualities[quality].layers
     for product in catalog.products.values():
         plans.setdefault(product.model, []).extend(expand_product(catalog, product))
+        for plan in expand_product(catalog, product) if layered else ():
+            for pattern in kind_patterns(catalog, product, plan):
+                names = layers.setdefault(product.model, set())
+                names.add(backdrop_name(pattern.presence))
+                names.update(name for _, _, name in pattern.layers(plan))
     ext = "." + catalog.qualities[quality].ext
     shown = []
     for address in addresses:
@@ -194,6 +203,10 @@ def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> li
                 or not name.endswith(ext)):
             continue
         key = name[: -len(ext)]
+        if layered:
+            if key in layers[model]:
+                shown.append(address)
+            continue
         try:
             if any(kind_of_key(plan, key) is not None for plan in plans[model]):
                 shown.append(address)

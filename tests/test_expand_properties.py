@@ -34,6 +34,13 @@ from sitegen.expand import (
     product_keys,
     selections_overlap,
 )
+from sitegen.layers import (
+    backdrop_name,
+    colouring_layers,
+    count_ready,
+    kind_patterns,
+    parse_layer_name,
+)
 
 SETTINGS = settings(
     max_examples=120,
@@ -231,3 +238,59 @@ def test_selections_overlap_matches_brute_force(spec: dict[str, Any]) -> None:
             for kind_b, plan_b in zip(product.kinds, plans, strict=True):
                 expected = oracle.overlap(catalog, kind_a, kind_b)
                 assert selections_overlap(plan_a, plan_b) == expected, (kind_a.id, kind_b.id)
+
+
+# -- layered qualities: presence patterns and ready counts ---------------------------------
+
+def _brute_layers(catalog: Catalog, plan: Any) -> dict[str, dict[int, set[int]]]:
+    """presence -> part index -> values, from listing every colouring of the kind (oracle)."""
+    out: dict[str, dict[int, set[int]]] = {}
+    for values in iter_colourings(plan):
+        names = colouring_layers(plan, values)
+        presence = parse_layer_name(names[0]).presence  # type: ignore[union-attr]
+        parts = out.setdefault(presence, {})
+        for i, value in enumerate(values):
+            parts.setdefault(i, set()).add(value)
+    return out
+
+
+@SETTINGS
+@given(catalogs(), st.randoms(use_true_random=False))
+def test_presence_patterns_and_ready_counts_match_brute_force(spec: dict[str, Any],
+                                                              rnd: Any) -> None:
+    with loaded(spec) as catalog:
+        product = _product(catalog)
+        plans = expand_product(catalog, product)
+        every: set[str] = set()
+        for plan in plans:
+            patterns = kind_patterns(catalog, product, plan)
+            brute = _brute_layers(catalog, plan)
+            assert {p.presence for p in patterns} == set(brute), plan.kind
+            for pattern in patterns:
+                assert {i: set(v) for i, v in enumerate(pattern.values)} == \
+                    brute[pattern.presence], (plan.kind, pattern.presence)
+                every.add(backdrop_name(pattern.presence))
+                every.update(name for _, _, name in pattern.layers(plan))
+        # Random ready subsets and filters: the structural count equals the number of
+        # distinct keys that some kind stacks from ready layers only.
+        for _ in range(4):
+            ready = {name for name in sorted(every) if rnd.random() < 0.7}
+            names = sorted({n for plan in plans for n in plan.part_names})
+            flt: dict[str, list[int]] = {}
+            for name in names:
+                if rnd.random() < 0.4:
+                    domain = sorted({v for plan in plans for p in plan.parts if p.name == name
+                                     for v in p.domain})
+                    flt[name] = [v for v in domain if rnd.random() < 0.5]
+            keys = set()
+            for plan in plans:
+                for values in iter_colourings(plan):
+                    if not set(colouring_layers(plan, values)) <= ready:
+                        continue
+                    if any(plan.parts[i].name in flt and values[i] not in flt[plan.parts[i].name]
+                           for i in range(len(values))):
+                        continue
+                    if any(name not in plan.part_names and 0 not in flt[name] for name in flt):
+                        continue
+                    keys.add(plan.key(values))
+            assert count_ready(catalog, product, ready, flt) == len(keys), (ready, flt)

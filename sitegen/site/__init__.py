@@ -23,6 +23,7 @@ import jinja2
 from sitegen.catalog.models import Catalog, Finish
 from sitegen.errors import SitegenError
 from sitegen.expand import default_colouring, expand_product
+from sitegen.layers import colouring_layers
 from sitegen.plan import finish_material
 from sitegen.site.data import product_coverage, product_data
 
@@ -147,15 +148,17 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
         plan, values = next(((p, v) for p, v in defaults if v is not None), (None, None))
         if plan is None or values is None:
             return None
-        key = plan.key(values)
+        # A picture, or at a layered quality its backdrop and part layers (stacked).
+        names = colouring_layers(plan, values) if q.layers else [plan.key(values)]
         view = model.views[0]
-        if key not in ready.get(model.id, {}).get(view, set()):
+        if not set(names) <= ready.get(model.id, {}).get(view, set()):
             return None
         alt = f"{product.label}: " + ", ".join(
             f"{p.name} {catalog.finishes[v].label if v else 'removed'}"
             for p, v in zip(plan.parts, values, strict=True))
-        url = f"{site.renders_url}{quality}/{model.id}/{view}/{key}.{q.ext}"
-        return {"url": from_page(url, root), "alt": alt}
+        urls = [from_page(f"{site.renders_url}{quality}/{model.id}/{view}/{name}.{q.ext}", root)
+                for name in names]
+        return {"url": urls[0], "layers": urls[1:], "alt": alt}
 
     def render(template: str, **context: Any) -> bytes:
         return env.get_template(template).render(**common, **context).encode()
@@ -177,7 +180,7 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
             "product.html", root=root, page_title=product.label,
             product={"id": product.id, "name": product.label}, entries=entries,
             data_url="data.json", image=picture(product.id, root))
-        cover = product_coverage(catalog, product, model_ready)
+        cover = product_coverage(catalog, product, model_ready, q.layers)
         cards.append({"id": product.id, "name": product.label, "url": base,
                       "image": picture(product.id, ""), "ready": cover.ready,
                       "allowed": cover.allowed})

@@ -24,6 +24,8 @@ from sitegen.expand import (
     sketchbook_entries,
 )
 
+from sitegen.layers import backdrop_name, count_ready, kind_patterns
+
 Row = tuple[int, ...]
 
 
@@ -149,7 +151,9 @@ def product_data(catalog: Catalog, product: Product, quality: str,
     model = catalog.models[product.model]
     plans = expand_product(catalog, product)
     entries = sketchbook_entries(plans)
-    ready = {view: ready_rows(plans, entries, ready_keys.get(view, ())) for view in model.views}
+    layered = catalog.qualities[quality].layers
+    ready = {view: ready_rows(plans, entries, () if layered else ready_keys.get(view, ()))
+             for view in model.views}
     used: dict[int, None] = {}
     for plan in plans:
         for part in plan.parts:
@@ -177,14 +181,16 @@ def product_data(catalog: Catalog, product: Product, quality: str,
             } for p in plan.parts],
             "default": list(default) if default is not None else None,
             "allowed": count_colourings(plan),
-            "ready": {view: encode_rows(ready[view][plan.kind].rows) for view in model.views},
         }
-        duplicates = {view: encode_bits(ready[view][plan.kind].duplicate) for view in model.views
-                      if any(ready[view][plan.kind].duplicate)}
-        if duplicates:
-            kind["duplicate"] = duplicates
+        if not layered:
+            kind["ready"] = {view: encode_rows(ready[view][plan.kind].rows)
+                             for view in model.views}
+            duplicates = {view: encode_bits(ready[view][plan.kind].duplicate)
+                          for view in model.views if any(ready[view][plan.kind].duplicate)}
+            if duplicates:
+                kind["duplicate"] = duplicates
         kinds[plan.kind] = kind
-    return {
+    data: dict[str, Any] = {
         "version": 1,
         "product": {"id": product.id, "name": product.label},
         "model": model.id,
@@ -202,6 +208,31 @@ def product_data(catalog: Catalog, product: Product, quality: str,
                      "parts": list(e.parts), "style_switch": e.style_switch} for e in entries],
         "kinds": kinds,
     }
+    if layered:
+        data["layers"] = {view: ready_layers(catalog, product, ready_keys.get(view, ()))
+                          for view in model.views}
+    return data
+
+
+def ready_layers(catalog: Catalog, product: Product, ready: Collection[str]
+                 ) -> dict[str, dict[str, Any]]:
+    """The ready layers of a product in one view (docs/layers.md, "Page data"):
+    presence -> {"backdrop": ready?, "parts": {"<meshes joined by .>": [ready finishes]}},
+    for every presence pattern of the product's kinds."""
+    out: dict[str, dict[str, Any]] = {}
+    for plan in expand_product(catalog, product):
+        for pattern in kind_patterns(catalog, product, plan):
+            entry = out.setdefault(pattern.presence, {
+                "backdrop": backdrop_name(pattern.presence) in ready, "parts": {}})
+            for i, value, name in pattern.layers(plan):
+                group = ".".join(plan.mesh_ids[m] for m in plan.parts[i].meshes)
+                finishes = entry["parts"].setdefault(group, [])
+                if name in ready and value not in finishes:
+                    finishes.append(value)
+    for entry in out.values():
+        for finishes in entry["parts"].values():
+            finishes.sort()
+    return out
 
 
 @dataclass(frozen=True)
@@ -214,7 +245,8 @@ class Coverage:
 
 
 def product_coverage(catalog: Catalog, product: Product,
-                     ready_keys: Mapping[str, Collection[str]]) -> Coverage:
+                     ready_keys: Mapping[str, Collection[str]],
+                     layered: bool = False) -> Coverage:
     """Allowed and ready colourings of a product, overall and per part and finish.
 
     A colouring counts as ready when its picture exists in every view of the model.
@@ -223,6 +255,14 @@ def product_coverage(catalog: Catalog, product: Product,
     plans = expand_product(catalog, product)
     views = [set(ready_keys.get(v, ())) for v in model.views]
     everywhere = set.intersection(*views) if views else set()
+    names = dict.fromkeys(name for plan in plans for name in plan.part_names)
+    if layered:
+        # A layered quality: a colouring is ready in every view when its layers are (a
+        # layer's name is the same in every view).
+        return Coverage(count_product(plans), count_ready(catalog, product, everywhere), [
+            (name, [(finish, count_ready(catalog, product, everywhere, {name: (finish,)}),
+                     count_product(plans, {name: (finish,)}))
+                    for finish in _part_finishes(plans, name)]) for name in names])
     # One pass over the ready keys: each counts once (for the first kind that has it) in
     # every (part, finish) it shows.
     ready_counts: dict[tuple[str, int], int] = {}
@@ -240,10 +280,14 @@ def product_coverage(catalog: Catalog, product: Product,
                     ready_counts[(name, value)] = ready_counts.get((name, value), 0) + 1
                 break
     parts: list[tuple[str, list[tuple[int, int, int]]]] = []
-    names = dict.fromkeys(name for plan in plans for name in plan.part_names)
     for name in names:
-        finishes = dict.fromkeys(v for plan in plans for p in plan.parts if p.name == name
-                                 for v in p.domain if v)
         parts.append((name, [(finish, ready_counts.get((name, finish), 0),
-                              count_product(plans, {name: (finish,)})) for finish in finishes]))
+                              count_product(plans, {name: (finish,)}))
+                             for finish in _part_finishes(plans, name)]))
     return Coverage(count_product(plans), ready, parts)
+
+
+def _part_finishes(plans: Sequence[KindPlan], name: str) -> list[int]:
+    """The finishes a part (by name) can take in some kind, in palette order."""
+    return list(dict.fromkeys(v for plan in plans for p in plan.parts if p.name == name
+                              for v in p.domain if v))
