@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sitegen import layers
 from sitegen.catalog.models import Catalog, Product
 from sitegen.expand import (
     KindPlan,
@@ -23,8 +24,7 @@ from sitegen.expand import (
     parse_key,
     sketchbook_entries,
 )
-
-from sitegen.layers import backdrop_name, count_ready, kind_patterns
+from sitegen.layers import backdrop_name, kind_patterns
 
 Row = tuple[int, ...]
 
@@ -259,8 +259,8 @@ def product_coverage(catalog: Catalog, product: Product,
     if layered:
         # A layered quality: a colouring is ready in every view when its layers are (a
         # layer's name is the same in every view).
-        return Coverage(count_product(plans), count_ready(catalog, product, everywhere), [
-            (name, [(finish, count_ready(catalog, product, everywhere, {name: (finish,)}),
+        return Coverage(count_product(plans), layers.count_ready(catalog, product, everywhere), [
+            (name, [(finish, layers.count_ready(catalog, product, everywhere, {name: (finish,)}),
                      count_product(plans, {name: (finish,)}))
                     for finish in _part_finishes(plans, name)]) for name in names])
     # One pass over the ready keys: each counts once (for the first kind that has it) in
