@@ -326,29 +326,37 @@ def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
 def _print_layer_readiness(catalog: Catalog, wanted: list[Any], plan: Any,
                            stored: Mapping[str, Any], as_json: bool) -> None:
     """At layered qualities: per product and view, the colourings ready now and after the
-    plan (a colouring is ready when all its layers are)."""
+    plan (a colouring is ready when all its layers are, whichever product wanted them)."""
     from sitegen.expand import count_product, expand_product
     from sitegen.layers import count_ready
 
-    groups: dict[tuple[str, str, str], list[Any]] = {}
-    for w in wanted:
-        if w.layer is not None:
-            groups.setdefault((w.product, w.quality, w.view), []).append(w)
     rendering = {job.wanted.address for job in plan.jobs}
-    for (product_id, q, view), items in groups.items():
-        product = catalog.products[product_id]
-        now = {w.key for w in items if w.address in stored}
-        after = now | {w.key for w in items if w.address in rendering}
-        row = {"product": product_id, "quality": q, "view": view,
-               "layers": len(items), "colourings_ready": count_ready(catalog, product, now),
-               "colourings_ready_after": count_ready(catalog, product, after),
-               "allowed": count_product(expand_product(catalog, product))}
-        if as_json:
-            click.echo(json.dumps({"event": "layers", **row}))
-        else:
-            click.echo(f"  {product_id} {q}/{view}: {row['layers']} layers; colourings "
-                       f"ready {row['colourings_ready']} -> {row['colourings_ready_after']} "
-                       f"of {row['allowed']}")
+    groups: dict[tuple[str, str, str], tuple[set[str], set[str]]] = {}  # now, after
+    products: dict[tuple[str, str, str], dict[str, None]] = {}
+    for w in wanted:
+        if w.layer is None:
+            continue
+        place = (w.quality, w.model, w.view)
+        now, after = groups.setdefault(place, (set(), set()))
+        products.setdefault(place, {})[w.product] = None
+        if w.address in stored:
+            now.add(w.key)
+        if w.address in stored or w.address in rendering:
+            after.add(w.key)
+    for place, (now, after) in groups.items():
+        q, _, view = place
+        for product_id in products[place]:
+            product = catalog.products[product_id]
+            row = {"product": product_id, "quality": q, "view": view,
+                   "colourings_ready": count_ready(catalog, product, now),
+                   "colourings_ready_after": count_ready(catalog, product, after),
+                   "allowed": count_product(expand_product(catalog, product))}
+            if as_json:
+                click.echo(json.dumps({"event": "layers", **row}))
+            else:
+                click.echo(f"  {product_id} {q}/{view}: colourings ready "
+                           f"{row['colourings_ready']} -> {row['colourings_ready_after']} "
+                           f"of {row['allowed']}")
 
 
 def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | None,

@@ -742,3 +742,93 @@ def test_a_hostile_blend_runs_none_of_its_code(blender_scenes: Path, tmp_path: P
     assert project.pictures() == ALL
     assert not [m for m in markers if m.exists()]
 
+
+
+# --- a layered quality --------------------------------------------------------------------
+
+def layered_data() -> dict[str, Any]:
+    """The test catalog with a layered primary quality, and `flat`: the same settings in
+    full pictures, wanted by an order for Box 1 (to compare a stack with the real thing)."""
+    data = catalog_data(samples=4)
+    data["qualities"][0]["primary"] = False
+    settings = {"engine": "cycles", "samples": 4, "resolution": [64, 48], "format": "png",
+                "denoise": "off"}
+    data["qualities"] += [{"id": "layered", **settings, "primary": True, "layers": True},
+                          {"id": "flat", **settings}]
+    data["orders"].append({"id": "full-check", "product": "pair", "quality": "flat",
+                           "views": ["main"], "select": {"Box": {"finishes": [1]}}})
+    return data
+
+
+# Per view: presence `11` (box and ball) and `10` (box alone; also solo's default).
+LAYER_NAMES = ["layer-11-backdrop", "layer-11-box-1", "layer-11-box-3", "layer-11-box-4",
+               "layer-11-ball-2", "layer-10-backdrop", "layer-10-box-1", "layer-10-box-3",
+               "layer-10-box-4"]
+LAYERS = {f"layered/scene/{v}/{n}.png" for v in ("main", "side") for n in LAYER_NAMES}
+
+
+def stack(*paths: Path) -> Any:
+    """The browser's composite: the backdrop, then the part layers added (plus-lighter) in
+    an isolated group laid over it; 8-bit straight-alpha files."""
+    import numpy as np
+
+    backdrop = np.asarray(Image.open(paths[0]).convert("RGB"), dtype=np.float64) / 255
+    colour = np.zeros_like(backdrop)
+    alpha = np.zeros(backdrop.shape[:2])
+    for path in paths[1:]:
+        layer = np.asarray(Image.open(path).convert("RGBA"), dtype=np.float64) / 255
+        colour += layer[..., :3] * layer[..., 3:]
+        alpha += layer[..., 3]
+    out = colour + (1 - np.minimum(alpha, 1))[..., None] * backdrop
+    return np.clip(np.round(out * 255), 0, 255)
+
+
+def test_a_layered_quality_renders_layers_and_makes_every_colouring_ready(
+        blender_scenes: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    project = make_project(tmp_path, blender_scenes, layered_data())
+    dry = project.render("--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    out = events(dry)
+    assert (out[0]["wanted"], out[0]["render"]) == (len(LAYERS) + 4, len(LAYERS) + 4)
+    readiness = {(e["product"], e["view"]): (e["colourings_ready"],
+                                             e["colourings_ready_after"], e["allowed"])
+                 for e in by_event(out, "layers")}
+    assert readiness[("pair", "main")] == (0, 6, 6)
+    assert readiness[("solo", "main")] == (0, 2, 2)  # its default's layers make both ready
+
+    result = project.render("--json")
+    assert result.returncode == 0, result.stderr
+    assert project.pictures() >= LAYERS
+    store = project.store
+    assert {p.relative_to(store).as_posix() for p in (store / "layered").rglob("*.png")} == LAYERS
+    main = store / "layered" / "scene" / "main"
+    with Image.open(main / "layer-11-backdrop.png") as backdrop, \
+            Image.open(main / "layer-11-ball-2.png") as ball:
+        assert (backdrop.mode, ball.mode) == ("RGB", "RGBA")
+        assert 0 < np.asarray(ball)[..., 3].mean() < 255  # a part on transparent pixels
+
+    # The stack of box 1 + ball 2 against the full render at the same settings.
+    full = np.asarray(Image.open(store / "flat/scene/main/box-1_ball-2.png").convert("RGB"),
+                      dtype=np.float64)
+    composite = stack(main / "layer-11-backdrop.png", main / "layer-11-box-1.png",
+                      main / "layer-11-ball-2.png")
+    mse = float(np.mean((composite - full) ** 2))
+    assert 10 * np.log10(255**2 / max(mse, 1e-12)) > 28  # tiny, 4 samples: silhouettes weigh
+
+    status = {(r["product"], r["quality"], r["view"]): r for r in project.status()
+              if "totals" not in r}
+    pair = status[("pair", "layered", "main")]
+    assert (pair["unit"], pair["wanted"], pair["ready"], pair["colourings_ready"]) == (
+        "layers", 9, 9, 6)
+    again = project.render()
+    assert again.stdout.startswith(f"wanted {len(LAYERS) + 4}: {len(LAYERS) + 4} ready; "
+                                   "render nothing"), again.stdout
+
+    # One layer gone: only the colourings stacked from it are no longer ready.
+    (main / "layer-11-ball-2.png").unlink()
+    status = {(r["product"], r["quality"], r["view"]): r for r in project.status()
+              if "totals" not in r}
+    assert status[("pair", "layered", "main")]["colourings_ready"] == 3  # ball removed only
+    assert status[("pair", "layered", "side")]["colourings_ready"] == 6
