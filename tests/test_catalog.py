@@ -162,6 +162,15 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
      "1127, 1128, 1140)"),
     ("order selects an unknown part", order_unknown_part, "Legs:",
      "orders[0].select.Legs: unknown part 'Legs' of product 'kino-stool' (parts: Frame, Top)"),
+    ("layered jpeg", lambda c: c["qualities"][0].update(format="jpeg", layers=True),
+     "format: jpeg", "qualities[0].format: a layered quality needs an alpha channel for its "
+     "part layers: use png or webp (jpeg_quality: 100 makes webp lossless)"),
+    ("layered eevee", lambda c: c["qualities"][0].update(engine="eevee", layers=True),
+     "engine: eevee", "qualities[0].engine: layers are rendered with Cycles holdouts; eevee is "
+     "not supported for layers: use engine: cycles"),
+    ("layered transparent", lambda c: c["qualities"][0].update(transparent=True, layers=True),
+     "transparent: true", "qualities[0].transparent: a layered quality's backdrop is the "
+     "picture's background: use transparent: false"),
     ("unknown section", mutate_set(("materials",), []), "materials:",
      "materials: unknown section 'materials' (allowed: site, natures, patterns, finishes, "
      "limitations, colorcharts, qualities, models, products, orders)"),
