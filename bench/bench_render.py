@@ -12,7 +12,7 @@ Two benchmarks:
   x all threads (always run: where it is the default's pool, as on 2 cores, it is a repeat
   that shows the run-to-run spread), and with one worker per core x 1 thread (only when
   that pool differs from both).
-- `primary`: PRIMARY_PICTURES colourings at the demo's primary quality (`preview`), batch
+- `primary`: PRIMARY_PICTURES colourings at the demo's full-picture quality (`preview`), batch
   with the default pool, and PRIMARY_OLD_PICTURES of them the old way (indicative ratio).
 
 The batch's breakdown comes from the worker's own `timings` (sync, scene_sync, sampling,
@@ -58,6 +58,7 @@ SECTION = "render"
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "catalog"
+FULL_QUALITY = "preview"  # the demo's full-picture quality (its primary one is layered)
 PRODUCT = "maru-bench"  # 80 colourings, one view ('main')
 SMALL_PICTURES = 24
 PRIMARY_PICTURES = 8
@@ -102,18 +103,19 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def temp_catalog(dest: Path, primary: dict[str, Any] | None = None) -> Catalog:
-    """A copy of the demo catalog under `dest`; with `primary`, that quality is added and made
-    the primary one (so `wanted_renders` wants the products at it)."""
+def temp_catalog(dest: Path, primary: dict[str, Any] | str = FULL_QUALITY) -> Catalog:
+    """A copy of the demo catalog under `dest` whose primary quality is `primary`: the id of
+    one of its qualities, or a quality to add (so `wanted_renders` wants the products at it).
+    By default the demo's full-picture quality: these benchmarks measure pictures."""
     root = dest / "catalog"
     shutil.copytree(CATALOG, root, ignore=shutil.ignore_patterns("*.blend1"))
-    if primary is not None:
-        site_path = root / "site.yaml"
-        site = yaml.safe_load(site_path.read_text(encoding="utf-8"))
-        for quality in site["qualities"]:
-            quality["primary"] = False
+    site_path = root / "site.yaml"
+    site = yaml.safe_load(site_path.read_text(encoding="utf-8"))
+    for quality in site["qualities"]:
+        quality["primary"] = quality["id"] == primary
+    if isinstance(primary, dict):
         site["qualities"].append({**primary, "primary": True})
-        site_path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
+    site_path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
     catalog, _warnings = load_catalog(root)
     return catalog
 
