@@ -149,6 +149,20 @@ def test_site_renders_are_the_shown_colourings(load: Callable[..., Any]) -> None
     assert pub.site_renders(catalog, "preview", shown + others) == sorted(shown)
 
 
+def test_site_renders_of_a_layered_quality_are_its_layers(load: Callable[..., Any]) -> None:
+    cat = base_catalog()
+    cat["qualities"][0]["layers"] = True
+    catalog = load({"catalog.yaml": cat})
+    shown = ["preview/kino/front/layer-1100-backdrop.png",   # wood top: frame and top
+             "preview/kino/side/layer-1100-top-1128.png",
+             "preview/kino/front/layer-1011-frame.rim-1140.png"]  # lino top: frame + rim
+    others = ["preview/kino/front/layer-1100-top-235.png",   # linoleum is not a wood top
+              "preview/kino/front/layer-1111-backdrop.png",  # no kind makes every mesh present
+              "preview/kino/front/layer-1011-frame-1127.png",  # the frame is frame + rim here
+              "preview/kino/front/frame-1127_top-1127_insert-0_rim-0.png"]  # a key, not a layer
+    assert pub.site_renders(catalog, "preview", shown + others) == sorted(shown)
+
+
 # -- real publishes, into moto's S3 server ------------------------------------------------
 
 
