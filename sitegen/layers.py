@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sitegen.catalog.models import Catalog, Product
-from sitegen.constraints import allowed, count_solutions
+from sitegen.constraints import allowed, count_solutions, marginal
 from sitegen.expand import KindPlan, count_union, expand_product, kind_factors
 
 # A present mesh that is not the layer's own: it renders in the neutral material (it is a
@@ -127,14 +127,12 @@ def _patterns(plan: KindPlan) -> Iterator[Pattern]:
                 yield from walk(k + 1, {**present, zeroable[k]: on})
             return
         flags = tuple(present.get(i, True) for i in range(len(parts)))
+        # Each present part's values: those with a solution (one elimination per part).
+        pinned = base + [allowed(i, v) for i, v in restrict(dict(enumerate(flags))).items()]
         values = []
         for i, part in enumerate(parts):
-            if not flags[i]:
-                values.append((0,))
-                continue
-            others = {j: v for j, v in restrict(dict(enumerate(flags))).items() if j != i}
-            values.append(tuple(v for v in part.domain
-                                if v and feasible({**others, i: (v,)})))
+            found = marginal(pinned, i) if flags[i] else {0: 1}
+            values.append(tuple(v for v in part.domain if v in found))
         mesh_values = [0] * len(plan.mesh_ids)
         for part, on in zip(parts, flags, strict=True):
             for m in part.meshes:
