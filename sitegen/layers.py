@@ -103,7 +103,7 @@ def kind_patterns(catalog: Catalog, product: Product, plan: KindPlan) -> tuple[P
     cached = catalog.memo.get(memo_key)
     if cached is None:
         cached = catalog.memo[memo_key] = tuple(_patterns(plan))
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _patterns(plan: KindPlan) -> Iterator[Pattern]:
@@ -173,7 +173,8 @@ def count_ready(catalog: Catalog, product: Product, ready: Collection[str],
         for pattern in kind_patterns(catalog, product, plan):
             if backdrop_name(pattern.presence) not in ready:
                 continue
-            only = {i: () if on else (0,) for i, on in enumerate(pattern.present)}
+            only: dict[int, tuple[int, ...]] = {
+                i: () if on else (0,) for i, on in enumerate(pattern.present)}
             for i, value, name in pattern.layers(plan):
                 if name in ready:
                     only[i] += (value,)

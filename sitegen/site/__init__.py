@@ -140,7 +140,7 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
             swatches[finish.id] = f"swatches/{finish.id}-{hashlib.sha256(png).hexdigest()[:8]}.png"
             files[swatches[finish.id]] = png
 
-    def picture(product_id: str, root: str) -> dict[str, str] | None:
+    def picture(product_id: str, root: str) -> dict[str, Any] | None:
         product = catalog.products[product_id]
         model = catalog.models[product.model]
         # The first kind that has a colouring: the page starts on its default, too.
