@@ -654,6 +654,110 @@ def serve(state: State, build_dir: Path, host: str, port: int, renders: str) -> 
         server.server_close()
 
 
+@cli.command("verify-layers")
+@click.option("--product", "products", multiple=True,
+              help="Only this product (repeatable) [default: every product].")
+@click.option("--quality", help="The layered quality to verify [default: the primary one].")
+@click.option("--count", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Colourings per product, drawn uniformly among its allowed ones.")
+@click.option("--seed", type=int, help="Seed of the draw [default: a new one, printed].")
+@click.option("--view", help="Only this view [default: every view of each product's model].")
+@click.option("--renders", "renders", help="Take the layers this render store holds (same "
+              "fingerprints) instead of rendering them; it is only read [default: render all].")
+@click.option("--samples", type=click.IntRange(min=1),
+              help="Render layers and full pictures at this many samples instead.")
+@click.option("--denoise", type=click.Choice(["off", "fast", "balanced", "high"]),
+              help="Render layers and full pictures with this denoising instead.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep per picture its full render, layers, composite and diff image here.")
+@click.option("--workers", type=click.IntRange(min=1), help="Blender workers [default: one per "
+              "two cores].")
+@click.option("--min-psnr", type=float, default=40.0, show_default=True,
+              help="Exit status 1 when the worst PSNR (dB) is below this.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, no progress bar.")
+@pass_state
+def verify_layers(state: State, products: tuple[str, ...], quality: str | None, count: int,
+                  seed: int | None, view: str | None, renders: str | None, samples: int | None,
+                  denoise: str | None, out: Path | None, workers: int | None, min_psnr: float,
+                  as_json: bool) -> None:
+    """Check that stacked layers look like full renders of the same colourings.
+
+    Draws COUNT allowed colourings per product (uniformly, from the catalog's structure),
+    renders each in full at the layered quality's settings (layers off, same seed, film
+    opaque) and the layers it is stacked from, composites the layers as the browser does
+    (part layers added, plus-lighter, over the backdrop), and prints per picture PSNR (RGB,
+    8-bit peak) and SSIM (luminance, 8x8 windows). Renders go to a temporary folder, never
+    into a store. Exit status 1 when the worst PSNR is below --min-psnr.
+
+    \b
+    Examples:
+      sitegen verify-layers --count 3
+      sitegen verify-layers --product maru-bench --seed 1 --out /tmp/verify
+      sitegen verify-layers --renders renders --json
+      sitegen verify-layers --samples 64 --denoise off
+    """
+    import random
+    import signal
+
+    from tqdm import tqdm
+
+    from sitegen.render import PoolSettings, default_workers
+    from sitegen.verify import iter_report_lines, plan_verification, run_verification
+
+    catalog, _ = state.load()
+    _check_choices(catalog, quality, products, None, view)
+    quality = quality or catalog.primary_quality.id
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    overrides = {k: v for k, v in (("samples", samples), ("denoise", denoise)) if v is not None}
+    verification = plan_verification(catalog, quality, products, count, seed, view, overrides)
+    store = None
+    if renders is not None:
+        if "://" not in renders and not Path(renders).is_dir():
+            raise SitegenError(f"no render store at {renders}")
+        store = _open_store(renders)
+    settings = PoolSettings(workers=workers or default_workers())
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    bar = None
+    if not as_json:
+        click.echo(f"seed {seed}: {len(verification.pictures)} picture(s) to compare")
+        bar = tqdm(total=len(verification.pictures), unit="step", dynamic_ncols=True,
+                   desc="render")
+
+    def on_event(event: dict[str, Any]) -> None:
+        if bar is None:
+            return
+        if event["event"] == "plan":  # renders, then one comparison per picture
+            bar.total = event["render"] + event["pictures"]
+            bar.refresh()
+        elif event["event"] in ("rendered", "failed", "compared"):
+            if event["event"] == "compared":
+                bar.set_description("compare")
+            bar.update(1)
+            if event["event"] == "failed":
+                bar.write(f"failed: {event['address']}: {event['error']}")
+
+    try:
+        report = run_verification(verification, settings, store=store, out=out,
+                                  on_event=on_event)
+    finally:
+        if bar is not None:
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(min_psnr)))
+    else:
+        for line in iter_report_lines(report, min_psnr):
+            click.echo(line)
+        if out is not None:
+            click.echo(f"kept full renders, layers, composites and diff images in {out}")
+    if report.worst_psnr() < min_psnr:
+        sys.exit(1)
+
+
 cli.add_command(publish)
 
 

@@ -1,0 +1,244 @@
+"""`sitegen verify-layers`: the compositing maths, the draw of colourings, and the command
+end to end with real Blender renders of the tiny test scene (tests/blender_scenes.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import DEMO
+
+from sitegen.catalog import load_catalog
+from sitegen.expand import (
+    count_colourings,
+    count_product,
+    expand_product,
+    iter_colourings,
+    product_keys,
+)
+from sitegen.plan import wanted_renders
+from sitegen.verify import (
+    colouring_wanted,
+    compare,
+    composite,
+    draw_colouring,
+    kind_weights,
+    mesh_values_of,
+    plan_verification,
+    produces,
+    psnr,
+    sample_colourings,
+    ssim,
+)
+
+
+def pixel(*values: int) -> np.ndarray:
+    """A 1x1 picture."""
+    return np.array([[values]], dtype=np.uint8)
+
+
+# --- compositing ---------------------------------------------------------------------------
+
+def test_complementary_half_alpha_layers_add_up_exactly() -> None:
+    # Where two parts meet, their holdout mattes are complementary (128 + 127 = 255): the
+    # added layers cover the pixel fully and no backdrop (green) leaks through.
+    backdrop = pixel(0, 255, 0)
+    red, blue = pixel(255, 0, 0, 128), pixel(0, 0, 255, 127)
+    assert composite(backdrop, [red, blue]).tolist() == [[[128, 0, 127]]]
+    assert composite(backdrop, [blue, red]).tolist() == [[[128, 0, 127]]]  # order-free
+    # (Plain "over", one layer after the other, would leave G = 64 of the backdrop.)
+
+
+def test_an_opaque_layer_hides_the_backdrop() -> None:
+    backdrop = pixel(200, 100, 50)
+    assert composite(backdrop, [pixel(10, 20, 30, 255)]).tolist() == [[[10, 20, 30]]]
+    # Opaque layers that overlap (they never should) are clamped, not wrapped.
+    assert composite(backdrop, [pixel(200, 10, 0, 255), pixel(100, 10, 0, 255)]).tolist() == [
+        [[255, 20, 0]]]
+
+
+def test_partial_and_missing_layers() -> None:
+    backdrop = pixel(200, 200, 200)
+    assert composite(backdrop, []).tolist() == [[[200, 200, 200]]]
+    # 20 % of a grey 100 over 200: 0.2 * 100 + 0.8 * 200 = 180
+    assert composite(backdrop, [pixel(100, 100, 100, 51)]).tolist() == [[[180, 180, 180]]]
+    # A transparent pixel's colour does not count.
+    assert composite(backdrop, [pixel(0, 0, 0, 0)]).tolist() == [[[200, 200, 200]]]
+    with pytest.raises(ValueError):
+        composite(np.zeros((2, 2, 3), np.uint8), [np.zeros((2, 3, 4), np.uint8)])
+
+
+def test_psnr_and_ssim() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    assert psnr(a, a) == math.inf and ssim(a, a) == pytest.approx(1.0)
+    b = a + 1  # one level off on every channel (a < 255)
+    assert psnr(a, b) == pytest.approx(10 * math.log10(255**2))
+    assert 0.99 < ssim(a, b) < 1.0
+    assert ssim(a, 255 - a) < 0.1
+    with pytest.raises(ValueError):
+        ssim(a[:4, :4], a[:4, :4])
+
+
+def test_compare_splits_the_error_between_silhouettes_parts_and_backdrop() -> None:
+    backdrop = np.full((8, 16, 3), 100, np.uint8)
+    layer = np.zeros((8, 16, 4), np.uint8)
+    layer[:, :8] = (50, 50, 50, 255)  # a part on the left half
+    layer[:, 8] = (50, 50, 50, 128)  # its silhouette
+    full = composite(backdrop, [layer]).copy()
+    full[0, 0] += 4  # off on the part
+    full[0, 8] += 3  # and on the silhouette; right on the backdrop
+    stacked, scores = compare(full, backdrop, [layer])
+    assert stacked.shape == (8, 16, 3)
+    share = scores["error_share"]
+    assert share["parts"] == pytest.approx(16 / 25) and share["silhouette"] == pytest.approx(
+        9 / 25) and share["backdrop"] == 0
+    assert scores["silhouette_share"] == pytest.approx(8 / 128)
+    assert scores["max_diff"] == 4
+
+
+# --- drawing colourings ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo() -> Any:
+    catalog, _ = load_catalog(DEMO)
+    return catalog
+
+
+def test_a_draw_is_uniform_over_a_kind(demo: Any) -> None:
+    # oto-pouf: its piping is charted from the body fabric (2 choices each) and its base is
+    # optional: the structural weights must still give every colouring the same chance.
+    (plan,) = expand_product(demo, demo.products["oto-pouf"])
+    n = count_colourings(plan)
+    weights = kind_weights(plan)
+    rng = random.Random(1)
+    draws = Counter(draw_colouring(plan, weights, rng) for _ in range(200 * n))
+    assert set(draws) == set(iter_colourings(plan))
+    assert min(draws.values()) > 130 and max(draws.values()) < 270  # 200 expected
+
+
+def test_sample_colourings_distinct_allowed_and_all_when_few(demo: Any) -> None:
+    plans = expand_product(demo, demo.products["maru-bench"])
+    keys = set(product_keys(plans))
+    picked = sample_colourings(plans, 7, random.Random(3))
+    assert len({p.key(v) for p, v in picked}) == 7
+    assert {p.key(v) for p, v in picked} <= keys
+    assert sample_colourings(plans, 7, random.Random(3)) == picked  # seeded
+    every = sample_colourings(plans, 500, random.Random(3))
+    assert len(every) == count_product(plans) == len(keys)
+
+
+def test_kinds_sharing_colourings_count_once(load: Any) -> None:
+    from conftest import base_catalog
+
+    data = base_catalog()
+    kinds = data["products"][0]["kinds"]
+    kinds.append({**kinds[0], "id": "twin", "name": "Twin"})  # the same keys as wood-top
+    catalog = load({"catalog.yaml": data})
+    plans = expand_product(catalog, catalog.products["kino-stool"])
+    twin = plans[2]
+    assert all(produces(plans[0], mesh_values_of(twin, v)) for v in iter_colourings(twin))
+    assert not produces(plans[1], mesh_values_of(twin, next(iter_colourings(twin))))
+    total = count_product(plans)
+    kinds_of: Counter[str] = Counter()
+    for seed in range(40):
+        for plan, _ in sample_colourings(plans, total - 1, random.Random(seed)):
+            kinds_of[plan.kind] += 1
+    assert kinds_of["twin"] == 0  # every key is drawn through its first kind
+
+
+def test_colouring_layers_are_the_ones_wanted_renders_wants(demo: Any) -> None:
+    quality = demo.qualities["layered"]
+    assert quality.layers
+    product = demo.products["maru-bench"]
+    wanted = {(w.address, w.values, w.layer)
+              for w in wanted_renders(demo, quality="layered", products=[product.id])}
+    for plan in expand_product(demo, product):
+        for values in iter_colourings(plan):
+            for w in colouring_wanted(demo, quality, product, plan, values, "main"):
+                assert (w.address, w.values, w.layer) in wanted, w.address
+
+
+def test_plan_verification_errors_and_overrides(demo: Any) -> None:
+    from sitegen.errors import SitegenError
+
+    with pytest.raises(SitegenError, match="'preview' is not layered"):
+        plan_verification(demo, "preview", [], 1, 0)
+    with pytest.raises(SitegenError, match="unknown product 'nope'"):
+        plan_verification(demo, "layered", ["nope"], 1, 0)
+    with pytest.raises(SitegenError, match="cannot override layers"):
+        plan_verification(demo, "layered", [], 1, 0, overrides={"layers": False})
+    v = plan_verification(demo, "layered", ["kino-stool"], 2, 5, overrides={"samples": 3})
+    assert (v.quality.samples, v.full.samples, v.full.layers, v.full.transparent) == (
+        3, 3, False, False)
+    assert len(v.pictures) == 4  # 2 colourings x 2 views
+    assert "layered-full" not in demo.qualities  # the catalog itself is unchanged
+    assert demo.qualities["layered"].samples == 16
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sitegen", *args], capture_output=True,
+                          text=True, check=False, cwd=cwd, timeout=300)
+
+
+def test_cli_errors_without_traceback() -> None:
+    result = run("--catalog", str(DEMO), "verify-layers", "--quality", "preview")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: quality 'preview' is not layered")
+    assert "Traceback" not in result.stderr
+    result = run("--catalog", str(DEMO), "verify-layers", "--product", "nope")
+    assert result.returncode == 2 and "unknown 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run("--catalog", str(DEMO), "verify-layers", "--renders", "/nonexistent/store")
+    assert result.returncode == 1 and "no render store at" in result.stderr
+
+
+# --- with Blender ------------------------------------------------------------------------------
+
+@pytest.mark.blender
+def test_verify_layers_renders_stacks_and_reports(blender_scenes: Path, tmp_path: Path
+                                                  ) -> None:
+    from test_render import layered_data, make_project
+
+    project = make_project(tmp_path, blender_scenes, layered_data())
+    args = ["--catalog", str(project.cat), "verify-layers", "--product", "pair", "--count", "2",
+            "--seed", "4", "--workers", "1", "--json"]
+    result = run(*args, "--out", str(tmp_path / "out"), "--min-psnr", "0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    pictures = report["pictures"]
+    assert len(pictures) == 4  # 2 colourings x 2 views
+    assert {p["view"] for p in pictures} == {"main", "side"}
+    for p in pictures:
+        assert 20 < p["psnr"] < 80 and 0.9 < p["ssim"] <= 1, p
+        assert p["layers"][0].endswith("-backdrop")
+        folder = tmp_path / "out" / "pair" / p["view"] / p["key"]
+        assert {f.name for f in folder.iterdir()} == {"full.png", "composite.png",
+                                                      "diff-x8.png", "layers"}
+        assert len(list((folder / "layers").iterdir())) == len(p["layers"])
+    assert report["worst_psnr"] == min(p["psnr"] for p in pictures)
+    assert report["products"]["pair"]["pictures"] == 4
+    assert report["renders"]["full"] == 4 and report["renders"]["layers_from_store"] == 0
+    assert report["settings"]["samples"] == 4 and report["ok"]
+    assert not (tmp_path / "renders").exists()  # nothing went into a store
+
+    # With a store that holds the layers: they are taken from it, it is left as it was.
+    assert project.render().returncode == 0
+    before = sorted((p.as_posix(), p.stat().st_mtime_ns) for p in project.store.rglob("*.png"))
+    again = run(*args, "--renders", str(project.store), "--min-psnr", "99", cwd=tmp_path)
+    assert again.returncode == 1, again.stderr  # below --min-psnr
+    report = json.loads(again.stdout)
+    assert report["renders"]["layers"] == 0 and report["renders"]["layers_from_store"] > 0
+    assert report["renders"]["full"] == 4 and not report["ok"]
+    assert [(p["key"], p["view"]) for p in report["pictures"]] == [
+        (p["key"], p["view"]) for p in pictures]  # the same seed, the same colourings
+    after = sorted((p.as_posix(), p.stat().st_mtime_ns) for p in project.store.rglob("*.png"))
+    assert after == before
