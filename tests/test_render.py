@@ -767,22 +767,6 @@ LAYER_NAMES = ["layer-11-backdrop", "layer-11-box-1", "layer-11-box-3", "layer-1
 LAYERS = {f"layered/scene/{v}/{n}.png" for v in ("main", "side") for n in LAYER_NAMES}
 
 
-def stack(*paths: Path) -> Any:
-    """The browser's composite: the backdrop, then the part layers added (plus-lighter) in
-    an isolated group laid over it; 8-bit straight-alpha files."""
-    import numpy as np
-
-    backdrop = np.asarray(Image.open(paths[0]).convert("RGB"), dtype=np.float64) / 255
-    colour = np.zeros_like(backdrop)
-    alpha = np.zeros(backdrop.shape[:2])
-    for path in paths[1:]:
-        layer = np.asarray(Image.open(path).convert("RGBA"), dtype=np.float64) / 255
-        colour += layer[..., :3] * layer[..., 3:]
-        alpha += layer[..., 3]
-    out = colour + (1 - np.minimum(alpha, 1))[..., None] * backdrop
-    return np.clip(np.round(out * 255), 0, 255)
-
-
 def test_a_layered_quality_renders_layers_and_makes_every_colouring_ready(
         blender_scenes: Path, tmp_path: Path) -> None:
     import numpy as np
@@ -809,13 +793,15 @@ def test_a_layered_quality_renders_layers_and_makes_every_colouring_ready(
         assert (backdrop.mode, ball.mode) == ("RGB", "RGBA")
         assert 0 < np.asarray(ball)[..., 3].mean() < 255  # a part on transparent pixels
 
-    # The stack of box 1 + ball 2 against the full render at the same settings.
-    full = np.asarray(Image.open(store / "flat/scene/main/box-1_ball-2.png").convert("RGB"),
-                      dtype=np.float64)
-    composite = stack(main / "layer-11-backdrop.png", main / "layer-11-box-1.png",
-                      main / "layer-11-ball-2.png")
-    mse = float(np.mean((composite - full) ** 2))
-    assert 10 * np.log10(255**2 / max(mse, 1e-12)) > 28  # tiny, 4 samples: silhouettes weigh
+    # The stack of box 1 + ball 2 (as the browser composites it) against the full render
+    # at the same settings.
+    from sitegen.verify import composite, decode, psnr
+
+    full = decode((store / "flat/scene/main/box-1_ball-2.png").read_bytes(), "RGB")
+    stacked = composite(decode((main / "layer-11-backdrop.png").read_bytes(), "RGB"), [
+        decode((main / name).read_bytes(), "RGBA")
+        for name in ("layer-11-box-1.png", "layer-11-ball-2.png")])
+    assert psnr(stacked, full) > 28  # tiny, 4 samples: silhouette pixels weigh a lot
 
     status = {(r["product"], r["quality"], r["view"]): r for r in project.status()
               if "totals" not in r}
