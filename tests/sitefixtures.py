@@ -3,12 +3,16 @@
 No Blender: every "render" is a small solid-colour JPEG (its colour derived from the key),
 with its WebP thumbnail, indexed in a real FolderStore. The subset of the demo catalog's
 wanted pictures that is "ready" is deterministic (see `ready_addresses`).
+
+The demo catalog's primary quality is layered (docs/layers.md); these full-picture tests
+build a copy of it whose primary quality is `preview` (full pictures), see `demo_copy`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.server
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -82,8 +86,31 @@ def make_store(root: Path, addresses: Sequence[str]) -> FolderStore:
     return store
 
 
-def load_demo() -> Catalog:
-    catalog, _ = load_catalog(DEMO)
+FULL_QUALITY = "preview"  # the demo's full-picture quality, primary in `demo_copy`
+
+
+def demo_copy(folder: Path, primary: str = FULL_QUALITY,
+              settings: dict[str, dict[str, Any]] | None = None) -> Path:
+    """A copy of the demo catalog in `folder` whose primary quality is `primary`, each
+    quality's fields updated from `settings` (quality id -> fields); returns `folder`."""
+    import yaml
+
+    shutil.copytree(DEMO, folder, ignore=shutil.ignore_patterns("*.blend1"))
+    site_yaml = folder / "site.yaml"
+    doc = yaml.safe_load(site_yaml.read_text(encoding="utf-8"))
+    ids = [q["id"] for q in doc["qualities"]]
+    assert primary in ids, f"the demo has no quality {primary!r} ({ids})"
+    for quality in doc["qualities"]:
+        quality.pop("primary", None)
+        quality.update((settings or {}).get(quality["id"], {}))
+        if quality["id"] == primary:
+            quality["primary"] = True
+    site_yaml.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def load_demo(root: Path = DEMO) -> Catalog:
+    catalog, _ = load_catalog(root)
     return catalog
 
 
@@ -92,6 +119,7 @@ class DemoSite:
     """The demo catalog, its synthetic store and the built site."""
 
     catalog: Catalog
+    catalog_root: Path  # the catalog folder it was built from (a copy of the demo)
     store_root: Path
     build: Path
     quality: str
@@ -101,9 +129,11 @@ class DemoSite:
 
 
 def build_demo(tmp: Path) -> DemoSite:
-    """Make the synthetic store and build the demo site under `tmp`."""
-    catalog = load_demo()
+    """Make the synthetic store and build the demo site (full pictures) under `tmp`."""
+    root = demo_copy(tmp / "catalog")
+    catalog = load_demo(root)
     quality = catalog.primary_quality.id
+    assert quality == FULL_QUALITY and not catalog.qualities[quality].layers
     addresses = ready_addresses(list(wanted_renders(catalog)))
     store = make_store(tmp / "renders", addresses)
     try:
@@ -112,7 +142,8 @@ def build_demo(tmp: Path) -> DemoSite:
         store.close()
     files = site_files(catalog, quality, ready)
     report = write_site(files, tmp / "build")
-    return DemoSite(catalog, tmp / "renders", tmp / "build", quality, ready, files, report)
+    return DemoSite(catalog, root, tmp / "renders", tmp / "build", quality, ready, files,
+                    report)
 
 
 @dataclass
@@ -186,3 +217,80 @@ def picture_url(site: DemoSite, renders_base: str, product_id: str, kind: str, v
     model = site.catalog.products[product_id].model
     ext = site.catalog.qualities[site.quality].ext
     return f"{renders_base}{site.quality}/{model}/{view}/{plan.key(tuple(values))}.{ext}"
+
+
+# -- layered qualities (docs/layers.md): brute force over colourings, for small products ----
+
+
+def ready_colourings(catalog: Catalog, product_id: str, ready: set[str],
+                     flt: dict[str, list[int]] | None = None, entry: int = 0
+                     ) -> list[tuple[str, tuple[int, ...], str]]:
+    """The ready colourings of a sketchbook entry at a layered quality, listed one by one
+    (brute force): (kind, values, key), kind by kind in entry order, each in rule 5 order,
+    matching `flt` (part name -> finishes; a kind lacking the part matches only 0), a key
+    an earlier kind already gave left out. `ready`: the ready layer names of one view."""
+    from sitegen.expand import iter_colourings
+    from sitegen.layers import colouring_layers
+
+    plans, entries = product_plans(catalog, product_id)
+    by_id = {p.kind: p for p in plans}
+    out: list[tuple[str, tuple[int, ...], str]] = []
+    seen: set[str] = set()
+    for kind in entries[entry].kinds:
+        plan = by_id[kind]
+        if any(name not in plan.part_names and 0 not in values
+               for name, values in (flt or {}).items()):
+            continue
+        for values in iter_colourings(plan):
+            if any(name in (flt or {}) and value not in (flt or {})[name]
+                   for name, value in zip(plan.part_names, values, strict=True)):
+                continue
+            key = plan.key(values)
+            if key in seen or not set(colouring_layers(plan, values)) <= ready:
+                continue
+            seen.add(key)
+            out.append((kind, values, key))
+    return out
+
+
+def nearest_colourings(catalog: Catalog, product_id: str, ready: set[str], kind: str,
+                       parts: dict[str, int], entry: int = 0
+                       ) -> tuple[int, list[tuple[str, tuple[int, ...]]]]:
+    """The ready colourings nearest to a selection (docs/site.md: fewest parts differing; in
+    a style-switch entry another kind counts as one more difference; a part the kind lacks
+    but the selection has counts too), brute force: (distance, [(kind, values)])."""
+    from sitegen.expand import iter_colourings
+    from sitegen.layers import colouring_layers
+
+    plans, entries = product_plans(catalog, product_id)
+    found: dict[int, list[tuple[str, tuple[int, ...]]]] = {}
+    for plan in plans:
+        if plan.kind not in entries[entry].kinds:
+            continue
+        extra = int(plan.kind != kind and entries[entry].style_switch)
+        extra += sum(1 for name, value in parts.items()
+                     if name not in plan.part_names and value != 0)
+        for values in iter_colourings(plan):
+            if set(colouring_layers(plan, values)) <= ready:
+                distance = extra + sum(1 for name, value in zip(plan.part_names, values,
+                                                                strict=True)
+                                       if parts.get(name, 0) != value)
+                found.setdefault(distance, []).append((plan.kind, values))
+    if not found:
+        return -1, []
+    best = min(found)
+    return best, found[best]
+
+
+def layer_urls(catalog: Catalog, renders_base: str, quality: str, product_id: str, kind: str,
+               view: str, values: Sequence[int], thumb: bool = False) -> list[str]:
+    """A colouring's layer URLs by the documented format (backdrop first, then each present
+    part in kind order): `<renders_url><quality>/<model>/<view>/<name>.<ext>`."""
+    from sitegen.layers import colouring_layers
+
+    plans, _ = product_plans(catalog, product_id)
+    plan = next(p for p in plans if p.kind == kind)
+    model = catalog.products[product_id].model
+    tail = ".thumb.webp" if thumb else f".{catalog.qualities[quality].ext}"
+    return [f"{renders_base}{quality}/{model}/{view}/{name}{tail}"
+            for name in colouring_layers(plan, values)]

@@ -264,7 +264,7 @@ def test_build_command(demo_site: Any, tmp_path: Path) -> None:
     seed), reports what it wrote, and a second run writes nothing."""
     out = tmp_path / "out"
     n = len(demo_site.files)
-    args = ("--catalog", str(DEMO), "build", "--out", str(out),
+    args = ("--catalog", str(demo_site.catalog_root), "build", "--out", str(out),
             "--renders", str(demo_site.store_root))
     first = sitegen(*args, env={"PYTHONHASHSEED": "12345"})
     assert first.returncode == 0, first.stderr
@@ -295,7 +295,7 @@ def get(url: str) -> tuple[int, bytes]:
 def test_serve_command(demo_site: Any) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sitegen", "--catalog", str(DEMO), "serve",
+        [sys.executable, "-m", "sitegen", "--catalog", str(demo_site.catalog_root), "serve",
          "--out", str(demo_site.build), "--renders", str(demo_site.store_root),
          "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
