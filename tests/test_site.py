@@ -93,7 +93,7 @@ def test_golden_site_is_small_and_complete() -> None:
     for product in ("kino-stool", "maru-bench", "hako-table", "oto-pouf"):
         assert {f"products/{product}/index.html", f"products/{product}/data.json"} <= names
     assert {n.rsplit("-", 1)[0] for n in names if n.startswith("static/")} == {
-        "static/favicon", "static/ready", "static/sketchbook", "static/style"}
+        "static/favicon", "static/layers", "static/ready", "static/sketchbook", "static/style"}
     assert any(n.startswith("swatches/") and n.endswith(".png") for n in names)
     assert len(files) < 60 and sum(map(len, files.values())) < 400_000
 

@@ -3,7 +3,12 @@
 // Everything happens here, in the browser: the page data (docs/site.md) says which
 // colourings are allowed and which have a picture; the picture's address is built from the
 // selection. Text from the data is only ever inserted with textContent / DOM APIs.
+//
+// Two kinds of page data: full pictures (one file per colouring, `kinds[].ready`) and, at a
+// layered quality (`data.layers`), pictures stacked from a backdrop and part layers
+// (layers.js).
 
+import { Layers } from "./layers.js";
 import { ReadySet, paletteMask } from "./ready.js";
 
 const PAGE_SIZE = 24;
@@ -16,7 +21,7 @@ const ready = new Promise((resolve, reject) => {
 });
 ready.catch(() => {}); // a failed load is shown on the page; awaiting callers still see it
 
-const api = { ready, select, selection, imageUrl, count, isReady };
+const api = { ready, select, selection, imageUrl, imageUrls, count, isReady };
 window.sketchbook = api;
 
 // ---------------------------------------------------------------------------------------
@@ -26,6 +31,7 @@ let data = null; // data.json
 let kinds = null; // Map kind id -> prepared kind
 let entries = null; // prepared entries
 let rendersBase = "";
+let layers = null; // Layers, at a layered quality (data.layers); null for full pictures
 
 function prepare(raw) {
   if (!raw || typeof raw !== "object" || !raw.kinds || !Array.isArray(raw.entries)) {
@@ -45,6 +51,7 @@ function prepare(raw) {
     kinds: entry.kinds.filter((k) => kinds.has(k)).map((k) => kinds.get(k)),
   }));
   for (const entry of entries) for (const k of entry.kinds) k.entry = entry.index;
+  layers = raw.layers ? new Layers(raw, kinds.values()) : null;
 }
 
 /** The ready set of a kind in a view (decoded on first use, then kept). */
@@ -173,12 +180,35 @@ function keyOf(kind, values) {
   return data.meshes.map((mesh, i) => `${mesh}-${byMesh[i]}`).join("_");
 }
 
-function pictureUrl(kind, values, view, thumb = false) {
+/** The kind's values, one per part in kind order, from a Map part name -> value. */
+function arrayOf(kind, values) {
+  return kind.parts.map((p) => values.get(p.name) ?? 0);
+}
+
+/** The entry's values (a Map over the entry's part names) from one value per kind part. */
+function entryValues(kind, array) {
+  const values = new Map(entries[kind.entry].parts.map((n) => [n, 0]));
+  kind.parts.forEach((p, i) => values.set(p.name, array[i]));
+  return values;
+}
+
+/**
+ * Every URL the picture is made of: the picture itself, or at a layered quality the
+ * backdrop and then each present part's layer, in kind order.
+ */
+function pictureUrls(kind, values, view, thumb = false) {
   const tail = thumb ? data.thumb_suffix || ".thumb.webp" : `.${data.ext}`;
-  return `${rendersBase}${data.quality}/${data.model}/${view}/${keyOf(kind, values)}${tail}`;
+  const names = layers ? layers.names(kind, arrayOf(kind, values)) : [keyOf(kind, values)];
+  return names.map((name) => `${rendersBase}${data.quality}/${data.model}/${view}/${name}${tail}`);
+}
+
+/** The picture's URL (at a layered quality: its backdrop's). */
+function pictureUrl(kind, values, view, thumb = false) {
+  return pictureUrls(kind, values, view, thumb)[0];
 }
 
 function isReadyIn(kind, values, view) {
+  if (layers) return layers.isReady(kind, arrayOf(kind, values), view);
   const idx = indicesOf(kind, values);
   if (idx.includes(-1)) return false;
   return readySet(kind, view).has(idx);
@@ -212,13 +242,22 @@ function nearestReady(state, view) {
   let best = null;
   let bound = Infinity;
   for (const kind of order) {
-    const set = readySet(kind, view);
-    if (!set.size) continue;
     let extra = kind !== state.kind && entry.style_switch ? 1 : 0;
     for (const name of entry.parts) {
       if (!kind.index.has(name) && (state.values.get(name) ?? 0) !== 0) extra++;
     }
     if (extra >= bound) continue;
+    if (layers) {
+      // Branch and bound over the kind's parts, restricted to ready layers (layers.js).
+      const found = layers.nearest(kind, arrayOf(kind, state.values), view, extra, bound);
+      if (found !== null && found.distance < bound) {
+        best = { kind, values: entryValues(kind, found.values) };
+        bound = found.distance;
+      }
+      continue;
+    }
+    const set = readySet(kind, view);
+    if (!set.size) continue;
     const [row, distance] = set.nearest(indicesOf(kind, state.values), extra, bound);
     if (row >= 0 && distance < bound) {
       best = { kind, row, set };
@@ -226,6 +265,7 @@ function nearestReady(state, view) {
     }
   }
   if (best === null) return null;
+  if (layers) return best;
   return { kind: best.kind, values: valuesOfRow(best.kind, best.set, best.row) };
 }
 
@@ -246,7 +286,9 @@ function kindConstraints(kind, filter) {
   return constraints;
 }
 
+/** How many ready pictures of the entry match: a number, or a BigInt at a layered quality. */
 function countIn(entry, view, filter) {
+  if (layers) return layers.count(entry.kinds, view, filter);
   let total = 0;
   for (const kind of entry.kinds) {
     const constraints = kindConstraints(kind, filter);
@@ -433,9 +475,19 @@ function imageUrl() {
   return pictureUrl(state.kind, state.values, state.view);
 }
 
+function imageUrls() {
+  requireData();
+  return pictureUrls(state.kind, state.values, state.view);
+}
+
+/** A count as a number when that is exact (below 2^53), else as the exact BigInt. */
+function exact(n) {
+  return typeof n === "bigint" && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+}
+
 function count(filter) {
   requireData();
-  return countIn(entries[state.entry], state.view, toFilter(filter));
+  return exact(countIn(entries[state.entry], state.view, toFilter(filter)));
 }
 
 function isReady() {
@@ -485,6 +537,7 @@ function swatch(value) {
 
 /** A thumbnail that falls back to the full picture, then to a "no picture" mark. */
 function thumbnail(kind, values, view, alt) {
+  if (layers) return stackedThumbnail(kind, values, view, alt);
   const img = h("img", { class: "sb-thumb-img", alt, loading: "lazy", decoding: "async" });
   let step = 0;
   img.addEventListener("error", () => {
@@ -494,6 +547,32 @@ function thumbnail(kind, values, view, alt) {
   });
   img.src = pictureUrl(kind, values, view, true);
   return img;
+}
+
+/**
+ * A layered thumbnail: the backdrop's thumbnail, the part layers' thumbnails stacked over
+ * it (.layer-stack). A layer whose thumbnail fails falls back to the full-size layer; if
+ * that fails too, the whole stack gives way to a "no picture" mark.
+ */
+function stackedThumbnail(kind, values, view, alt) {
+  const thumbs = pictureUrls(kind, values, view, true);
+  const full = pictureUrls(kind, values, view);
+  const stack = h("span", { class: "layer-stack" });
+  const wrap = h("span", { class: "sb-thumb-stack" });
+  const imgs = thumbs.map((url, k) => {
+    const img = h("img", { class: k === 0 ? "sb-thumb-img" : null, alt: k === 0 ? alt : "", loading: "lazy", decoding: "async" });
+    let step = 0;
+    img.addEventListener("error", () => {
+      step++;
+      if (step === 1) img.src = full[k];
+      else if (wrap.isConnected) wrap.replaceWith(h("span", { class: "sb-thumb-missing", text: "No picture" }));
+    });
+    img.src = url;
+    return img;
+  });
+  stack.append(...imgs.slice(1));
+  wrap.append(imgs[0], stack);
+  return wrap;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -525,17 +604,10 @@ function build(root) {
     root.append(ui.tablist);
   }
 
-  ui.img = h("img", { class: "sb-img", alt: "" });
-  ui.img.addEventListener("error", () => {
-    if (!ui.img.getAttribute("src")) return;
-    ui.img.hidden = true;
-    ui.figure.classList.add("sb-failed");
-    ui.placeholderText.textContent = "Picture not available";
-  });
-  ui.img.addEventListener("load", () => {
-    ui.img.hidden = false;
-    ui.figure.classList.remove("sb-failed");
-  });
+  ui.img = mainImage();
+  // A layered picture: the part layers over the backdrop (ui.img), added to each other.
+  ui.layers = h("span", { class: "layer-stack sb-layers", hidden: true });
+  ui.shown = h("div", { class: "sb-shown" }, ui.img, ui.layers);
   ui.placeholderText = h("span", { class: "sb-placeholder-text" });
   ui.placeholder = h("div", { class: "sb-placeholder", "aria-hidden": "true" }, ui.placeholderText);
   ui.badge = h("span", { class: "sb-badge", text: "Not rendered yet" });
@@ -543,7 +615,7 @@ function build(root) {
   ui.figure = h(
     "figure",
     { class: "sb-figure" },
-    h("div", { class: "sb-picture" }, ui.img, ui.placeholder, ui.badge),
+    h("div", { class: "sb-picture" }, ui.shown, ui.placeholder, ui.badge),
     h("figcaption", { class: "sb-caption" }, ui.status),
   );
   ui.views = h("div", { class: "sb-views", role: "group", "aria-label": "Views" });
@@ -597,6 +669,72 @@ function build(root) {
   );
   root.append(ui.panel);
   ui.partViews = new Map();
+}
+
+/** The picture (or a layered picture's backdrop): a failed load shows the placeholder. */
+function mainImage(src, alt = "") {
+  const img = h("img", { class: "sb-img", alt });
+  img.addEventListener("error", () => {
+    if (!img.getAttribute("src") || img !== ui.img) return;
+    pictureFailed();
+  });
+  img.addEventListener("load", () => {
+    if (img !== ui.img) return;
+    img.hidden = false;
+    ui.figure.classList.remove("sb-failed");
+  });
+  if (src) img.src = src;
+  return img;
+}
+
+function pictureFailed() {
+  ui.img.hidden = true;
+  ui.figure.classList.add("sb-failed");
+  ui.placeholderText.textContent = "Picture not available";
+}
+
+/**
+ * Show a layered picture: every layer is loaded and decoded first, then the backdrop and
+ * the part layers are swapped in together, so a half-loaded or mismatched stack never
+ * shows. A layer that cannot be loaded shows the placeholder instead.
+ */
+function showStack(urls, alt) {
+  const key = urls.join(" ");
+  if (ui.stackWanted === key) {
+    if (ui.img.alt !== alt && ui.stackShown === key) ui.img.alt = alt;
+    return;
+  }
+  ui.stackWanted = key;
+  ui.shown.dataset.state = "loading";
+  const images = urls.map((url, k) => (k === 0 ? mainImage(url, alt) : h("img", { alt: "", src: url })));
+  Promise.all(images.map((img) => img.decode())).then(
+    () => {
+      if (ui.stackWanted !== key) return;
+      ui.img.replaceWith(images[0]);
+      ui.img = images[0];
+      ui.layers.replaceChildren(...images.slice(1));
+      ui.layers.hidden = false;
+      ui.figure.classList.remove("sb-failed");
+      ui.stackShown = key;
+      ui.shown.dataset.state = "shown";
+    },
+    () => {
+      if (ui.stackWanted !== key) return;
+      ui.layers.replaceChildren();
+      ui.layers.hidden = true;
+      ui.stackShown = null;
+      ui.shown.dataset.state = "failed";
+      pictureFailed();
+    },
+  );
+}
+
+function clearStack() {
+  ui.stackWanted = null;
+  ui.stackShown = null;
+  ui.layers.replaceChildren();
+  ui.layers.hidden = true;
+  delete ui.shown.dataset.state;
 }
 
 function tabKeys(event, index) {
@@ -861,7 +999,11 @@ function renderPicture() {
   }
   if (ui.status.textContent !== message) ui.status.textContent = message;
   ui.badge.hidden = readyNow;
-  if (shown) {
+  if (shown && layers) {
+    showStack(pictureUrls(shown.kind, shown.values, state.view), describe(shown.kind, shown.values, withKind));
+    ui.figure.classList.toggle("sb-empty", false);
+    ui.placeholderText.textContent = "Picture not available";
+  } else if (shown) {
     const url = pictureUrl(shown.kind, shown.values, state.view);
     ui.img.alt = describe(shown.kind, shown.values, withKind);
     if (ui.img.getAttribute("src") !== url) ui.img.src = url;
@@ -869,6 +1011,7 @@ function renderPicture() {
     if (!ui.figure.classList.contains("sb-failed")) ui.img.hidden = false;
     ui.placeholderText.textContent = "Picture not available";
   } else {
+    if (layers) clearStack();
     ui.img.removeAttribute("src");
     ui.img.alt = "";
     ui.img.hidden = true;
@@ -1014,45 +1157,81 @@ function turnPage(delta) {
   renderGallery();
 }
 
-function renderGallery() {
-  const entry = entries[state.entry];
-  const filter = filterOf(state.entry);
-  const withKind = showsStyleSwitch(entry);
-  const total = countIn(entry, state.view, filter);
-  const picture = total === 1 ? "ready picture matches" : "ready pictures match";
-  const countText = `${total} ${picture}`;
-  if (ui.countText.textContent !== countText) ui.countText.textContent = countText;
-  ui.countText.dataset.count = String(total);
-  ui.clear.disabled = filter.size === 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  galleryPage = Math.min(Math.max(0, galleryPage), pages - 1);
-  ui.pager.hidden = pages < 2;
-  ui.prev.disabled = galleryPage === 0;
-  ui.next.disabled = galleryPage >= pages - 1;
-  ui.pageText.textContent = `Page ${galleryPage + 1} of ${pages}`;
-  const start = galleryPage * PAGE_SIZE;
+let galleryCache = null; // {key, total, pages: Map page -> items}: the ready data never changes
+
+/** The gallery's count and pages for an entry, view and filter (computed once each). */
+function galleryOf(entry, view, filter) {
+  const parts = [...filter].map(([name, set]) => `${name}=${[...set].sort((a, b) => a - b).join(",")}`);
+  const key = JSON.stringify([entry.index, view, parts.sort()]);
+  if (!galleryCache || galleryCache.key !== key) galleryCache = { key, total: countIn(entry, view, filter), pages: new Map() };
+  return galleryCache;
+}
+
+/** One page of matching ready colourings: [{kind, values}], values over the entry's parts. */
+function galleryPageItems(entry, view, filter, page) {
   const items = [];
-  let skip = start;
-  for (const { kind, set, rows } of matchesIn(entry, state.view, filter)) {
+  if (layers) {
+    // Lazily, from the page's first colouring on (layers.js skips whole subtrees by count).
+    const start = BigInt(page) * BigInt(PAGE_SIZE);
+    for (const { kind, values } of layers.walk(entry.kinds, view, filter, start)) {
+      items.push({ kind, values: entryValues(kind, values) });
+      if (items.length >= PAGE_SIZE) break;
+    }
+    return items;
+  }
+  let skip = page * PAGE_SIZE;
+  for (const { kind, set, rows } of matchesIn(entry, view, filter)) {
     if (skip >= rows.length) {
       skip -= rows.length;
       continue;
     }
-    for (let j = skip; j < rows.length && items.length < PAGE_SIZE; j++) items.push({ kind, set, row: rows[j] });
+    for (let j = skip; j < rows.length && items.length < PAGE_SIZE; j++) {
+      items.push({ kind, values: valuesOfRow(kind, set, rows[j]) });
+    }
     skip = 0;
     if (items.length >= PAGE_SIZE) break;
   }
+  return items;
+}
+
+function renderGallery() {
+  const entry = entries[state.entry];
+  const filter = filterOf(state.entry);
+  const withKind = showsStyleSwitch(entry);
+  const gallery = galleryOf(entry, state.view, filter);
+  const total = gallery.total; // a number, or a BigInt at a layered quality
+  const picture = String(total) === "1" ? "ready picture matches" : "ready pictures match";
+  const countText = `${total} ${picture}`;
+  if (ui.countText.textContent !== countText) ui.countText.textContent = countText;
+  ui.countText.dataset.count = String(total);
+  ui.clear.disabled = filter.size === 0;
+  const size = BigInt(PAGE_SIZE);
+  let pages = (BigInt(total) + size - 1n) / size;
+  if (pages < 1n) pages = 1n;
+  galleryPage = Math.max(0, galleryPage);
+  if (BigInt(galleryPage) > pages - 1n) galleryPage = Number(pages - 1n);
+  ui.pager.hidden = pages < 2n;
+  ui.prev.disabled = galleryPage === 0;
+  ui.next.disabled = BigInt(galleryPage) >= pages - 1n;
+  ui.pageText.textContent = `Page ${galleryPage + 1} of ${pages}`;
+  let items = gallery.pages.get(galleryPage);
+  if (items === undefined) {
+    items = galleryPageItems(entry, state.view, filter, galleryPage);
+    gallery.pages.set(galleryPage, items);
+  }
   const currentKey = `${state.kind.id}|${keyOf(state.kind, state.values)}`;
   ui.gallery.replaceChildren(
-    ...items.map(({ kind, set, row }) => {
-      const values = valuesOfRow(kind, set, row);
+    ...items.map(({ kind, values }) => {
       const text = describe(kind, values, withKind);
-      const selected = `${kind.id}|${keyOf(kind, values)}` === currentKey;
+      const key = keyOf(kind, values);
+      const selected = `${kind.id}|${key}` === currentKey;
       const button = h(
         "button",
         { type: "button", class: "sb-tile", title: text, "aria-current": selected ? "true" : null },
         thumbnail(kind, values, state.view, text),
       );
+      button.dataset.kind = kind.id;
+      button.dataset.key = key;
       button.addEventListener("click", () => {
         setState({ entry: state.entry, kind, values, view: state.view });
         if (ui.figure.scrollIntoView && window.innerWidth < 800) ui.figure.scrollIntoView({ block: "start" });

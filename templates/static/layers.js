@@ -1,0 +1,518 @@
+// Layered pictures (docs/site.md, "Layered qualities"; docs/layers.md): which colourings can
+// be stacked from ready layers, how many match a filter, the nearest ready one, and a lazy
+// walk through them for the gallery.
+//
+// Nothing here lists colourings. A colouring of a kind is ready when the backdrop of its
+// *presence* (one character per mesh of the model: 1 present, 0 absent) and the layer of
+// every present part in its finish are ready. So, per presence, each part of a kind may
+// only take the finishes whose layer is ready (an absent part only 0): counting ready
+// colourings is counting the solutions of the kind's rules with those unary restrictions,
+// by variable elimination, exactly as sitegen/layers.py `count_ready` does in Python (a port
+// of sitegen/constraints.py and sitegen/expand.py `count_common` / `count_union`). Counts
+// are BigInt: they are exact however large.
+
+// ---------------------------------------------------------------------------------------
+// Counting solutions of small constraint problems (sitegen/constraints.py)
+
+/** A weighted relation over `scope` (variable ids): row key -> {row, weight (BigInt)}. */
+class Factor {
+  constructor(scope, table) {
+    this.scope = scope;
+    this.table = table;
+  }
+}
+
+const keyOfRow = (row) => row.join(",");
+
+/** The unary constraint `v in values`. */
+export function allowed(v, values) {
+  const table = new Map();
+  for (const x of values) table.set(String(x), { row: [x], weight: 1n });
+  return new Factor([v], table);
+}
+
+/** The binary constraint `(a, b) in pairs`; a === b keeps the pairs with equal values. */
+export function allowedPairs(a, b, pairs) {
+  const table = new Map();
+  if (a === b) {
+    for (const [x, y] of pairs) if (x === y) table.set(String(x), { row: [x], weight: 1n });
+    return new Factor([a], table);
+  }
+  for (const [x, y] of pairs) table.set(keyOfRow([x, y]), { row: [x, y], weight: 1n });
+  return new Factor([a, b], table);
+}
+
+function join(f, g) {
+  const shared = g.scope.filter((v) => f.scope.includes(v));
+  const extra = [];
+  g.scope.forEach((v, i) => {
+    if (!f.scope.includes(v)) extra.push(i);
+  });
+  const fPos = shared.map((v) => f.scope.indexOf(v));
+  const gPos = shared.map((v) => g.scope.indexOf(v));
+  const index = new Map();
+  for (const { row, weight } of g.table.values()) {
+    const key = keyOfRow(gPos.map((i) => row[i]));
+    let list = index.get(key);
+    if (list === undefined) index.set(key, (list = []));
+    list.push([extra.map((i) => row[i]), weight]);
+  }
+  const table = new Map();
+  for (const { row, weight } of f.table.values()) {
+    const matches = index.get(keyOfRow(fPos.map((i) => row[i])));
+    if (matches === undefined) continue;
+    for (const [rest, w] of matches) {
+      const next = row.concat(rest);
+      const key = keyOfRow(next);
+      const old = table.get(key);
+      if (old === undefined) table.set(key, { row: next, weight: weight * w });
+      else old.weight += weight * w;
+    }
+  }
+  return new Factor(f.scope.concat(extra.map((i) => g.scope[i])), table);
+}
+
+function sumOut(f, v) {
+  const pos = f.scope.indexOf(v);
+  const table = new Map();
+  for (const { row, weight } of f.table.values()) {
+    const next = row.slice(0, pos).concat(row.slice(pos + 1));
+    const key = keyOfRow(next);
+    const old = table.get(key);
+    if (old === undefined) table.set(key, { row: next, weight });
+    else old.weight += weight;
+  }
+  return new Factor(f.scope.slice(0, pos).concat(f.scope.slice(pos + 1)), table);
+}
+
+/** The number of assignments of the factors' variables that every factor allows (BigInt). */
+export function countSolutions(factors) {
+  let pending = factors.slice();
+  const variables = new Set();
+  for (const f of pending) for (const v of f.scope) variables.add(v);
+  while (variables.size) {
+    // Fewest neighbours first (greedy min-degree), ties by id: the same work on every run.
+    const neighbours = new Map();
+    for (const v of variables) neighbours.set(v, new Set());
+    for (const f of pending) for (const v of f.scope) for (const w of f.scope) neighbours.get(v).add(w);
+    let best = null;
+    for (const v of variables) {
+      const n = neighbours.get(v).size;
+      if (best === null || n < best[1] || (n === best[1] && v < best[0])) best = [v, n];
+    }
+    const v = best[0];
+    const touching = pending.filter((f) => f.scope.includes(v));
+    pending = pending.filter((f) => !f.scope.includes(v));
+    let joined = touching[0];
+    for (const f of touching.slice(1)) {
+      joined = join(joined, f);
+      if (!joined.table.size) return 0n;
+    }
+    pending.push(sumOut(joined, v));
+    variables.delete(v);
+  }
+  let total = 1n;
+  for (const f of pending) {
+    const only = f.table.get("");
+    total *= only === undefined ? 0n : only.weight;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------
+// Kinds as constraints (sitegen/expand.py)
+
+/** A part's choices given its source's value (CATALOG_FORMAT.md rules 2 and 3). */
+export function partChoices(part, sourceValue) {
+  if (part.source === null || part.source === undefined) return part.choices;
+  if (sourceValue === 0) return [0];
+  const listed = part.chart ? part.chart[String(sourceValue)] : undefined;
+  return listed ?? part.missing ?? [];
+}
+
+/** The kind's rules as factors: part i's value is variable partVars[i]. */
+function kindFactors(kind, partVars, zeroVars) {
+  const factors = [];
+  kind.parts.forEach((p, i) => {
+    if (p.source === null || p.source === undefined) {
+      factors.push(allowed(partVars[i], p.choices));
+    } else {
+      const pairs = [];
+      for (const s of kind.parts[p.source].palette) for (const c of partChoices(p, s)) pairs.push([s, c]);
+      factors.push(allowedPairs(partVars[p.source], partVars[i], pairs));
+    }
+  });
+  for (const v of zeroVars) factors.push(allowed(v, [0]));
+  return factors;
+}
+
+/** Meshes of the model no part of the kind names (always 0 in its colourings). */
+function hiddenMeshes(kind, meshCount) {
+  const owned = new Set(kind.parts.flatMap((p) => p.meshes));
+  const hidden = [];
+  for (let m = 0; m < meshCount; m++) if (!owned.has(m)) hidden.push(m);
+  return hidden;
+}
+
+/**
+ * How many keys every one of `kinds` produces (`count_common`): meshes one part of any of
+ * the kinds colours are merged into one variable (union-find). `filter` (Map part name ->
+ * Set of values) applies to every kind (a kind lacking a filtered part matches only if the
+ * set holds 0); `partValues[k]` (an array per part, or null) restricts kind k further.
+ */
+export function countCommon(kinds, meshCount, filter, partValues) {
+  if (kinds.length === 1 && isPlain(kinds[0])) return countPlain(kinds[0], filter, partValues ? partValues[0] : null);
+  const parent = Array.from({ length: meshCount }, (_, i) => i);
+  const find = (m) => {
+    while (parent[m] !== m) {
+      parent[m] = parent[parent[m]];
+      m = parent[m];
+    }
+    return m;
+  };
+  for (const kind of kinds) {
+    for (const p of kind.parts) for (const m of p.meshes.slice(1)) parent[find(m)] = find(p.meshes[0]);
+  }
+  const factors = [];
+  for (let k = 0; k < kinds.length; k++) {
+    const kind = kinds[k];
+    const partVars = kind.parts.map((p) => find(p.meshes[0]));
+    factors.push(...kindFactors(kind, partVars, hiddenMeshes(kind, meshCount).map(find)));
+    const values = partValues ? partValues[k] : null;
+    if (values) values.forEach((list, i) => list !== null && factors.push(allowed(partVars[i], list)));
+    if (filter) {
+      for (const [name, set] of filter) {
+        const i = kind.index.get(name);
+        if (i !== undefined) factors.push(allowed(partVars[i], set));
+        else if (!set.has(0)) return 0n;
+      }
+    }
+  }
+  return countSolutions(factors);
+}
+
+/** Whether no part of the kind is charted (its rules are then one choice list per part). */
+function isPlain(kind) {
+  return kind.parts.every((p) => p.source === null || p.source === undefined);
+}
+
+/** `countCommon` of one kind without charts: the product of each part's choices left. */
+function countPlain(kind, filter, values) {
+  if (filter) for (const [name, set] of filter) if (!kind.index.has(name) && !set.has(0)) return 0n;
+  let total = 1n;
+  for (let i = 0; i < kind.parts.length && total; i++) {
+    const part = kind.parts[i];
+    const only = values && values[i] !== null && values[i] !== undefined ? asSet(values[i]) : null;
+    const wanted = filter ? filter.get(part.name) : undefined;
+    let n = 0;
+    for (const v of part.choices) if ((only === null || only.has(v)) && (wanted === undefined || wanted.has(v))) n++;
+    total *= BigInt(n);
+  }
+  return total;
+}
+
+const asSet = (values) => (values instanceof Set ? values : new Set(values));
+
+/**
+ * How many distinct keys `kinds` produce together (`count_union`): inclusion-exclusion
+ * over the subsets, skipping those that contain a subset with nothing in common.
+ */
+export function countUnion(kinds, meshCount, filter, partValues) {
+  const empty = new Set();
+  let total = 0n;
+  const n = kinds.length;
+  for (const subset of subsetsBySize(n)) {
+    const id = subset.join(",");
+    if (subset.length > 1 && subset.some((k) => empty.has(subset.filter((j) => j !== k).join(",")))) {
+      empty.add(id);
+      continue;
+    }
+    const common = countCommon(
+      subset.map((k) => kinds[k]),
+      meshCount,
+      filter,
+      partValues ? subset.map((k) => partValues[k]) : null,
+    );
+    if (common === 0n) empty.add(id);
+    total += subset.length % 2 ? common : -common;
+  }
+  return total;
+}
+
+/** Every non-empty subset of 0..n-1, as sorted arrays, smallest first (as itertools). */
+function* subsetsBySize(n) {
+  for (let size = 1; size <= n; size++) yield* combinations(n, size, 0);
+}
+
+function* combinations(n, size, from) {
+  if (size === 0) {
+    yield [];
+    return;
+  }
+  for (let i = from; i <= n - size; i++) for (const rest of combinations(n, size - 1, i + 1)) yield [i, ...rest];
+}
+
+// ---------------------------------------------------------------------------------------
+// Ready layers
+
+/**
+ * The ready layers of a product, from the page data's `layers` (view -> presence ->
+ * {backdrop, parts: {"<mesh ids joined by .>": [ready finishes]}}), with what each kind
+ * can be stacked from.
+ */
+export class Layers {
+  /**
+   * @param {object} data the page data (`layers`, `meshes`)
+   * @param {Iterable<object>} kinds prepared kinds (`parts`, `index`)
+   */
+  constructor(data, kinds) {
+    this.meshes = data.meshes;
+    this.views = new Map();
+    for (const [view, presences] of Object.entries(data.layers || {})) {
+      const byPresence = new Map();
+      for (const [presence, entry] of Object.entries(presences || {})) {
+        const parts = new Map();
+        for (const [group, finishes] of Object.entries(entry.parts || {})) parts.set(group, new Set(finishes));
+        byPresence.set(presence, { presence, backdrop: Boolean(entry.backdrop), parts });
+      }
+      this.views.set(view, byPresence);
+    }
+    this.groups = new Map(); // kind -> the layer group ("<mesh ids joined by .>") of each part
+    this.patterns = new Map(); // kind -> view -> [{presence, present, only}]
+    for (const kind of kinds) this.groups.set(kind, kind.parts.map((p) => p.meshes.map((m) => this.meshes[m]).join(".")));
+  }
+
+  /** The presence string of a colouring (values: one per part of the kind). */
+  presence(kind, values) {
+    const chars = new Array(this.meshes.length).fill("0");
+    kind.parts.forEach((p, i) => {
+      if (values[i] !== 0) for (const m of p.meshes) chars[m] = "1";
+    });
+    return chars.join("");
+  }
+
+  /** Layer names of a colouring: the backdrop, then each present part's layer. */
+  names(kind, values) {
+    const presence = this.presence(kind, values);
+    const groups = this.groups.get(kind);
+    const names = [`layer-${presence}-backdrop`];
+    kind.parts.forEach((p, i) => {
+      if (values[i] !== 0) names.push(`layer-${presence}-${groups[i]}-${values[i]}`);
+    });
+    return names;
+  }
+
+  /** Whether every layer of the colouring is ready in the view. */
+  isReady(kind, values, view) {
+    const entry = (this.views.get(view) || new Map()).get(this.presence(kind, values));
+    if (!entry || !entry.backdrop) return false;
+    const groups = this.groups.get(kind);
+    return kind.parts.every((p, i) => {
+      if (values[i] === 0) return true;
+      const ready = entry.parts.get(groups[i]);
+      return ready !== undefined && ready.has(values[i]);
+    });
+  }
+
+  /**
+   * The presences of the view (backdrop ready) that the kind can have, each with the
+   * values each part may take there: `only[i]` the ready finishes of a present part, [0]
+   * for an absent one.
+   */
+  kindPatterns(kind, view) {
+    let byView = this.patterns.get(kind);
+    if (byView === undefined) this.patterns.set(kind, (byView = new Map()));
+    let found = byView.get(view);
+    if (found !== undefined) return found;
+    found = [];
+    const groups = this.groups.get(kind);
+    const owned = new Set(kind.parts.flatMap((p) => p.meshes));
+    for (const entry of (this.views.get(view) || new Map()).values()) {
+      if (!entry.backdrop) continue;
+      const p = entry.presence;
+      if (p.length !== this.meshes.length) continue;
+      // Meshes no part of the kind names are absent; a part's meshes are all present or not.
+      let fits = true;
+      for (let m = 0; m < p.length && fits; m++) if (p[m] === "1" && !owned.has(m)) fits = false;
+      const present = kind.parts.map((part) => p[part.meshes[0]] === "1");
+      kind.parts.forEach((part, i) => {
+        if (part.meshes.some((m) => (p[m] === "1") !== present[i])) fits = false;
+      });
+      if (!fits) continue;
+      const only = kind.parts.map((part, i) => {
+        if (!present[i]) return [0];
+        const ready = entry.parts.get(groups[i]);
+        return ready ? part.palette.filter((v) => v !== 0 && ready.has(v)) : [];
+      });
+      // Only the presences the kind can really have with ready layers.
+      if (countCommon([kind], this.meshes.length, null, [only]) === 0n) continue;
+      found.push({ presence: p, present, only, sets: only.map((list) => new Set(list)) });
+    }
+    byView.set(view, found);
+    return found;
+  }
+
+  /**
+   * How many distinct ready colourings `kinds` (one sketchbook entry) have in the view,
+   * matching `filter` (Map part name -> Set of values): per presence, the kinds that can
+   * have it, united by inclusion-exclusion. BigInt.
+   */
+  count(kinds, view, filter) {
+    const byPresence = new Map();
+    for (const kind of kinds) {
+      for (const pattern of this.kindPatterns(kind, view)) {
+        if (!byPresence.has(pattern.presence)) byPresence.set(pattern.presence, []);
+        byPresence.get(pattern.presence).push([kind, pattern.only]);
+      }
+    }
+    let total = 0n;
+    for (const group of byPresence.values()) {
+      total += countUnion(group.map(([k]) => k), this.meshes.length, filter, group.map(([, only]) => only));
+    }
+    return total;
+  }
+
+  /**
+   * How many ready colourings of kinds[j] start with `prefix` (values of its first parts),
+   * match the filter and are not a key an earlier kind of `kinds` yields (ready, matching)
+   * too: |A_j \ (A_0 u ... u A_j-1)| = sum over subsets T of the earlier kinds of
+   * (-1)^|T| |A_j n (n T)|, per presence. BigInt.
+   */
+  countNew(kinds, j, view, filter, prefix) {
+    const kind = kinds[j];
+    let total = 0n;
+    for (const pattern of this.kindPatterns(kind, view)) {
+      let fits = true;
+      for (let i = 0; i < prefix.length && fits; i++) fits = pattern.sets[i].has(prefix[i]);
+      if (!fits) continue;
+      const only = pattern.sets.map((set, i) => (i < prefix.length ? [prefix[i]] : set));
+      const earlier = [];
+      for (let k = 0; k < j; k++) {
+        const other = this.kindPatterns(kinds[k], view).find((q) => q.presence === pattern.presence);
+        if (other) earlier.push([kinds[k], other.only]);
+      }
+      const empty = new Set();
+      const own = countCommon([kind], this.meshes.length, filter, [only]);
+      if (own === 0n) continue;
+      total += own;
+      for (const subset of subsetsBySize(earlier.length)) {
+        const id = subset.join(",");
+        if (subset.length > 1 && subset.some((k) => empty.has(subset.filter((i) => i !== k).join(",")))) {
+          empty.add(id);
+          continue;
+        }
+        const common = countCommon(
+          [kind, ...subset.map((k) => earlier[k][0])],
+          this.meshes.length,
+          filter,
+          [only, ...subset.map((k) => earlier[k][1])],
+        );
+        if (common === 0n) empty.add(id);
+        total += subset.length % 2 ? -common : common;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * The matching ready colourings of `kinds`, from the `start`-th on (BigInt or number),
+   * lazily: kind by kind, each in rule 5 order (parts in kind order, choices in their
+   * order), a key an earlier kind already yields skipped. Subtrees are skipped whole by
+   * counting them. Yields {kind, values} (values: one per part of the kind).
+   */
+  *walk(kinds, view, filter, start = 0n) {
+    let skip = BigInt(start);
+    for (let j = 0; j < kinds.length; j++) {
+      const kind = kinds[j];
+      if (!this.kindPatterns(kind, view).length) continue;
+      const total = this.countNew(kinds, j, view, filter, []);
+      if (skip >= total) {
+        skip -= total;
+        continue;
+      }
+      const n = kind.parts.length;
+      const values = [];
+      const self = this;
+      const possible = kind.parts.map((p, i) => {
+        const set = new Set();
+        for (const pattern of self.kindPatterns(kind, view)) for (const v of pattern.only[i]) set.add(v);
+        const wanted = filter ? filter.get(p.name) : undefined;
+        return wanted ? new Set([...set].filter((v) => wanted.has(v))) : set;
+      });
+      const dive = function* (i) {
+        if (i === n) {
+          yield { kind, values: values.slice() };
+          return;
+        }
+        const part = kind.parts[i];
+        const source = part.source === null || part.source === undefined ? 0 : values[part.source];
+        for (const v of partChoices(part, source)) {
+          if (!possible[i].has(v)) continue;
+          values.push(v);
+          const c = self.countNew(kinds, j, view, filter, values);
+          if (c > skip) {
+            yield* dive(i + 1);
+            skip = 0n;
+          } else {
+            skip -= c;
+          }
+          values.pop();
+        }
+      };
+      yield* dive(0);
+      skip = 0n;
+    }
+  }
+
+  /**
+   * The ready colouring nearest to `target` (one value per part of the kind, 0 where the
+   * wanted value is "removed" or the kind lacks it) with fewer than `bound` - `extra` parts
+   * differing, by branch and bound: parts in kind order, the wanted value first, then the
+   * choices in their order; a branch is cut when the parts that cannot keep their wanted
+   * value already reach the bound, or when no ready colouring completes it. Returns
+   * {values, distance} (distance includes `extra`) or null.
+   */
+  nearest(kind, target, view, extra = 0, bound = Infinity) {
+    const patterns = this.kindPatterns(kind, view);
+    if (!patterns.length) return null;
+    const n = kind.parts.length;
+    const values = [];
+    let best = null;
+    const meshCount = this.meshes.length;
+    // Whether a ready colouring completes the values so far. Without charts every part
+    // chooses alone: a presence left (all its parts can take a ready finish) is enough.
+    const plain = isPlain(kind);
+    const feasible = (alive) =>
+      plain ||
+      alive.some((pattern) => {
+        const only = pattern.only.map((list, i) => (i < values.length ? [values[i]] : list));
+        return countCommon([kind], meshCount, null, [only]) > 0n;
+      });
+    const lowerBound = (i, alive) => {
+      let missing = 0;
+      for (let k = i; k < n; k++) if (!alive.some((pattern) => pattern.sets[k].has(target[k]))) missing++;
+      return missing;
+    };
+    const dive = (i, cost, alive) => {
+      if (i === n) {
+        bound = cost;
+        best = { values: values.slice(), distance: cost };
+        return;
+      }
+      const part = kind.parts[i];
+      const choices = partChoices(part, part.source !== null && part.source !== undefined ? values[part.source] : 0);
+      const order = choices.includes(target[i]) ? [target[i], ...choices.filter((v) => v !== target[i])] : choices;
+      for (const v of order) {
+        const next = alive.filter((pattern) => pattern.sets[i].has(v));
+        if (!next.length) continue;
+        const c = cost + (v === target[i] ? 0 : 1);
+        if (c + lowerBound(i + 1, next) >= bound) continue;
+        values.push(v);
+        if (feasible(next)) dive(i + 1, c, next);
+        values.pop();
+      }
+    };
+    if (extra + lowerBound(0, patterns) < bound) dive(0, extra, patterns);
+    return best;
+  }
+}
