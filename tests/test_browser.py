@@ -1,7 +1,11 @@
 """The sketchbook in a real browser (Chromium through Playwright), on the built demo site.
 
-The demo catalog is built against a synthetic render store (tests/sitefixtures.py) and
-served in a thread. One browser per module; a fresh context (history, storage) per test.
+The demo catalog (at its full-picture quality) is built against a synthetic render store
+(tests/sitefixtures.py) and served in a thread. At the end, layered qualities: small
+catalogs with synthetic layers (counts, gallery, nearest, BigInt counts), and the demo
+rendered at its layered quality by real Blender at 96x72 (`blender` marker: stacking
+against a Python composite and a full render, readiness, counts, gallery). One browser per
+module; a fresh context (history, storage) per test.
 Every test also checks that the page logged no error, broke no CSP rule and loaded
 nothing that failed. Screenshots go to tests/artifacts/ (git-ignored).
 
@@ -15,6 +19,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,10 +30,15 @@ from sitefixtures import (
     ARTIFACTS,
     UNRENDERED,
     UNRENDERED_KEY,
+    demo_copy,
+    layer_urls,
+    load_demo,
     make_store,
+    nearest_colourings,
     picture_url,
     product_plans,
     python_count,
+    ready_colourings,
     serve,
 )
 
@@ -679,10 +689,11 @@ XSS_ATTR = '"><img src=x onerror=alert(1)>'
 
 
 @contextlib.contextmanager
-def catalog_site(root: Path, cat: dict[str, Any], ready_keys: Callable[[Any], dict[str, Any]]
-                 ) -> Iterator[tuple[Any, Any, str]]:
+def catalog_site(root: Path, cat: dict[str, Any], ready_keys: Callable[[Any], dict[str, Any]],
+                 quality: str = "preview") -> Iterator[tuple[Any, Any, str]]:
     """Build a catalog (a dict, see conftest.BASE) with these ready keys (model -> view ->
-    keys, from the loaded catalog) and serve it: yields (catalog, ready, base URL)."""
+    keys, or layer names at a layered quality, from the loaded catalog) at `quality` and
+    serve it: yields (catalog, ready, base URL)."""
     from sitegen.catalog import load_catalog
     from sitegen.site import site_files, write_site
 
@@ -693,11 +704,11 @@ def catalog_site(root: Path, cat: dict[str, Any], ready_keys: Callable[[Any], di
     finally:
         os.chdir(cwd)
     ready = ready_keys(catalog)
-    ext = catalog.qualities["preview"].ext
-    make_store(root / "renders", [f"preview/{model}/{view}/{key}.{ext}"
+    ext = catalog.qualities[quality].ext
+    make_store(root / "renders", [f"{quality}/{model}/{view}/{key}.{ext}"
                                   for model, views in ready.items()
                                   for view, keys in views.items() for key in keys]).close()
-    write_site(site_files(catalog, "preview", ready), root / "build")
+    write_site(site_files(catalog, quality, ready), root / "build")
     served = serve(root / "build", root / "renders", catalog.site.renders_url)
     try:
         yield catalog, ready, next(served).url
@@ -861,3 +872,591 @@ def test_page_data_is_what_python_built(tab: Tab, demo_site: Any) -> None:
     fetched = tab.js("fetch('data.json').then((r) => r.json())")
     assert fetched == json.loads(demo_site.files["products/oto-pouf/data.json"])
     tab.assert_clean()
+
+
+# -- layered qualities (docs/layers.md): pictures stacked from a backdrop and part layers --
+
+
+def shown_stack(tab: Tab) -> list[str]:
+    """The URLs the picture shows once its stack is loaded: backdrop, then part layers."""
+    tab.wait("document.querySelector('.sb-shown').dataset.state === 'shown'")
+    urls: list[str] = tab.js("""() => [document.querySelector('.sb-figure .sb-img').src,
+        ...[...document.querySelectorAll('.sb-figure .sb-layers img')].map((i) => i.src)]""")
+    return urls
+
+
+def gallery_tiles(tab: Tab) -> list[tuple[str, str]]:
+    """(kind, key) of every tile on every gallery page, paging with Next from page 1."""
+    while tab.page.locator(".sb-pager").is_visible() and \
+            tab.page.get_by_role("button", name="Previous").is_enabled():
+        page = tab.page.locator(".sb-page-text").inner_text()
+        tab.page.get_by_role("button", name="Previous").click()
+        tab.wait("(t) => document.querySelector('.sb-page-text').textContent !== t", page)
+    tiles: list[tuple[str, str]] = []
+    while True:
+        tiles += [tuple(t) for t in tab.js("""() => [...document.querySelectorAll(
+            '.sb-gallery .sb-tile')].map((b) => [b.dataset.kind, b.dataset.key])""")]
+        page = tab.page.locator(".sb-page-text").inner_text()
+        if tab.page.locator(".sb-pager").is_hidden() or \
+                tab.page.get_by_role("button", name="Next").is_disabled():
+            return tiles
+        tab.page.get_by_role("button", name="Next").click()
+        tab.wait("(t) => document.querySelector('.sb-page-text').textContent !== t", page)
+
+
+def layered_catalog() -> dict[str, Any]:
+    """The kino stool of conftest.BASE at a layered quality, with kinds that share presence
+    patterns: `wood-again` (wood-top again, its Top optional) makes the same keys as
+    wood-top; `edged` (Frame on frame only, the rim an Edge charted from the linoleum Top,
+    optional) makes some of lino-top's keys (Frame and Edge alike) from other layers."""
+    cat = base_catalog()
+    cat["qualities"][0].pop("primary")
+    cat["qualities"].append({"id": "layers", "engine": "cycles", "samples": 4,
+                             "resolution": [64, 48], "format": "webp", "jpeg_quality": 100,
+                             "primary": True, "layers": True})
+    cat["finishes"].append({"id": 237, "pattern": "lino", "name": "Mauve", "color": "#8d6e7f"})
+    cat["colorcharts"] = [{"id": "edge", "name": "Edge band", "map": {
+        235: [1127, 2001], 236: [1128, 2002, 1140], 237: [1140, 2001]}}]
+    kinds = cat["products"][0]["kinds"]
+    again = json.loads(json.dumps(kinds[0]))
+    again.update(id="wood-again", name="Wooden top, removable")
+    again["parts"][1]["optional"] = True
+    kinds.append(again)
+    kinds.append({"id": "edged", "name": "Edged linoleum", "parts": [
+        {"part": "Frame", "covered": ["wood"], "meshes": ["frame"]},
+        {"part": "Top", "covered": ["linoleum"], "meshes": ["insert"]},
+        {"part": "Edge", "covered": ["wood", "mdf"], "meshes": ["rim"], "colorchart": "edge",
+         "optional": True}]})
+    return cat
+
+
+def some_layers(catalog: Any, quality: str, share: int) -> dict[str, Any]:
+    """model -> view -> layer names: about share/10 of every wanted layer (by a hash of its
+    address), and every layer of a kind's default colouring."""
+    import hashlib
+
+    from sitegen.plan import wanted_renders
+
+    ready: dict[str, dict[str, set[str]]] = {}
+    for w in wanted_renders(catalog, quality=quality):
+        if w.default or hashlib.sha256(w.address.encode()).digest()[0] % 10 < share:
+            ready.setdefault(w.model, {}).setdefault(w.view, set()).add(w.key)
+    return ready
+
+
+LAYERED_FILTERS: list[dict[str, list[int]]] = [
+    {}, {"Frame": [1127]}, {"Top": [0]}, {"Top": [235, 1128]}, {"Edge": [0]},
+    {"Edge": [1127, 2002]}, {"Frame": [1128, 1140], "Edge": [0, 1128]}, {"Top": []},
+    {"Frame": [1127], "Top": [1127, 235, 0], "Edge": [0, 1127, 2001]},
+]
+
+
+def test_layered_counts_gallery_and_nearest(browser: Any,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """At a layered quality (synthetic layers, no Blender), with kinds that share presence
+    patterns, a charted and optional parts: count() is sitegen.layers.count_ready for every
+    filter; the gallery lists, page by page, exactly the ready colourings (kind by kind,
+    rule 5 order, a key once); a colouring not ready shows the nearest ready one."""
+    from sitegen.expand import iter_colourings
+    from sitegen.layers import colouring_layers, count_ready
+
+    with catalog_site(tmp_path_factory.mktemp("layered"), layered_catalog(),
+                      lambda c: some_layers(c, "layers", 9), "layers") as (catalog, ready, url):
+        plans, entries = product_plans(catalog, "kino-stool")
+        (entry,) = entries
+        assert entry.kinds == ("wood-top", "lino-top", "wood-again", "edged")
+        product = catalog.products["kino-stool"]
+        opened = Tab(browser, url, "layered-synthetic")
+        try:
+            opened.open("products/kino-stool/")
+            data = opened.js("fetch('data.json').then((r) => r.json())")
+            assert set(data["layers"]) == {"front", "side"}
+            assert not any("ready" in k for k in data["kinds"].values())
+            seen = set()
+            tried = 0
+            for view in ("front", "side"):
+                names = ready["kino"][view]
+                opened.js("(v) => sketchbook.select({}, {view: v})", view)
+                for flt in LAYERED_FILTERS:
+                    expected = count_ready(catalog, product, names, flt, kinds=entry.kinds)
+                    assert expected == len(ready_colourings(catalog, "kino-stool", names, flt))
+                    assert opened.js("(f) => sketchbook.count(f)", flt) == expected, (view, flt)
+                    seen.add(expected)
+                total = count_ready(catalog, product, names, kinds=entry.kinds)
+                assert shown_count(opened) == total
+                listed = [(k, key) for k, _, key in ready_colourings(catalog, "kino-stool",
+                                                                       names)]
+                assert total > 24 and len(set(listed)) == len(listed)
+                assert gallery_tiles(opened) == listed, view
+
+                # Every colouring that is not ready: the nearest ready one is shown.
+                for plan in plans:
+                    for values in iter_colourings(plan):
+                        if set(colouring_layers(plan, values)) <= names:
+                            continue
+                        parts = dict(zip(plan.part_names, values, strict=True))
+                        opened.js("([p, k]) => sketchbook.select(p, {kind: k})",
+                                  [parts, plan.kind])
+                        assert opened.js("sketchbook.isReady()") is False
+                        assert opened.page.locator(".sb-badge").is_visible()
+                        stack = shown_stack(opened)
+                        distance, best = nearest_colourings(catalog, "kino-stool", names,
+                                                            plan.kind, parts)
+                        assert distance >= 1
+                        nearest = [layer_urls_of(catalog, opened, k, v, view) for k, v in best]
+                        assert stack in nearest, (plan.kind, parts, stack, distance)
+                        tried += 1
+            assert len(seen) >= 5, "the filters should tell the counts apart"
+            assert tried >= 20
+            opened.wait_images()
+            assert opened.broken_images() == []
+            opened.assert_clean()
+        finally:
+            opened.close()
+
+
+def layer_urls_of(catalog: Any, tab: Tab, kind: str, values: tuple[int, ...],
+                  view: str = "front") -> list[str]:
+    return layer_urls(catalog, f"{tab.base}renders/", catalog.primary_quality.id,
+                      "kino-stool", kind, view, values)
+
+
+def test_layered_counts_beyond_2_53_are_exact(browser: Any,
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Ten parts of forty finishes each: 40^10 (> 2^53) colourings stacked from 401 layers.
+    count() is exact (a BigInt above Number.MAX_SAFE_INTEGER, a number below), the gallery
+    pages through them without listing them, and the nearest ready colouring of one that
+    lacks a layer is found by branch and bound."""
+    from sitegen.catalog import load_catalog
+    from sitegen.layers import count_ready
+    from sitegen.plan import wanted_renders
+    from sitegen.site import site_files, write_site
+
+    root = tmp_path_factory.mktemp("quilt")
+    finishes = list(range(5000, 5040))
+    cat = base_catalog()
+    cat["qualities"] = [{"id": "layers", "engine": "cycles", "samples": 4,
+                         "resolution": [64, 48], "format": "webp", "primary": True,
+                         "layers": True}]
+    cat["patterns"].append({"id": "weave", "nature": "fabric", "name": "Weave"})
+    cat["finishes"] += [{"id": f, "pattern": "weave", "name": f"Weave {f}",
+                         "color": f"#{(f * 37) % 256:02x}{(f * 91) % 256:02x}80"}
+                        for f in finishes]
+    cat["models"] = [{"id": "grid", "blend": "kino.blend",
+                      "meshes": [f"m{i}" for i in range(10)], "views": ["main"]}]
+    cat["products"] = [{"id": "quilt", "name": "Quilt", "model": "grid", "kinds": [
+        {"id": "all", "name": "All", "parts": [
+            {"part": f"P{i}", "covered": ["fabric"], "meshes": [f"m{i}"]}
+            for i in range(10)]}]}]
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        catalog, _ = load_catalog(write_catalog(root / "cat", {"catalog.yaml": cat}))
+    finally:
+        os.chdir(cwd)
+    missing = "layer-1111111111-m3-5000"
+    names = {w.key for w in wanted_renders(catalog)} - {missing}
+    assert len(names) == 400
+    # Files only for what the page loads (the index says every layer but one is ready).
+    shown = {n for n in names if n.endswith("-backdrop") or n.endswith("-5000")
+             or n.endswith("-5001") or n.split("-")[2] == "m9"}
+    make_store(root / "renders", [f"layers/grid/main/{n}.webp" for n in shown]).close()
+    write_site(site_files(catalog, "layers", {"grid": {"main": names}}), root / "build")
+    served = serve(root / "build", root / "renders", catalog.site.renders_url)
+    opened = Tab(browser, next(served).url, "quilt")
+    try:
+        opened.open("products/quilt/")
+        product = catalog.products["quilt"]
+        total = count_ready(catalog, product, names)
+        assert total == 39 * 40 ** 9 > 2 ** 53
+        assert opened.js("typeof sketchbook.count({})") == "bigint"
+        assert opened.js("String(sketchbook.count({}))") == str(total)
+        assert opened.page.locator(".sb-count").get_attribute("data-count") == str(total)
+        assert opened.page.locator(".sb-count").inner_text() == f"{total} ready pictures match"
+        pages = -(-total // 24)
+        assert opened.page.locator(".sb-page-text").inner_text() == f"Page 1 of {pages}"
+        for flt in ({"P3": [5000]}, {"P3": [5001, 5002]}, {"P0": [5000], "P9": [5039, 0]},
+                    {"P1": [0]}, {"P0": finishes[:7], "P1": finishes[3:], "P5": finishes}):
+            expected = count_ready(catalog, product, names, flt)
+            got = opened.js("(f) => { const n = sketchbook.count(f); "
+                            "return [typeof n, String(n)]; }", flt)
+            assert got == ["bigint" if expected > 2 ** 53 - 1 else "number", str(expected)], flt
+        # The default (every part 5000) lacks the P3 layer: the nearest changes P3 only.
+        assert opened.js("sketchbook.isReady()") is False
+        assert opened.page.locator(".sb-status").inner_text() == \
+            "Not rendered yet. Showing: P3 Weave 5001 instead of Weave 5000."
+        stack = shown_stack(opened)
+        assert [u.rsplit("/", 1)[1] for u in stack] == ["layer-1111111111-backdrop.webp"] + [
+            f"layer-1111111111-m{i}-{5001 if i == 3 else 5000}.webp" for i in range(10)]
+        # The gallery: rule 5 order (the last part fastest), P3 skipping 5000.
+        def keys(page: list[tuple[str, str]]) -> list[str]:
+            return [key for _, key in page]
+
+        tiles = opened.js("""() => [...document.querySelectorAll('.sb-gallery .sb-tile')]
+            .map((b) => b.dataset.key)""")
+        first = "_".join(f"m{i}-{5001 if i == 3 else 5000}" for i in range(9))
+        assert tiles == [f"{first}_m9-{f}" for f in finishes[:24]]
+        opened.page.get_by_role("button", name="Next").click()
+        opened.wait("document.querySelector('.sb-page-text').textContent.startsWith('Page 2 ')")
+        tiles = opened.js("""() => [...document.querySelectorAll('.sb-gallery .sb-tile')]
+            .map((b) => b.dataset.key)""")
+        second = first.replace("m8-5000", "m8-5001")
+        assert tiles == [f"{first}_m9-{f}" for f in finishes[24:]] + [
+            f"{second}_m9-{f}" for f in finishes[:8]]
+        opened.page.locator(".sb-gallery .sb-tile").nth(3).click()
+        opened.wait("sketchbook.isReady()")
+        assert opened.selection()["parts"] == {f"P{i}": 5001 if i in (3,) else 5000
+                                               for i in range(9)} | {"P9": 5027}
+        # (Four hundred lazy swatches: only the pictures are waited for.)
+        pictures = "[...document.querySelectorAll('.sb-figure img, .sb-gallery img')]"
+        opened.wait(f"() => {pictures}.every((i) => i.complete)")
+        assert opened.js(f"() => {pictures}.filter((i) => !i.naturalWidth).length") == 0
+        opened.assert_clean()
+    finally:
+        opened.close()
+        served.close()
+
+
+# -- layered qualities with real Blender layers --------------------------------------------
+
+# The demo at its layered quality, tiny and quick: 96x72, 16 samples, no denoising (measured
+# on 2 cores: about 10 s to render maru's and kino's 64 layers and 4 full pictures).
+TINY = {"resolution": [96, 72], "samples": 16, "denoise": "off"}
+# Full pictures of maru at the same settings, to hold the stacks against.
+CHECK_ORDER = """orders:
+  - id: stack-check
+    product: maru-bench
+    quality: preview
+    select:
+      Frame: {finishes: [1128]}
+      Pads: {finishes: [4120]}
+      Bolsters: {finishes: [4031, 4107]}
+"""
+# Taken out of a copy of the store (files and index rows): a layer, a whole presence's
+# backdrop, a layer of one view only.
+MISSING = ["layered/maru/main/layer-11101-bolsters-4031.webp",
+           "layered/maru/main/layer-11011-backdrop.webp",
+           "layered/kino/front/layer-1011-insert-236.webp"]
+
+
+@dataclass
+class LayeredDemo:
+    """The demo rendered at its (tiny) layered quality, built twice: from the whole store,
+    and from a copy missing the MISSING layers."""
+
+    catalog: Any
+    root: Path
+    ready: dict[str, dict[str, set[str]]]  # model -> view -> ready layer names (whole store)
+    partial: dict[str, dict[str, set[str]]]  # the same, for the partial store
+
+
+@pytest.fixture(scope="module")
+def layered_demo(tmp_path_factory: pytest.TempPathFactory) -> LayeredDemo:
+    import importlib.util
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from sitegen.site import ready_by_model
+    from sitegen.store import FolderStore, thumb_address
+
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip("needs the bpy module (pip install bpy==5.0.1)")
+    root = tmp_path_factory.mktemp("layered-demo")
+    cat = demo_copy(root / "cat", "layered",
+                    {"layered": TINY, "preview": {**TINY, "format": "png"}})
+    (cat / "products" / "zz-stack-check.yaml").write_text(CHECK_ORDER, encoding="utf-8")
+    (root / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(root / "tmp")}
+
+    def sitegen(*args: str, renders: str = "renders") -> None:
+        result = subprocess.run([sys.executable, "-m", "sitegen", "--catalog", str(cat), *args,
+                                 "--renders", str(root / renders)], cwd=root, env=env,
+                                capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    started = time.monotonic()
+    sitegen("render", "--workers", "1", "--device", "cpu", "--product", "maru-bench",
+            "--product", "kino-stool", "--json")
+    print(f"rendered in {time.monotonic() - started:.1f} s")
+    sitegen("build", "--out", str(root / "build"))
+    shutil.copytree(root / "renders", root / "partial")
+    db = sqlite3.connect(root / "partial" / "index.sqlite")
+    try:
+        for address in MISSING:
+            (root / "partial" / address).unlink()
+            (root / "partial" / thumb_address(address)).unlink()
+            assert db.execute("DELETE FROM renders WHERE address = ?", (address,)).rowcount == 1
+        db.commit()
+    finally:
+        db.close()
+    sitegen("build", "--out", str(root / "build-partial"), renders="partial")
+    catalog = load_demo(cat)
+
+    def ready(store: str) -> dict[str, dict[str, set[str]]]:
+        opened = FolderStore(root / store)
+        try:
+            return ready_by_model(opened.stored("layered"), "layered")
+        finally:
+            opened.close()
+
+    return LayeredDemo(catalog, root, ready("renders"), ready("partial"))
+
+
+@pytest.fixture(scope="module")
+def layered_server(layered_demo: LayeredDemo) -> Iterator[Any]:
+    yield from serve(layered_demo.root / "build", layered_demo.root / "renders", "renders/")
+
+
+@pytest.fixture(scope="module")
+def partial_server(layered_demo: LayeredDemo) -> Iterator[Any]:
+    yield from serve(layered_demo.root / "build-partial", layered_demo.root / "partial",
+                     "renders/")
+
+
+def pixels(source: Path | bytes, mode: str = "RGB") -> Any:
+    """A picture's pixels (H x W x channels, uint8), from a file or its bytes."""
+    from sitegen.verify import decode
+
+    return decode(source if isinstance(source, bytes) else source.read_bytes(), mode)
+
+
+def stack_screenshot(tab: Tab) -> Any:
+    """The picture's stack at its files' own size (96x72), pinned to the page's top left
+    corner, square-cornered: exactly the pixels the browser composited."""
+    tab.js("""() => { const p = document.querySelector('.sb-picture');
+        Object.assign(p.style, {position: 'fixed', left: '0', top: '0', zIndex: '100',
+            width: '96px', height: '72px', aspectRatio: 'auto', borderRadius: '0'}); }""")
+    tab.page.wait_for_timeout(100)
+    return pixels(tab.page.screenshot(clip={"x": 0, "y": 0, "width": 96, "height": 72}))
+
+
+MARU = {"Frame": 1128, "Pads": 4120, "Bolsters": 4031}
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("kind", ["without-table", "with-table"])
+def test_layered_stack_adds_its_layers_and_matches_a_full_render(
+        browser: Any, layered_demo: LayeredDemo, layered_server: Any, kind: str) -> None:
+    """The stacked picture (backdrop, then the part layers added up in an isolated group)
+    is what a Python composite of the same files gives (sitegen.verify's), and close to a
+    full render of the same colouring at the same settings (closer than to the next
+    colouring's)."""
+    import numpy as np
+
+    from sitegen.verify import composite as stack
+    from sitegen.verify import psnr
+    catalog = layered_demo.catalog
+    tab = Tab(browser, layered_server.url, f"stack-{kind}")
+    try:
+        fragment = f"kind={kind}&view=main&" + "&".join(f"{p}={v}" for p, v in MARU.items())
+        tab.open(f"products/maru-bench/#{fragment}")
+        assert tab.js("sketchbook.isReady()") is True
+        urls = layer_urls(catalog, f"{tab.base}renders/", "layered", "maru-bench", kind,
+                          "main", tuple(MARU.values()))
+        assert tab.js("sketchbook.imageUrls()") == urls and len(urls) == 4
+        assert tab.js("sketchbook.imageUrl()") == urls[0] and urls[0].endswith("-backdrop.webp")
+        assert shown_stack(tab) == urls
+        styles = tab.js("""() => [getComputedStyle(document.querySelector('.sb-layers')).isolation,
+            ...[...document.querySelectorAll('.sb-layers img')].map(
+                (i) => getComputedStyle(i).mixBlendMode)]""")
+        assert styles == ["isolate", "plus-lighter", "plus-lighter", "plus-lighter"]
+        switch = " With table," if kind == "with-table" else " Without table,"
+        assert tab.page.locator(".sb-figure .sb-img").get_attribute("alt") == (
+            f"Maru bench, 5 slats,{switch} Frame: Oak, white oil, Pads: Meld 120 Navy, "
+            "Bolsters: Mode 031 Rust")
+        tab.wait_images()
+        assert tab.broken_images() == []
+        if kind == "without-table":
+            tab.screenshot("maru-layered")
+        shot = stack_screenshot(tab)
+        files = [layered_demo.root / "renders" / u.split("/renders/", 1)[1] for u in urls]
+        # sitegen.verify's composite: the rule the layered quality is verified with.
+        composite = stack(pixels(files[0]), [pixels(f, "RGBA") for f in files[1:]])
+        plans, _ = product_plans(catalog, "maru-bench")
+        plan = next(p for p in plans if p.kind == kind)
+        store = layered_demo.root / "renders" / "preview" / "maru" / "main"
+        full = pixels(store / f"{plan.key(tuple(MARU.values()))}.png")
+        other = pixels(store / f"{plan.key((1128, 4120, 4107))}.png")
+        measured = {"composite": psnr(shot, composite), "full": psnr(shot, full),
+                    "other": psnr(shot, other), "composite-full": psnr(composite, full),
+                    "max": float(np.abs(shot.astype(int) - composite.astype(int)).max())}
+        print(kind, {k: round(v, 2) for k, v in measured.items()})
+        assert measured["composite"] >= 45 and measured["max"] <= 4, measured
+        assert measured["full"] >= 27, measured
+        assert measured["full"] >= measured["other"] + 2, measured
+        assert abs(measured["full"] - measured["composite-full"]) < 0.5, measured
+        tab.assert_clean()
+    finally:
+        tab.close()
+
+
+def status_text(tab: Tab) -> str:
+    text: str = tab.page.locator(".sb-status").inner_text()
+    return text
+
+
+@pytest.mark.blender
+def test_layered_not_rendered_state_shows_the_nearest_ready_stack(
+        browser: Any, layered_demo: LayeredDemo, partial_server: Any) -> None:
+    """A store missing a part layer, a whole presence's backdrop, a layer in one view: the
+    colourings that need them are not ready; the page shows the nearest ready stack
+    (greyed, labelled), never a broken image; a view where it is ready shows it."""
+    catalog = layered_demo.catalog
+    tab = Tab(browser, partial_server.url, "layered-not-ready")
+    base = f"{tab.base}renders/"
+    cases = [  # product, kind, view, parts, the status line
+        ("maru-bench", "without-table", "main", MARU,
+         "Not rendered yet. Showing: Bolsters Mode 012 Ash instead of Mode 031 Rust."),
+        ("maru-bench", "with-table", "main", MARU,
+         "Not rendered yet. Showing: Bolsters removed instead of Mode 031 Rust."),
+        ("kino-stool", "lino-top", "front", {"Frame": 1128, "Top": 236},
+         "Not rendered yet. Showing: Top Charcoal 4023 instead of Pistachio 4183."),
+    ]
+    try:
+        for product, kind, view, parts, status in cases:
+            tab.open(f"products/{product}/")
+            model = catalog.products[product].model
+            names = layered_demo.partial[model][view]
+            tab.js("([p, o]) => sketchbook.select(p, o)", [parts, {"kind": kind, "view": view}])
+            assert tab.selection() == {"product": product, "kind": kind, "parts": parts}
+            assert tab.js("sketchbook.isReady()") is False
+            wanted = layer_urls(catalog, base, "layered", product, kind, view,
+                                tuple(parts.values()))
+            assert tab.js("sketchbook.imageUrls()") == wanted
+            assert status_text(tab) == status
+            assert tab.page.locator(".sb-badge").is_visible()
+            assert "sb-not-ready" in tab.page.locator(".sb-figure").get_attribute("class")
+            stack = shown_stack(tab)
+            distance, best = nearest_colourings(catalog, product, names, kind, parts)
+            assert distance == 1
+            assert stack in [layer_urls(catalog, base, "layered", product, k, view, v)
+                             for k, v in best]
+            assert all(u.rsplit("/", 1)[1].rsplit(".", 1)[0] in names for u in stack)
+            assert set(wanted) - set(stack)  # what is missing is not asked for
+            tab.wait_images()
+            assert tab.broken_images() == []
+            tab.screenshot(f"layered-not-ready-{kind}")
+        # kino: Top 236 lacks its front layer only: the side view button shows the
+        # stacked thumbnail, the front one says "Not rendered"; in the side view it is ready.
+        front = tab.page.locator('.sb-view[data-view="front"]')
+        side = tab.page.locator('.sb-view[data-view="side"]')
+        assert "Not rendered" in front.inner_text() and front.locator("img").count() == 0
+        thumbs = side.locator("img").evaluate_all("(is) => is.map((i) => i.src)")
+        assert thumbs == layer_urls(catalog, base, "layered", "kino-stool", "lino-top", "side",
+                                    (1128, 236), thumb=True)
+        side.click()
+        tab.wait("sketchbook.isReady()")
+        assert shown_stack(tab) == layer_urls(catalog, base, "layered", "kino-stool",
+                                              "lino-top", "side", (1128, 236))
+        assert status_text(tab) == "" and not tab.page.locator(".sb-badge").is_visible()
+        tab.wait_images()
+        assert tab.broken_images() == []
+        tab.assert_clean()
+    finally:
+        tab.close()
+
+
+LAYERED_DEMO_FILTERS: dict[str, list[dict[str, list[int]]]] = {
+    "maru-bench": [{}, {"Bolsters": [0]}, {"Bolsters": [4031]}, {"Bolsters": [4031, 0]},
+                   {"Pads": [4107, 4120], "Bolsters": [0, 4012]},
+                   {"Frame": [1128], "Pads": [4031]}, {"Frame": []}],
+    "kino-stool": [{}, {"Top": [235, 236, 237]}, {"Top": [236]}, {"Frame": [1128],
+                                                                  "Top": [1127, 236]},
+                   {"Stool": [0]}, {"Stool": [1127]}],
+}
+
+
+@pytest.mark.blender
+def test_layered_counts_and_gallery_on_real_layers(
+        browser: Any, layered_demo: LayeredDemo, partial_server: Any) -> None:
+    """count() is sitegen.layers.count_ready for every filter and view; the count line says
+    so; the gallery pages through exactly the ready colourings (stacked thumbnails), and a
+    tile selects its colouring."""
+    from sitegen.layers import count_ready
+
+    catalog = layered_demo.catalog
+    tab = Tab(browser, partial_server.url, "layered-counts")
+    base = f"{tab.base}renders/"
+    try:
+        for product, filters in LAYERED_DEMO_FILTERS.items():
+            tab.open(f"products/{product}/")
+            plans, (entry,) = product_plans(catalog, product)
+            model = catalog.models[catalog.products[product].model]
+            for view in model.views:
+                names = layered_demo.partial[model.id][view]
+                tab.js("(v) => sketchbook.select({}, {view: v})", view)
+                for flt in filters:
+                    expected = count_ready(catalog, catalog.products[product], names, flt,
+                                           kinds=entry.kinds)
+                    assert tab.js("(f) => sketchbook.count(f)", flt) == expected, (view, flt)
+                total = count_ready(catalog, catalog.products[product], names)
+                assert shown_count(tab) == total
+                assert tab.page.locator(".sb-count").inner_text() == \
+                    f"{total} ready pictures match"
+        # maru: 80 colourings, 40 not ready (8 need the missing Rust bolsters layer, 32 the
+        # backdrop with the table and bolsters); the gallery lists the 40 others, 2 pages.
+        tab.open("products/maru-bench/")
+        names = layered_demo.partial["maru"]["main"]
+        listed = ready_colourings(catalog, "maru-bench", names)
+        assert len(listed) == shown_count(tab) == 40
+        assert tab.page.locator(".sb-page-text").inner_text() == "Page 1 of 2"
+        first = tab.page.locator(".sb-gallery .sb-tile").first
+        kind, values, _ = listed[0]
+        assert first.locator("img").evaluate_all("(is) => is.map((i) => i.src)") == \
+            layer_urls(catalog, base, "layered", "maru-bench", kind, "main", values, thumb=True)
+        assert gallery_tiles(tab) == [(k, key) for k, _, key in listed]
+        assert tab.page.locator(".sb-page-text").inner_text() == "Page 2 of 2"
+        tab.wait_images()
+        assert tab.broken_images() == []
+        tile = tab.page.locator(".sb-gallery .sb-tile").nth(5)
+        kind, values, key = listed[24 + 5]
+        assert tile.get_attribute("data-key") == key
+        tile.click()
+        tab.wait("(k) => sketchbook.selection().kind === k", kind)
+        plans, _ = product_plans(catalog, "maru-bench")
+        names_of = next(p for p in plans if p.kind == kind).part_names
+        assert tab.selection()["parts"] == dict(zip(names_of, values, strict=True))
+        assert tab.js("sketchbook.isReady()") is True
+        assert tile.get_attribute("aria-current") == "true"
+        assert shown_stack(tab) == layer_urls(catalog, base, "layered", "maru-bench", kind,
+                                              "main", values)
+        # A filter box narrows count and gallery alike.
+        filter_box(tab, "Bolsters", value=0).check()
+        expected = len(ready_colourings(catalog, "maru-bench", names, {"Bolsters": [0]}))
+        tab.wait("(n) => document.querySelector('.sb-count').dataset.count === String(n)",
+                 arg=expected)
+        assert tab.page.locator(".sb-gallery .sb-tile").count() == min(expected, 24)
+        tab.wait_images()
+        assert tab.broken_images() == []
+        tab.assert_clean()
+    finally:
+        tab.close()
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("path", ["", "coverage.html",
+                                  *(f"products/{p}/" for p in PRODUCTS)])
+def test_layered_pages_load_clean(browser: Any, layered_demo: LayeredDemo,
+                                  layered_server: Any, path: str) -> None:
+    """The layered build (maru and kino rendered, hako and oto not): every page loads with
+    no error and no broken picture; pictures are stacks of ready layers."""
+    tab = Tab(browser, layered_server.url, f"layered-{path}")
+    try:
+        tab.open(path, sketchbook=path.startswith("products/"))
+        tab.wait_images()
+        assert tab.broken_images() == []
+        if path == "":
+            layers = dict(tab.page.eval_on_selector_all(".card-link", """(cs) => cs.map((c) =>
+                [c.href.split('/').at(-2), c.querySelectorAll('.card-picture img').length])"""))
+            # kino: the backdrop and 2 part layers; maru: and 3; hako and oto: not rendered.
+            assert layers == {"kino-stool": 3, "maru-bench": 4, "hako-table": 0, "oto-pouf": 0}
+        if path in ("products/kino-stool/", "products/maru-bench/"):
+            assert tab.js("sketchbook.isReady()") is True
+            assert len(shown_stack(tab)) == {"products/kino-stool/": 3,
+                                             "products/maru-bench/": 4}[path]
+        tab.assert_clean()
+    finally:
+        tab.close()
