@@ -605,6 +605,7 @@ function build(root) {
   }
 
   ui.img = mainImage();
+  ui.img.hidden = Boolean(layers); // a layered picture shows once its whole stack is loaded
   // A layered picture: the part layers over the backdrop (ui.img), added to each other.
   ui.layers = h("span", { class: "layer-stack sb-layers", hidden: true });
   ui.shown = h("div", { class: "sb-shown" }, ui.img, ui.layers);

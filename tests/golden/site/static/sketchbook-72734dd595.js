@@ -8,7 +8,7 @@
 // layered quality (`data.layers`), pictures stacked from a backdrop and part layers
 // (layers.js).
 
-import { Layers } from "./layers-c8854e814c.js";
+import { Layers } from "./layers-0aa9270911.js";
 import { ReadySet, paletteMask } from "./ready-9a64a56bc6.js";
 
 const PAGE_SIZE = 24;
@@ -605,6 +605,7 @@ function build(root) {
   }
 
   ui.img = mainImage();
+  ui.img.hidden = Boolean(layers); // a layered picture shows once its whole stack is loaded
   // A layered picture: the part layers over the backdrop (ui.img), added to each other.
   ui.layers = h("span", { class: "layer-stack sb-layers", hidden: true });
   ui.shown = h("div", { class: "sb-shown" }, ui.img, ui.layers);

@@ -278,7 +278,7 @@ export class Layers {
       this.views.set(view, byPresence);
     }
     this.groups = new Map(); // kind -> the layer group ("<mesh ids joined by .>") of each part
-    this.patterns = new Map(); // kind -> view -> [{presence, present, only}]
+    this.patterns = new Map(); // kind -> view -> [{presence, present, only, sets}]
     for (const kind of kinds) this.groups.set(kind, kind.parts.map((p) => p.meshes.map((m) => this.meshes[m]).join(".")));
   }
 
@@ -465,12 +465,12 @@ export class Layers {
   }
 
   /**
-   * The ready colouring nearest to `target` (one value per part of the kind, 0 where the
-   * wanted value is "removed" or the kind lacks it) with fewer than `bound` - `extra` parts
-   * differing, by branch and bound: parts in kind order, the wanted value first, then the
-   * choices in their order; a branch is cut when the parts that cannot keep their wanted
-   * value already reach the bound, or when no ready colouring completes it. Returns
-   * {values, distance} (distance includes `extra`) or null.
+   * The ready colouring of `kind` nearest to `target` (one value per part of the kind, 0
+   * where the wanted value is "removed"), if one is nearer than `bound`: its distance is
+   * `extra` plus the parts that differ. By branch and bound: parts in kind order, the
+   * wanted value first, then the choices in their order; a branch is cut when the parts
+   * that cannot keep their wanted value already reach the bound, or when no ready
+   * colouring completes it. Returns {values, distance} or null.
    */
   nearest(kind, target, view, extra = 0, bound = Infinity) {
     const patterns = this.kindPatterns(kind, view);
