@@ -23,7 +23,7 @@ class PartPlan:
     """One part of a kind, with its choices worked out."""
 
     name: str
-    meshes: tuple[int, ...]  # indices into the model's mesh list
+    meshes: tuple[int, ...]  # indices into the model's mesh list, in model order
     offered: tuple[int, ...]  # rule 1
     optional: bool
     default: int | None
@@ -125,7 +125,7 @@ def expand_kind(catalog: Catalog, product: Product, kind: Kind) -> KindPlan:
             domain = tuple(seen)
         plans.append(PartPlan(
             name=part.part,
-            meshes=tuple(mesh_ids.index(m) for m in part.meshes),
+            meshes=tuple(sorted(mesh_ids.index(m) for m in part.meshes)),  # model order
             offered=offered,
             optional=part.optional,
             default=part.default,

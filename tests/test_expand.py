@@ -181,3 +181,23 @@ def test_counting_10_to_the_15_is_structural(load: Load) -> None:
          {"part": "G", "covered": ["metal"], "meshes": ["c"], "colorchart": "next"}]
     wood, _ = plans_of(load({"c.yaml": cat}))
     assert count_colourings(wood) == 1000**5 * 10 * 10  # timed in `make bench`
+
+
+def test_layer_names_list_a_parts_meshes_in_model_order(load: Load) -> None:
+    from sitegen.layers import LayerName, colouring_layers, kind_patterns, parse_layer_name
+
+    cat = base_catalog()
+    cat["products"][0]["kinds"][1]["parts"][0]["meshes"] = ["rim", "frame"]  # not model order
+    catalog = load({"catalog.yaml": cat})
+    product = catalog.products["kino-stool"]
+    lino = expand_product(catalog, product)[1]
+    [pattern] = kind_patterns(catalog, product, lino)
+    assert pattern.presence == "1011"
+    assert [name for _, _, name in pattern.layers(lino)][:1] == ["layer-1011-frame.rim-1127"]
+    assert colouring_layers(lino, (1127, 235)) == [
+        "layer-1011-backdrop", "layer-1011-frame.rim-1127", "layer-1011-insert-235"]
+    assert parse_layer_name("layer-1011-frame.rim-1127") == LayerName("1011", ("frame", "rim"),
+                                                                      1127)
+    assert parse_layer_name("layer-1011-backdrop") == LayerName("1011", (), 0)
+    assert parse_layer_name("frame-1127_top-0_insert-0_rim-0") is None
+    assert parse_layer_name("layer-1127") is None  # the key of a one-mesh model named "layer"
