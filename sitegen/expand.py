@@ -7,13 +7,14 @@ tuple with one value per part of the kind, in kind order: a finish id, or 0 for 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
 
 from sitegen.catalog.models import Catalog, Kind, Part, Product
-from sitegen.constraints import Factor, allowed, allowed_pairs, count_solutions
+from sitegen.constraints import Factor, allowed, allowed_pairs, count_solutions, marginal
 
 Colouring = tuple[int, ...]
 
@@ -224,6 +225,15 @@ def count_common(plans: Sequence[KindPlan],
     With `restrict` (part name -> allowed values), only colourings whose parts take those
     values count; a kind lacking a restricted part matches it only when 0 is allowed.
     `part_values` restricts further, kind by kind: for plans[k], part index -> values.
+    """
+    return _common(plans, restrict, part_values)[None]
+
+
+def _common(plans: Sequence[KindPlan], restrict: Mapping[str, Collection[int]] | None,
+            part_values: Sequence[Mapping[int, Collection[int]]] | None,
+            by: str | None = None) -> Counter[int | None]:
+    """`count_common`, as {None: count}; with `by` (a part name), per value of that part
+    (kinds lacking it share no key with it: an empty count).
 
     A key is a value per mesh. Meshes coloured by one part of any of the kinds must share a
     value, so they are merged into one variable (union-find); each kind then adds its own
@@ -244,6 +254,7 @@ def count_common(plans: Sequence[KindPlan],
             for m in p.meshes[1:]:
                 parent[find(m)] = find(p.meshes[0])
     factors: list[Factor] = []
+    by_values: set[int] = set()  # the variables of part `by` (one, unless kinds differ)
     for k, plan in enumerate(plans):
         part_vars = [find(p.meshes[0]) for p in plan.parts]
         factors += kind_factors(plan, part_vars, [find(m) for m in plan.hidden])
@@ -253,8 +264,19 @@ def count_common(plans: Sequence[KindPlan],
             if name in plan.part_names:
                 factors.append(allowed(part_vars[plan.part_names.index(name)], values))
             elif 0 not in values:
-                return 0  # the kind lacks the part: only "removed" (0) matches it
-    return count_solutions(factors)
+                return Counter()  # the kind lacks the part: only "removed" (0) matches it
+        if by is not None:
+            if by not in plan.part_names:
+                return Counter()  # counted by a value of the part: the kind must have it
+            by_values.add(part_vars[plan.part_names.index(by)])
+    if by is None:
+        return Counter({None: count_solutions(factors)})
+    if len(by_values) == 1:
+        return Counter(marginal(factors, by_values.pop()))
+    # The kinds colour the part on separate meshes: one count per value.
+    domain = {v for plan in plans for p in plan.parts if p.name == by for v in p.domain}
+    return Counter({v: n for v in domain
+                    if (n := count_solutions(factors + [allowed(x, (v,)) for x in by_values]))})
 
 
 def count_colourings(plan: KindPlan) -> int:
@@ -306,20 +328,37 @@ def count_union(plans: Sequence[KindPlan],
     an empty intersection is empty too and is skipped, so disjoint kinds cost n + n(n-1)/2
     small problems.
     """
+    return _union(plans, restrict, part_values, None)[None]
+
+
+def count_union_by(plans: Sequence[KindPlan], part: str,
+                   restrict: Mapping[str, Collection[int]] | None = None,
+                   part_values: Sequence[Mapping[int, Collection[int]]] | None = None
+                   ) -> Counter[int | None]:
+    """`count_union` for every value of one part at once: value -> the count restricted to
+    it (a value missing counts 0). One elimination per intersection, not one per value.
+    Kinds that lack the part count for no value (not even 0)."""
+    return _union(plans, restrict, part_values, part)
+
+
+def _union(plans: Sequence[KindPlan], restrict: Mapping[str, Collection[int]] | None,
+           part_values: Sequence[Mapping[int, Collection[int]]] | None,
+           by: str | None) -> Counter[int | None]:
     empty: set[frozenset[int]] = set()
-    total = 0
+    total: Counter[int | None] = Counter()
     for size in range(1, len(plans) + 1):
         for subset in itertools.combinations(range(len(plans)), size):
             members = frozenset(subset)
             if any(members - {k} in empty for k in subset if size > 1):
                 empty.add(members)
                 continue
-            common = count_common([plans[k] for k in subset], restrict,
-                                  None if part_values is None else
-                                  [part_values[k] for k in subset])
-            if common == 0:
+            common = _common([plans[k] for k in subset], restrict,
+                             None if part_values is None else [part_values[k] for k in subset],
+                             by)
+            if not any(common.values()):
                 empty.add(members)
-            total += common if size % 2 else -common
+            for value, n in common.items():
+                total[value] += n if size % 2 else -n
     return total
 
 

@@ -13,12 +13,13 @@ names, the compositing rule and the limits.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sitegen.catalog.models import Catalog, Product
 from sitegen.constraints import allowed, count_solutions, marginal
-from sitegen.expand import KindPlan, count_union, expand_product, kind_factors
+from sitegen.expand import KindPlan, count_union, count_union_by, expand_product, kind_factors
 
 # A present mesh that is not the layer's own: it renders in the neutral material (it is a
 # holdout or unseen, but its colour still bounces onto what the layer shows), so a layer
@@ -167,6 +168,25 @@ def count_ready(catalog: Catalog, product: Product, ready: Collection[str],
     the presence are united by inclusion-exclusion (`count_union`), as the catalog's counts.
     The browser's `count()` follows the same steps.
     """
+    return sum(count_union([p for p, _ in group], restrict, [v for _, v in group])
+               for group in _ready_groups(catalog, product, ready, kinds))
+
+
+def count_ready_by(catalog: Catalog, product: Product, ready: Collection[str], part: str
+                   ) -> Counter[int | None]:
+    """`count_ready` restricted to each finish of one part (by name), all in one go:
+    finish -> ready colourings with that finish on the part."""
+    total: Counter[int | None] = Counter()
+    for group in _ready_groups(catalog, product, ready, None):
+        total.update(count_union_by([p for p, _ in group], part, None, [v for _, v in group]))
+    return total
+
+
+def _ready_groups(catalog: Catalog, product: Product, ready: Collection[str],
+                  kinds: Collection[str] | None
+                  ) -> Iterator[list[tuple[KindPlan, dict[int, tuple[int, ...]]]]]:
+    """Per mesh presence whose backdrop is ready: the kinds that produce it, each with the
+    values its parts may take (present: finishes whose layer is ready; absent: 0)."""
     plans = [p for p in expand_product(catalog, product) if kinds is None or p.kind in kinds]
     by_presence: dict[str, list[tuple[KindPlan, dict[int, tuple[int, ...]]]]] = {}
     for plan in plans:
@@ -179,5 +199,4 @@ def count_ready(catalog: Catalog, product: Product, ready: Collection[str],
                 if name in ready:
                     only[i] += (value,)
             by_presence.setdefault(pattern.presence, []).append((plan, only))
-    return sum(count_union([p for p, _ in group], restrict, [v for _, v in group])
-               for group in by_presence.values())
+    yield from by_presence.values()

@@ -25,6 +25,7 @@ from sitegen.catalog import Catalog, load_catalog
 from sitegen.expand import (
     count_colourings,
     count_product,
+    count_union_by,
     default_colouring,
     expand_kind,
     expand_product,
@@ -38,6 +39,7 @@ from sitegen.layers import (
     backdrop_name,
     colouring_layers,
     count_ready,
+    count_ready_by,
     kind_patterns,
     parse_layer_name,
 )
@@ -294,3 +296,12 @@ def test_presence_patterns_and_ready_counts_match_brute_force(spec: dict[str, An
                         continue
                     keys.add(plan.key(values))
             assert count_ready(catalog, product, ready, flt) == len(keys), (ready, flt)
+            # Per finish of a part in one go (coverage): the same as one count per finish.
+            for name in names:
+                by_ready = count_ready_by(catalog, product, ready, name)
+                by_allowed = count_union_by(plans, name)
+                for value in {v for plan in plans for p in plan.parts if p.name == name
+                              for v in p.domain if v}:
+                    assert by_ready[value] == count_ready(catalog, product, ready,
+                                                          {name: [value]}), (name, value)
+                    assert by_allowed[value] == count_product(plans, {name: [value]})

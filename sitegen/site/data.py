@@ -19,6 +19,7 @@ from sitegen.expand import (
     SketchbookEntry,
     count_colourings,
     count_product,
+    count_union_by,
     default_colouring,
     expand_product,
     parse_key,
@@ -258,11 +259,15 @@ def product_coverage(catalog: Catalog, product: Product,
     names = dict.fromkeys(name for plan in plans for name in plan.part_names)
     if layered:
         # A layered quality: a colouring is ready in every view when its layers are (a
-        # layer's name is the same in every view).
-        return Coverage(count_product(plans), layers.count_ready(catalog, product, everywhere), [
-            (name, [(finish, layers.count_ready(catalog, product, everywhere, {name: (finish,)}),
-                     count_product(plans, {name: (finish,)}))
-                    for finish in _part_finishes(plans, name)]) for name in names])
+        # layer's name is the same in every view). Per part, every finish in one go.
+        rows = []
+        for name in names:
+            ready_by = layers.count_ready_by(catalog, product, everywhere, name)
+            allowed_by = count_union_by(plans, name)
+            rows.append((name, [(f, ready_by[f], allowed_by[f])
+                                for f in _part_finishes(plans, name)]))
+        return Coverage(count_product(plans), layers.count_ready(catalog, product, everywhere),
+                        rows)
     # One pass over the ready keys: each counts once (for the first kind that has it) in
     # every (part, finish) it shows.
     ready_counts: dict[tuple[str, int], int] = {}
