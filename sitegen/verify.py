@@ -12,7 +12,9 @@ probability proportional to its number of colourings, then its parts in kind ord
 value with probability proportional to the number of ways to colour the parts that read
 it (the weights `count_colourings` sums). A draw whose key an earlier kind also produces is
 rejected (so every key has one way in: the union stays uniform), and so is a repeat. When
-N is at least the number of colourings, every colouring is taken.
+N is at least the number of colourings, every colouring is taken. Each product has its own
+random stream, seeded by the seed and the product id: a seed picks the same colourings of a
+product whichever other products are verified with it.
 
 Compositing (`composite`), as docs/layers.md's browser stack: the part layers are summed in
 one isolated group (CSS `mix-blend-mode: plus-lighter`: premultiplied colours added and
@@ -271,7 +273,6 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
             views = sorted({v for m in models for v in catalog.models[m].views})
             raise SitegenError(f"no chosen product has a view {view!r} (their views: "
                                f"{', '.join(views)})")
-    rng = random.Random(seed)
     pictures: list[Picture] = []
     allowed: dict[str, int] = {}
     for product_id in chosen:
@@ -279,6 +280,9 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
         plans = expand_product(catalog, product)
         allowed[product_id] = count_product(plans)
         model = catalog.models[product.model]
+        # A product's draw depends on the seed and its id only: the same colourings whatever
+        # other products are verified with it.
+        rng = random.Random(f"{seed}:{product_id}")
         for plan, values in sample_colourings(plans, count, rng):
             for v in model.views:
                 if view is not None and v != view:
@@ -368,7 +372,9 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
     layer covers only partly (0 < alpha < 255); `psnr_silhouette` / `psnr_interior` over
     those pixels and over all the others; `error_share`, the share of the squared error on
     silhouette pixels, on pixels parts cover fully, and on the backdrop alone (no layer
-    covers them); `max_diff`, the largest channel difference in levels.
+    covers them); `max_diff`, the largest channel difference in levels;
+    `psnr_linear_light`, the PSNR the same layers would reach stacked in linear light
+    (`composite_linear`, a diagnostic).
     """
     stacked = composite(backdrop, layers)
     rgb = full[..., :3]
@@ -393,7 +399,37 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
         "backdrop": float(squared[~covered].sum()) / total,
     }
     scores["max_diff"] = int(np.abs(diff).max())
+    scores["psnr_linear_light"] = psnr(composite_linear(backdrop, layers), rgb)
     return stacked, scores
+
+
+def _to_linear(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    result: NDArray[np.float64] = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    return result
+
+
+def _from_linear(y: NDArray[np.float64]) -> NDArray[np.float64]:
+    y = np.clip(y, 0.0, 1.0)
+    result: NDArray[np.float64] = np.where(y <= 0.0031308, y * 12.92,
+                                           1.055 * y ** (1 / 2.4) - 0.055)
+    return result
+
+
+def composite_linear(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
+    """A diagnostic, not what a browser does: the same stack in linear light (the sRGB
+    curve undone before adding, redone after; the view transform's own curve is not
+    undone, so this only approximates the renderer, which averages linear light within a
+    pixel). The gap to `composite` is what display-space stacking costs on silhouettes."""
+    base = _to_linear(backdrop[..., :3].astype(np.float64) / 255)
+    colour = np.zeros_like(base)
+    alpha = np.zeros(base.shape[:2] + (1,), dtype=np.float64)
+    for layer in layers:
+        a = layer[..., 3:4].astype(np.float64) / 255
+        colour += a * _to_linear(layer[..., :3].astype(np.float64) / 255)
+        alpha += a
+    out = np.minimum(colour, 1.0) + (1.0 - np.minimum(alpha, 1.0)) * base
+    result: Image8 = np.floor(_from_linear(out) * 255 + 0.5).astype(np.uint8)
+    return result
 
 
 def decode(data: bytes, mode: str) -> Image8:

@@ -29,6 +29,7 @@ from sitegen.verify import (
     colouring_wanted,
     compare,
     composite,
+    composite_linear,
     draw_colouring,
     kind_weights,
     mesh_values_of,
@@ -74,6 +75,16 @@ def test_partial_and_missing_layers() -> None:
     assert composite(backdrop, [pixel(0, 0, 0, 0)]).tolist() == [[[200, 200, 200]]]
     with pytest.raises(ValueError):
         composite(np.zeros((2, 2, 3), np.uint8), [np.zeros((2, 3, 4), np.uint8)])
+
+
+def test_linear_light_diagnostic_agrees_where_nothing_is_partial() -> None:
+    backdrop = np.array([[[0, 128, 255], [30, 60, 90]]], np.uint8)
+    layer = np.array([[[10, 20, 30, 255], [0, 0, 0, 0]]], np.uint8)
+    assert composite_linear(backdrop, [layer]).tolist() == composite(backdrop, [layer]).tolist()
+    # Half a black part over white: display space says 128, linear light about 188.
+    half = composite_linear(pixel(255, 255, 255), [pixel(0, 0, 0, 128)])
+    assert composite(pixel(255, 255, 255), [pixel(0, 0, 0, 128)]).tolist() == [[[127] * 3]]
+    assert 185 <= half[0, 0, 0] <= 190
 
 
 def test_psnr_and_ssim() -> None:
