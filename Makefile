@@ -27,8 +27,10 @@ serve: install
 test: install
 	$(BIN)/pytest
 
+# BENCH_ARGS: e.g. "--only layers" for one section (bench/README.md)
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python bench/run.py --out bench/results.json
+	$(BIN)/python bench/run.py --out bench/results.json $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check sitegen tests bench blender scripts

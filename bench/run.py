@@ -41,7 +41,7 @@ ROOT = BENCH_DIR.parent
 DEFAULT_OUT = BENCH_DIR / "results.json"
 
 # Known sections first, in this order; any other bench/bench_*.py follows, sorted.
-SECTION_ORDER = ("bench_catalog", "bench_render", "bench_site")
+SECTION_ORDER = ("bench_catalog", "bench_render", "bench_site", "bench_layers")
 
 for _path in (str(ROOT), str(BENCH_DIR)):
     if _path not in sys.path:
