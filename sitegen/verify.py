@@ -643,8 +643,9 @@ def iter_report_lines(report: Report, min_psnr: float) -> Iterator[str]:
     if worst is None:
         yield "nothing to compare"
         return
+    worst_ssim = min(p.scores["ssim"] for p in report.pictures)
     yield (f"worst: {worst.product} {worst.view} {worst.key}: PSNR {_db(worst.scores['psnr'])}"
-           f" (PSNR over {PSNR_NOTE}; SSIM on {SSIM_NOTE})")
+           f"; worst SSIM {worst_ssim:.4f} (PSNR over {PSNR_NOTE}; SSIM on {SSIM_NOTE})")
     verdict = "ok" if report.worst_psnr() >= min_psnr else "FAILED"
     yield f"{verdict}: worst PSNR {_db(report.worst_psnr())}, aim >= {min_psnr:g} dB"
 
