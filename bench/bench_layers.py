@@ -13,10 +13,12 @@ Three benchmarks (bench/README.md, "The layers section"):
   extrapolated from them.
 - `verify`: `sitegen verify-layers` on every demo product (VERIFY_COUNT colourings each,
   seed VERIFY_SEED) at the demo's layered quality: PSNR / SSIM per product, the worst,
-  against the 40 dB aim; where the error is (silhouettes, parts, backdrop).
-- `variants`: the worst picture of each product that missed the aim (of the two worst
-  products when none did) again with other settings (denoise off, more samples, a larger
-  resolution), to say which settings meet the aim and what they cost per render.
+  against the 40 dB aim, for the page's stack (linear light) and the CSS one; where the
+  error is (silhouettes, parts, backdrop).
+- `variants`: the worst picture of each product that missed the aim on either stack (of
+  the two worst products when none did) again with other settings (denoise off, more
+  samples, a larger resolution), to say which settings meet the aim and what they cost
+  per render.
 """
 
 from __future__ import annotations
@@ -241,7 +243,6 @@ def _report_figures(report: Report) -> dict[str, Any]:
         mine = [p for p in data["pictures"] if p["product"] == product]
         products[product] = {
             **row,
-            "worst_psnr_linear_light": min(p["psnr_linear_light"] for p in mine),
             "mean_error_share": {k: statistics.fmean(p["error_share"][k] for p in mine)
                                  for k in ("silhouette", "parts", "backdrop")},
             "worst_psnr_interior": min(p["psnr_interior"] for p in mine),
@@ -254,7 +255,7 @@ def _report_figures(report: Report) -> dict[str, Any]:
         "count": data["count"],
         "pictures": [{k: p[k] for k in ("product", "view", "key", "psnr", "ssim",
                                         "psnr_interior", "psnr_silhouette", "silhouette_share",
-                                        "error_share", "psnr_linear_light", "max_diff")}
+                                        "error_share", "max_diff", "psnr_css", "ssim_css")}
                      for p in data["pictures"]],
         "products": products,
         "worst_psnr": data["worst_psnr"],
@@ -262,6 +263,10 @@ def _report_figures(report: Report) -> dict[str, Any]:
         "worst": {k: data["worst"][k] for k in ("product", "view", "key")},
         "aim_psnr": AIM_PSNR,
         "aim_met": data["ok"],
+        "worst_psnr_css": data["worst_psnr_css"],
+        "worst_ssim_css": data["worst_ssim_css"],
+        "aim_met_css": _finite_db(data["worst_psnr_css"]) >= AIM_PSNR,
+        "stack_note": data["stack"],
         "renders": data["renders"],
         "median_render_s": seconds,
         "psnr_note": data["psnr"],
@@ -281,12 +286,12 @@ def verify(products: Sequence[str], overrides: dict[str, Any] | None = None,
     return {**_report_figures(report), "loadavg_after": _loadavg()}
 
 
-_LAST: dict[str, dict[str, Any]] = {}
+_LAST: dict[str, dict[str, Any]] = {}  # bench_verify's figures, for bench_variants
 
 
 def _finite_db(psnr: float | None) -> float:
     """A PSNR from the JSON figures: null there means identical pictures."""
-    return math.inf if psnr is None else psnr  # bench_verify's figures, for bench_variants
+    return math.inf if psnr is None else psnr
 
 
 def bench_verify() -> dict[str, Any]:
@@ -295,42 +300,49 @@ def bench_verify() -> dict[str, Any]:
 
 
 def bench_variants() -> dict[str, Any]:
-    """The worst picture of each product below the aim at the demo's settings (of the two
-    worst products when none is), again with each variant's settings: the same seed, so the
-    same colourings (a product's draw depends on the seed and its id only). The
-    demo-settings figures are `verify`'s when it ran in this process."""
+    """The worst picture (page's stack) of each product below the aim at the demo's
+    settings on either stack, the page's or the CSS one (of the two worst products when
+    none is), again with each variant's settings: the same seed, so the same colourings (a
+    product's draw depends on the seed and its id only). The demo-settings figures are
+    `verify`'s when it ran in this process."""
     base = _LAST.get("verify") or verify([])
-    ranked = sorted(base["products"].items(), key=lambda item: item[1]["worst_psnr"])
-    missed = [p for p, row in ranked if row["worst_psnr"] < AIM_PSNR] or [p for p, _ in
-                                                                          ranked[:2]]
+    ranked = sorted(base["products"].items(),
+                    key=lambda item: min(item[1]["worst_psnr"], item[1]["worst_psnr_css"]))
+    missed = [p for p, row in ranked if min(row["worst_psnr"], row["worst_psnr_css"])
+              < AIM_PSNR] or [p for p, _ in ranked[:2]]
     worst = {p: min((x for x in base["pictures"] if x["product"] == p),
                     key=lambda x: _finite_db(x["psnr"])) for p in missed}
     only = {(p, x["view"], x["key"]) for p, x in worst.items()}
     runs = {"demo settings": {
         "settings": base["settings"],
-        "products": {p: {"worst_psnr": x["psnr"], "worst_ssim": x["ssim"]}
+        "products": {p: {k: x[k] for k in ("psnr", "ssim", "psnr_css", "ssim_css")}
                      for p, x in worst.items()},
-        "worst_psnr": min(_finite_db(x["psnr"]) for x in worst.values()),
         "median_render_s": base["median_render_s"]}}
     for name, overrides in VARIANTS:
         r = verify(missed, overrides, only)
-        runs[name] = {"overrides": overrides,
-                      **{k: r[k] for k in ("settings", "products", "worst_psnr",
-                                           "median_render_s")}}
+        by_key = {x["product"]: x for x in r["pictures"]}
+        runs[name] = {"overrides": overrides, "settings": r["settings"],
+                      "products": {p: {k: by_key[p][k] for k in ("psnr", "ssim", "psnr_css",
+                                                                 "ssim_css")} for p in missed},
+                      "median_render_s": r["median_render_s"]}
     base_s = base["median_render_s"]
     for run in runs.values():
         run["cost_per_render_vs_demo"] = {
             k: run["median_render_s"][k] / base_s[k] for k in run["median_render_s"]
             if k in base_s and base_s[k]}
+
+    def meet(stack: str) -> list[str]:
+        return [name for name, run in runs.items()
+                if all(_finite_db(run["products"][p][stack]) >= AIM_PSNR for p in missed)]
+
     return {
         "products": missed,
         "pictures": sorted(only),
         "seed": VERIFY_SEED,
         "count": VERIFY_COUNT,
         "runs": runs,
-        "meet_aim": [name for name, run in runs.items()
-                     if all(_finite_db(run["products"][p]["worst_psnr"]) >= AIM_PSNR
-                            for p in missed)],
+        "meet_aim": meet("psnr"),
+        "meet_aim_css": meet("psnr_css"),
         "aim_psnr": AIM_PSNR,
     }
 
@@ -383,28 +395,34 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
         s = r["settings"]
         lines = [f"verify-layers at {QUALITY} ({s['samples']} samples {s['resolution'][0]}x"
                  f"{s['resolution'][1]} denoise {s['denoise']}), {r['count']} colouring(s) per "
-                 f"product, seed {r['seed']}:"]
+                 f"product, seed {r['seed']}; stacked in linear light as the page's canvas, "
+                 "[the CSS stack]:"]
         for product, row in r["products"].items():
             share = row["mean_error_share"]
             lines.append(f"  {product}: {row['pictures']} picture(s), worst PSNR "
-                         f"{_db(row['worst_psnr'])}, worst SSIM {row['worst_ssim']:.4f}; error "
+                         f"{_db(row['worst_psnr'])} [{_db(row['worst_psnr_css'])}], worst "
+                         f"SSIM {row['worst_ssim']:.4f} [{row['worst_ssim_css']:.4f}]; error "
                          f"on silhouettes {100 * share['silhouette']:.0f}%, parts "
-                         f"{100 * share['parts']:.0f}%, backdrop {100 * share['backdrop']:.0f}%"
-                         f"; stacked in linear light: {_db(row['worst_psnr_linear_light'])}")
+                         f"{100 * share['parts']:.0f}%, backdrop {100 * share['backdrop']:.0f}%")
         w = r["worst"]
         lines.append(f"worst: {_db(r['worst_psnr'])} ({w['product']} {w['view']} {w['key']}), "
                      f"worst SSIM {r['worst_ssim']:.4f}; aim >= {r['aim_psnr']:g} dB: "
-                     f"{'met' if r['aim_met'] else 'MISSED'}")
+                     f"{'met' if r['aim_met'] else 'MISSED'}; CSS stack: worst "
+                     f"{_db(r['worst_psnr_css'])}, SSIM {r['worst_ssim_css']:.4f}, "
+                     f"{'met' if r['aim_met_css'] else 'MISSED'}")
         return lines
     if name == "variants":
         lines = ["the worst picture of each: " + ", ".join(
-            f"{p} {v} {k}" for p, v, k in r["pictures"]) + f" (seed {r['seed']})"]
+            f"{p} {v} {k}" for p, v, k in r["pictures"]) + f" (seed {r['seed']}); PSNR of the "
+            "page's stack [the CSS stack]:"]
         for label, run_ in r["runs"].items():
             cost = run_["cost_per_render_vs_demo"]
             per = ", ".join(f"{k} {v:.1f}x" for k, v in cost.items() if k in ("full", "part"))
-            worst = ", ".join(f"{p} {_db(run_['products'][p]['worst_psnr'])}"
+            worst = ", ".join(f"{p} {_db(run_['products'][p]['psnr'])} "
+                              f"[{_db(run_['products'][p]['psnr_css'])}]"
                               for p in r["products"])
             lines.append(f"  {label}: {worst}; time per render vs demo: {per}")
-        lines.append(f"meet >= {r['aim_psnr']:g} dB: {', '.join(r['meet_aim']) or 'none'}")
+        lines.append(f"meet >= {r['aim_psnr']:g} dB: {', '.join(r['meet_aim']) or 'none'}; "
+                     f"CSS stack: {', '.join(r['meet_aim_css']) or 'none'}")
         return lines
     return [f"{k}: {v}" for k, v in r.items() if not isinstance(v, dict | list)]

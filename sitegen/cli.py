@@ -684,10 +684,11 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
 
     Draws COUNT allowed colourings per product (uniformly, from the catalog's structure),
     renders each in full at the layered quality's settings (layers off, same seed, film
-    opaque) and the layers it is stacked from, composites the layers as the browser does
-    (part layers added, plus-lighter, over the backdrop), and prints per picture PSNR (RGB,
-    8-bit peak) and SSIM (luminance, 8x8 windows). Renders go to a temporary folder, never
-    into a store. Exit status 1 when the worst PSNR is below --min-psnr.
+    opaque) and the layers it is stacked from, stacks the layers as the sketchbook's canvas
+    does (in linear light; the CSS stack, plus-lighter in display space, is scored too), and
+    prints per picture PSNR (RGB, 8-bit peak) and SSIM (luminance, 8x8 windows). Renders go
+    to a temporary folder, never into a store. Exit status 1 when the worst PSNR is below
+    --min-psnr.
 
     \b
     Examples:

@@ -16,11 +16,24 @@ N is at least the number of colourings, every colouring is taken. Each product h
 random stream, seeded by the seed and the product id: a seed picks the same colourings of a
 product whichever other products are verified with it.
 
-Compositing (`composite`), as docs/layers.md's browser stack: the part layers are summed in
-one isolated group (CSS `mix-blend-mode: plus-lighter`: premultiplied colours added and
-clamped to 1, alphas added and clamped to 1), and the group goes "over" the opaque
-backdrop; 8-bit sRGB straight-alpha files, float maths, one rounding to 8 bits at the end
-(a browser may also round its group surface to 8 bits: at most half a level more).
+Compositing, as the sketchbook does (templates/static/layers.js):
+
+- `composite`: what the page shows once a stack's layers are decoded (`stackLinear`,
+  drawn into a canvas): in linear light: the sRGB curve undone on every 8-bit value, the
+  part layers added (alpha times colour, summed and clamped to 1; alphas summed and
+  clamped to 1), the rest of the pixel (1 - alpha) taken from the backdrop, the curve
+  redone, rounded to 8 bits; a pixel no layer touches is the backdrop's. The same tables
+  as the page (32-bit floats for sRGB -> linear, 65,536 linear steps back), so the pixels
+  are the page's.
+- `composite_css`: the CSS stack the page shows before that, and instead of it where the
+  pixels cannot be read (renders from another origin without CORS): display space, the
+  part layers in one isolated group with `mix-blend-mode: plus-lighter` (premultiplied
+  colours added and clamped to 1, alphas added and clamped to 1), the group "over" the
+  opaque backdrop; float maths, one rounding to 8 bits at the end (a browser may also
+  round its group surface to 8 bits: at most half a level more).
+
+The verdict (and `psnr`, `ssim`) is on `composite`; `psnr_css`, `ssim_css` score the CSS
+stack.
 
 Comparing: PSNR over the R, G and B channels, 8-bit peak (255); SSIM on the luminance
 (ITU-R BT.601 weights: 0.299 R + 0.587 G + 0.114 B, in 8-bit units) over 8x8
@@ -300,10 +313,53 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
 
 # --- compositing and comparing -----------------------------------------------------------
 
+# sRGB -> linear per 8-bit value, as 32-bit floats (layers.js TO_LINEAR); linear -> sRGB
+# through SRGB_STEPS + 1 steps (layers.js TO_SRGB).
+SRGB_STEPS = 65535
+
+
+def _srgb_to_linear(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    result: NDArray[np.float64] = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    return result
+
+
+def _linear_to_srgb(y: NDArray[np.float64]) -> NDArray[np.float64]:
+    result: NDArray[np.float64] = np.where(y <= 0.0031308, y * 12.92,
+                                           1.055 * y ** (1 / 2.4) - 0.055)
+    return result
+
+
+TO_LINEAR: NDArray[np.float64] = _srgb_to_linear(np.arange(256) / 255).astype(np.float32) \
+    .astype(np.float64)
+TO_SRGB: Image8 = np.floor(_linear_to_srgb(np.arange(SRGB_STEPS + 1) / SRGB_STEPS) * 255
+                           + 0.5).astype(np.uint8)
+
+
 def composite(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
-    """The browser's stack: the part layers (H x W x 4, straight alpha) added in one
-    isolated group (plus-lighter), the group "over" the opaque backdrop (H x W x 3); 8-bit
-    in, float maths, 8-bit out (rounded half up)."""
+    """The page's stack in linear light (layers.js `stackLinear`): the part layers (H x W x
+    4, straight alpha) added in linear light, the rest of each pixel from the opaque
+    backdrop (H x W x 3), back to 8-bit sRGB; pixels no layer covers are the backdrop's."""
+    base = backdrop[..., :3]
+    colour = np.zeros(base.shape, dtype=np.float64)
+    alpha = np.zeros(base.shape[:2] + (1,), dtype=np.float64)
+    for layer in layers:
+        if layer.shape[:2] != base.shape[:2] or layer.shape[2] != 4:
+            raise ValueError(f"a layer of shape {layer.shape} over a backdrop of shape "
+                             f"{backdrop.shape}")
+        a = layer[..., 3:4].astype(np.float64) / 255
+        colour += a * TO_LINEAR[layer[..., :3]]
+        alpha += a
+    rest = np.where(alpha >= 1, 0.0, 1.0 - alpha)
+    out = np.minimum(np.minimum(colour, 1.0) + rest * TO_LINEAR[base], 1.0)
+    steps = np.floor(out * SRGB_STEPS + 0.5).astype(np.int64)  # Math.round: half up
+    result: Image8 = np.where(alpha > 0, TO_SRGB[steps], base).astype(np.uint8)
+    return result
+
+
+def composite_css(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
+    """The page's CSS stack: the part layers (H x W x 4, straight alpha) added in one
+    isolated group (plus-lighter), the group "over" the opaque backdrop (H x W x 3), in
+    display space; 8-bit in, float maths, 8-bit out (rounded half up)."""
     base = backdrop[..., :3].astype(np.float64) / 255
     colour = np.zeros_like(base)
     alpha = np.zeros(base.shape[:2] + (1,), dtype=np.float64)
@@ -372,9 +428,8 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
     layer covers only partly (0 < alpha < 255); `psnr_silhouette` / `psnr_interior` over
     those pixels and over all the others; `error_share`, the share of the squared error on
     silhouette pixels, on pixels parts cover fully, and on the backdrop alone (no layer
-    covers them); `max_diff`, the largest channel difference in levels;
-    `psnr_linear_light`, the PSNR the same layers would reach stacked in linear light
-    (`composite_linear`, a diagnostic).
+    covers them); `max_diff`, the largest channel difference in levels; `psnr_css` and
+    `ssim_css`, the scores of the CSS stack (`composite_css`).
     """
     stacked = composite(backdrop, layers)
     rgb = full[..., :3]
@@ -399,37 +454,10 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
         "backdrop": float(squared[~covered].sum()) / total,
     }
     scores["max_diff"] = int(np.abs(diff).max())
-    scores["psnr_linear_light"] = psnr(composite_linear(backdrop, layers), rgb)
+    css = composite_css(backdrop, layers)
+    scores["psnr_css"] = psnr(css, rgb)
+    scores["ssim_css"] = ssim(css, rgb)
     return stacked, scores
-
-
-def _to_linear(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    result: NDArray[np.float64] = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-    return result
-
-
-def _from_linear(y: NDArray[np.float64]) -> NDArray[np.float64]:
-    y = np.clip(y, 0.0, 1.0)
-    result: NDArray[np.float64] = np.where(y <= 0.0031308, y * 12.92,
-                                           1.055 * y ** (1 / 2.4) - 0.055)
-    return result
-
-
-def composite_linear(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
-    """A diagnostic, not what a browser does: the same stack in linear light (the sRGB
-    curve undone before adding, redone after; the view transform's own curve is not
-    undone, so this only approximates the renderer, which averages linear light within a
-    pixel). The gap to `composite` is what display-space stacking costs on silhouettes."""
-    base = _to_linear(backdrop[..., :3].astype(np.float64) / 255)
-    colour = np.zeros_like(base)
-    alpha = np.zeros(base.shape[:2] + (1,), dtype=np.float64)
-    for layer in layers:
-        a = layer[..., 3:4].astype(np.float64) / 255
-        colour += a * _to_linear(layer[..., :3].astype(np.float64) / 255)
-        alpha += a
-    out = np.minimum(colour, 1.0) + (1.0 - np.minimum(alpha, 1.0)) * base
-    result: Image8 = np.floor(_from_linear(out) * 255 + 0.5).astype(np.uint8)
-    return result
 
 
 def decode(data: bytes, mode: str) -> Image8:
@@ -465,10 +493,13 @@ class Report:
         out: dict[str, dict[str, Any]] = {}
         for p in self.pictures:
             row = out.setdefault(p.product, {"pictures": 0, "worst_psnr": math.inf,
-                                             "worst_ssim": 1.0})
+                                             "worst_ssim": 1.0, "worst_psnr_css": math.inf,
+                                             "worst_ssim_css": 1.0})
             row["pictures"] += 1
             row["worst_psnr"] = min(row["worst_psnr"], p.scores["psnr"])
             row["worst_ssim"] = min(row["worst_ssim"], p.scores["ssim"])
+            row["worst_psnr_css"] = min(row["worst_psnr_css"], p.scores["psnr_css"])
+            row["worst_ssim_css"] = min(row["worst_ssim_css"], p.scores["ssim_css"])
         return out
 
     def as_json(self, min_psnr: float) -> dict[str, Any]:
@@ -489,6 +520,12 @@ class Report:
             "worst": worst.describe() if worst is not None else None,
             "worst_psnr": self.worst_psnr(),
             "worst_ssim": min((p.scores["ssim"] for p in self.pictures), default=None),
+            "worst_psnr_css": min((p.scores["psnr_css"] for p in self.pictures),
+                                  default=None),
+            "worst_ssim_css": min((p.scores["ssim_css"] for p in self.pictures),
+                                  default=None),
+            "stack": "linear light, as the page's canvas (layers.js stackLinear); *_css: "
+                     "the CSS stack (plus-lighter in display space)",
             "min_psnr": min_psnr,
             "ok": self.worst_psnr() >= min_psnr,
             "renders": {"full": self.rendered_full, "layers": self.rendered_layers,
@@ -623,22 +660,25 @@ def iter_report_lines(report: Report, min_psnr: float) -> Iterator[str]:
            f"layer(s)" + (f", took {report.taken_layers} layer(s) from the store"
                           if report.taken_layers else "")
            + f" in {report.seconds:.1f} s")
+    yield ("stacked in linear light as the page's canvas does; CSS STACK: the PSNR of the "
+           "CSS stack (plus-lighter in display space) the page shows before, or instead")
     # Silhouette pixels: some layer covers them only partly; their share of the pixels and
     # of the squared error, and the PSNR over every other pixel.
     rows = [("PRODUCT", "VIEW", "COLOURING", "PSNR", "SSIM", "SILHOUETTE PX", "ITS ERROR",
-             "PSNR ELSEWHERE")]
+             "PSNR ELSEWHERE", "CSS STACK")]
     for p in report.pictures:
         sc = p.scores
         rows.append((p.product, p.view, p.key, _db(sc["psnr"]), f"{sc['ssim']:.4f}",
                      f"{100 * sc['silhouette_share']:.1f}%",
                      f"{100 * sc['error_share']['silhouette']:.0f}%",
-                     _db(sc["psnr_interior"])))
+                     _db(sc["psnr_interior"]), _db(sc["psnr_css"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         yield "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
     for product, worst_of in report.by_product().items():
         yield (f"{product}: {worst_of['pictures']} picture(s), worst PSNR "
-               f"{_db(worst_of['worst_psnr'])}, worst SSIM {worst_of['worst_ssim']:.4f}")
+               f"{_db(worst_of['worst_psnr'])}, worst SSIM {worst_of['worst_ssim']:.4f} (CSS "
+               f"stack: {_db(worst_of['worst_psnr_css'])}, {worst_of['worst_ssim_css']:.4f})")
     worst = report.worst
     if worst is None:
         yield "nothing to compare"

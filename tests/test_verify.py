@@ -29,7 +29,7 @@ from sitegen.verify import (
     colouring_wanted,
     compare,
     composite,
-    composite_linear,
+    composite_css,
     draw_colouring,
     kind_weights,
     mesh_values_of,
@@ -48,43 +48,95 @@ def pixel(*values: int) -> np.ndarray:
 
 # --- compositing ---------------------------------------------------------------------------
 
+def srgb(linear: float) -> int:
+    """The 8-bit sRGB value of a linear value (the standard curve, rounded)."""
+    x = linear * 12.92 if linear <= 0.0031308 else 1.055 * linear ** (1 / 2.4) - 0.055
+    return math.floor(x * 255 + 0.5)
+
+
 def test_complementary_half_alpha_layers_add_up_exactly() -> None:
     # Where two parts meet, their holdout mattes are complementary (128 + 127 = 255): the
     # added layers cover the pixel fully and no backdrop (green) leaks through.
     backdrop = pixel(0, 255, 0)
     red, blue = pixel(255, 0, 0, 128), pixel(0, 0, 255, 127)
-    assert composite(backdrop, [red, blue]).tolist() == [[[128, 0, 127]]]
-    assert composite(backdrop, [blue, red]).tolist() == [[[128, 0, 127]]]  # order-free
+    # The page's canvas, in linear light: 128/255 of red's light, 127/255 of blue's.
+    expected = [[[srgb(128 / 255), 0, srgb(127 / 255)]]]
+    assert expected == [[[188, 0, 187]]]
+    assert composite(backdrop, [red, blue]).tolist() == expected
+    assert composite(backdrop, [blue, red]).tolist() == expected  # order-free
+    # The CSS stack, in display space.
+    assert composite_css(backdrop, [red, blue]).tolist() == [[[128, 0, 127]]]
+    assert composite_css(backdrop, [blue, red]).tolist() == [[[128, 0, 127]]]
     # (Plain "over", one layer after the other, would leave G = 64 of the backdrop.)
 
 
 def test_an_opaque_layer_hides_the_backdrop() -> None:
     backdrop = pixel(200, 100, 50)
-    assert composite(backdrop, [pixel(10, 20, 30, 255)]).tolist() == [[[10, 20, 30]]]
-    # Opaque layers that overlap (they never should) are clamped, not wrapped.
-    assert composite(backdrop, [pixel(200, 10, 0, 255), pixel(100, 10, 0, 255)]).tolist() == [
-        [[255, 20, 0]]]
+    for stack in (composite, composite_css):
+        assert stack(backdrop, [pixel(10, 20, 30, 255)]).tolist() == [[[10, 20, 30]]]
+        # Opaque layers that overlap (they never should) are clamped, not wrapped.
+        assert stack(backdrop, [pixel(255, 10, 0, 255), pixel(100, 10, 0, 255)]
+                     )[0, 0, 0] == 255
+    # Every 8-bit value survives the trip to linear light and back.
+    values = np.arange(256, dtype=np.uint8)
+    layer = np.stack([values, values[::-1], values, np.full(256, 255, np.uint8)], axis=1)
+    out = composite(np.zeros((1, 256, 3), np.uint8), [layer[None]])
+    assert (out[0] == layer[:, :3]).all()
 
 
 def test_partial_and_missing_layers() -> None:
     backdrop = pixel(200, 200, 200)
-    assert composite(backdrop, []).tolist() == [[[200, 200, 200]]]
-    # 20 % of a grey 100 over 200: 0.2 * 100 + 0.8 * 200 = 180
-    assert composite(backdrop, [pixel(100, 100, 100, 51)]).tolist() == [[[180, 180, 180]]]
-    # A transparent pixel's colour does not count.
-    assert composite(backdrop, [pixel(0, 0, 0, 0)]).tolist() == [[[200, 200, 200]]]
-    with pytest.raises(ValueError):
-        composite(np.zeros((2, 2, 3), np.uint8), [np.zeros((2, 3, 4), np.uint8)])
+    for stack in (composite, composite_css):
+        assert stack(backdrop, []).tolist() == [[[200, 200, 200]]]
+        # A transparent pixel's colour does not count.
+        assert stack(backdrop, [pixel(0, 0, 0, 0)]).tolist() == [[[200, 200, 200]]]
+        with pytest.raises(ValueError):
+            stack(np.zeros((2, 2, 3), np.uint8), [np.zeros((2, 3, 4), np.uint8)])
+    # 20 % of a grey 100 over 200: 0.2 * 100 + 0.8 * 200 = 180 in display space ...
+    assert composite_css(backdrop, [pixel(100, 100, 100, 51)]).tolist() == [[[180] * 3]]
+    # ... and in linear light the same mix of the two lights.
+    lin = [((v / 255 + 0.055) / 1.055) ** 2.4 for v in (100, 200)]
+    assert composite(backdrop, [pixel(100, 100, 100, 51)]).tolist() == [
+        [[srgb(0.2 * lin[0] + 0.8 * lin[1])] * 3]]
+    # Half a black part over white: the CSS stack says 127, light says 188.
+    white, half = pixel(255, 255, 255), pixel(0, 0, 0, 128)
+    assert composite_css(white, [half]).tolist() == [[[127] * 3]]
+    assert composite(white, [half]).tolist() == [[[srgb(127 / 255)] * 3]] == [[[187] * 3]]
 
 
-def test_linear_light_diagnostic_agrees_where_nothing_is_partial() -> None:
-    backdrop = np.array([[[0, 128, 255], [30, 60, 90]]], np.uint8)
-    layer = np.array([[[10, 20, 30, 255], [0, 0, 0, 0]]], np.uint8)
-    assert composite_linear(backdrop, [layer]).tolist() == composite(backdrop, [layer]).tolist()
-    # Half a black part over white: display space says 128, linear light about 188.
-    half = composite_linear(pixel(255, 255, 255), [pixel(0, 0, 0, 128)])
-    assert composite(pixel(255, 255, 255), [pixel(0, 0, 0, 128)]).tolist() == [[[127] * 3]]
-    assert 185 <= half[0, 0, 0] <= 190
+def test_composite_is_the_pages_linear_stack(tmp_path: Path) -> None:
+    """Pixel for pixel what templates/static/layers.js `stackLinear` draws (run in node)."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("needs node to run templates/static/layers.js")
+    from conftest import ROOT
+
+    module = tmp_path / "layers.mjs"
+    shutil.copyfile(ROOT / "templates" / "static" / "layers.js", module)
+    rng = np.random.default_rng(7)
+    backdrop = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    layers = [rng.integers(0, 256, (24, 32, 4), dtype=np.uint8) for _ in range(3)]
+    for layer in layers:  # plenty of fully transparent and fully opaque pixels
+        layer[..., 3][rng.random((24, 32)) < 0.3] = 0
+        layer[..., 3][rng.random((24, 32)) < 0.2] = 255
+    rgba = np.concatenate([backdrop, np.full((24, 32, 1), 255, np.uint8)], axis=2)
+    script = (
+        "import { readFileSync } from 'node:fs';\n"
+        f"import {{ stackLinear }} from {json.dumps(module.as_uri())};\n"
+        "const d = JSON.parse(readFileSync(0, 'utf8'));\n"
+        "const out = new Uint8ClampedArray(d.backdrop.length);\n"
+        "stackLinear(Uint8ClampedArray.from(d.backdrop),\n"
+        "            d.layers.map((l) => Uint8ClampedArray.from(l)), out);\n"
+        "process.stdout.write(JSON.stringify(Array.from(out)));\n")
+    data = json.dumps({"backdrop": rgba.ravel().tolist(),
+                       "layers": [layer.ravel().tolist() for layer in layers]})
+    result = subprocess.run([node, "--input-type=module", "-e", script], input=data,
+                            capture_output=True, text=True, check=True, timeout=60)
+    page = np.array(json.loads(result.stdout), np.uint8).reshape(24, 32, 4)
+    assert (page[..., 3] == 255).all()
+    assert (composite(backdrop, layers) == page[..., :3]).all()
 
 
 def test_psnr_and_ssim() -> None:
