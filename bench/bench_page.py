@@ -5,7 +5,8 @@ The demo's maru bench, built twice from real renders: at the demo's layered qual
 baseline, at its full-picture quality (`preview`: one JPEG per colouring). In Chromium, a
 walk of SELECTIONS colourings (each differing from the previous one in one part, as a
 customer clicks) is selected through `window.sketchbook.select`; the time is taken from the
-call to the moment every image of the picture is loaded and decoded. Four conditions:
+call to the moment every image of the picture is loaded and decoded (and, layered, the
+stack redrawn in linear light on its canvas). Four conditions:
 cache off or on (a customer's browser keeps the layers it has: a click then loads only the
 changed part's layer; pictures are served with the Cache-Control publish gives them) x
 local loopback or a throttled link (NETWORK: a CDN over a 4G-like connection, Chromium's
@@ -72,7 +73,11 @@ MEASURE_JS = """async ([kind, parts]) => {
   for (;;) {
     const imgs = [...document.images].filter((i) => urls.includes(i.src));
     const found = new Set(imgs.map((i) => i.src));
-    if (found.size === urls.length && imgs.every((i) => i.complete && i.naturalWidth > 0)) {
+    // A layered picture is done when its linear-light canvas is drawn (state "shown").
+    const stack = document.querySelector(".sb-shown");
+    const drawn = urls.length === 1 || stack.dataset.state === "shown";
+    if (found.size === urls.length && drawn
+        && imgs.every((i) => i.complete && i.naturalWidth > 0)) {
       await Promise.all(imgs.map((i) => i.decode().catch(() => {})));
       return { ms: performance.now() - t0, urls, ready: sb.isReady() };
     }
