@@ -1,8 +1,10 @@
 """Layers from blender/worker.py: a backdrop layer and one transparent layer per part,
-stacked ("over", backdrop first, in display space, 8-bit) as a browser would.
+stacked with plain "over" in display space (the first experiment of docs/layers.md; the
+sketchbook now adds the part layers in linear light, see `sitegen verify-layers`).
 
-Tests use the tiny scene of tests/blender_scenes.py. Run as a script, this file is also
-the verification command for the demo models (see docs/layers.md)::
+Tests use the tiny scene of tests/blender_scenes.py. Run as a script, this file is the
+first experiment's measurement on the demo models (docs/layers.md, "the first
+experiment"); `sitegen verify-layers` is the verification command::
 
     python tests/test_layers_worker.py [--size 320x240] [--samples 32] [--out DIR]
 
