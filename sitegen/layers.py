@@ -23,9 +23,10 @@ from sitegen.expand import KindPlan, count_union, count_union_by, expand_product
 
 # A present mesh that is not the layer's own: it renders in the neutral material (it is a
 # holdout or unseen, but its colour still bounces onto what the layer shows), so a layer
-# does not depend on the other parts' finishes.
+# does not depend on the other parts' finishes. Light grey: the light the demo's finishes
+# bounce onto their neighbours is closer to it than to a mid grey (docs/layers.md).
 NEUTRAL = -1
-NEUTRAL_MATERIAL = {"color": "#808080", "diffuse": None, "normal": None, "roughness": None}
+NEUTRAL_MATERIAL = {"color": "#b0b0b0", "diffuse": None, "normal": None, "roughness": None}
 
 PREFIX = "layer-"
 BACKDROP = "backdrop"
