@@ -1240,10 +1240,10 @@ MARU = {"Frame": 1128, "Pads": 4120, "Bolsters": 4031}
 @pytest.mark.parametrize("kind", ["without-table", "with-table"])
 def test_layered_stack_adds_its_layers_and_matches_a_full_render(
         browser: Any, layered_demo: LayeredDemo, layered_server: Any, kind: str) -> None:
-    """The stacked picture (backdrop, then the part layers added up in an isolated group)
-    is what a Python composite of the same files gives (sitegen.verify's), and close to a
-    full render of the same colouring at the same settings (closer than to the next
-    colouring's)."""
+    """The stacked picture (backdrop, then the part layers added up in an isolated group,
+    then redrawn in linear light on a canvas on top) is what a Python composite of the same
+    files gives (sitegen.verify's), and close to a full render of the same colouring at the
+    same settings (closer than to the next colouring's)."""
     import numpy as np
 
     from sitegen.verify import composite as stack
@@ -1271,6 +1271,12 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
         assert tab.broken_images() == []
         if kind == "without-table":
             tab.screenshot("maru-layered")
+        # The linear-light canvas is what shows: on top of the CSS stack.
+        assert tab.js("""() => { const c = document.querySelector('.sb-canvas');
+            const r = c.getBoundingClientRect();
+            return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === c;
+            }""") is True
+        assert tab.js("document.querySelector('.sb-shown').dataset.stack") == "linear"
         shot = stack_screenshot(tab)
         files = [layered_demo.root / "renders" / u.split("/renders/", 1)[1] for u in urls]
         # sitegen.verify's composite: the rule the layered quality is verified with.

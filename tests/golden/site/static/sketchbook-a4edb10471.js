@@ -8,7 +8,7 @@
 // layered quality (`data.layers`), pictures stacked from a backdrop and part layers
 // (layers.js).
 
-import { Layers } from "./layers-0aa9270911.js";
+import { Layers, paintLinear } from "./layers-7c9551c6f9.js";
 import { ReadySet, paletteMask } from "./ready-9a64a56bc6.js";
 
 const PAGE_SIZE = 24;
@@ -608,7 +608,10 @@ function build(root) {
   ui.img.hidden = Boolean(layers); // a layered picture shows once its whole stack is loaded
   // A layered picture: the part layers over the backdrop (ui.img), added to each other.
   ui.layers = h("span", { class: "layer-stack sb-layers", hidden: true });
-  ui.shown = h("div", { class: "sb-shown" }, ui.img, ui.layers);
+  // The same stack redrawn in linear light (layers.js paintLinear) covers the CSS one; the
+  // backdrop image keeps the alt text.
+  ui.canvas = h("canvas", { class: "sb-canvas", "aria-hidden": "true", hidden: true });
+  ui.shown = h("div", { class: "sb-shown" }, ui.img, ui.layers, ui.canvas);
   ui.placeholderText = h("span", { class: "sb-placeholder-text" });
   ui.placeholder = h("div", { class: "sb-placeholder", "aria-hidden": "true" }, ui.placeholderText);
   ui.badge = h("span", { class: "sb-badge", text: "Not rendered yet" });
@@ -715,6 +718,14 @@ function showStack(urls, alt) {
       ui.img = images[0];
       ui.layers.replaceChildren(...images.slice(1));
       ui.layers.hidden = false;
+      try {
+        paintLinear(ui.canvas, images);
+        ui.canvas.hidden = false;
+        ui.shown.dataset.stack = "linear";
+      } catch {
+        ui.canvas.hidden = true; // pixels not readable (another origin without CORS)
+        ui.shown.dataset.stack = "css";
+      }
       ui.figure.classList.remove("sb-failed");
       ui.stackShown = key;
       ui.shown.dataset.state = "shown";
@@ -723,6 +734,7 @@ function showStack(urls, alt) {
       if (ui.stackWanted !== key) return;
       ui.layers.replaceChildren();
       ui.layers.hidden = true;
+      ui.canvas.hidden = true;
       ui.stackShown = null;
       ui.shown.dataset.state = "failed";
       pictureFailed();
@@ -735,6 +747,7 @@ function clearStack() {
   ui.stackShown = null;
   ui.layers.replaceChildren();
   ui.layers.hidden = true;
+  ui.canvas.hidden = true;
   delete ui.shown.dataset.state;
 }
 

@@ -516,3 +516,96 @@ export class Layers {
     return best;
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Stacking in linear light (docs/layers.md, "Stacking in the browser")
+//
+// CSS blends in display space (sRGB values); the renderer averages light. At a pixel a part
+// covers only partly the two differ a lot (a dark part on a light floor). So once every
+// layer is decoded, the page redraws the stack into a canvas in linear light: the sRGB
+// curve undone, the part layers added (premultiplied), the rest of the pixel taken from the
+// backdrop, the curve redone. sitegen/verify.py `composite` does the same in Python.
+
+const TO_LINEAR = new Float32Array(256);
+for (let v = 0; v < 256; v++) {
+  const x = v / 255;
+  TO_LINEAR[v] = x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+}
+const SRGB_STEPS = 65535;
+let TO_SRGB = null; // built on first use: linear (SRGB_STEPS + 1 steps) -> 8-bit sRGB
+
+function toSrgbTable() {
+  if (TO_SRGB === null) {
+    TO_SRGB = new Uint8Array(SRGB_STEPS + 1);
+    for (let i = 0; i <= SRGB_STEPS; i++) {
+      const y = i / SRGB_STEPS;
+      const x = y <= 0.0031308 ? y * 12.92 : 1.055 * y ** (1 / 2.4) - 0.055;
+      TO_SRGB[i] = Math.floor(x * 255 + 0.5);
+    }
+  }
+  return TO_SRGB;
+}
+
+/**
+ * Stack RGBA pixel arrays (straight alpha, as `getImageData` gives them) in linear light:
+ * out = sum(a_i * lin(L_i)) + (1 - min(1, sum a_i)) * lin(B), each sum clamped to 1, then
+ * back to sRGB. `out` (RGBA, opaque) may be `backdrop` itself.
+ */
+export function stackLinear(backdrop, layers, out) {
+  const srgb = toSrgbTable();
+  const n = backdrop.length;
+  for (let i = 0; i < n; i += 4) {
+    let alpha = 0;
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    for (const layer of layers) {
+      const a = layer[i + 3];
+      if (a === 0) continue;
+      const f = a / 255;
+      alpha += f;
+      r += f * TO_LINEAR[layer[i]];
+      g += f * TO_LINEAR[layer[i + 1]];
+      b += f * TO_LINEAR[layer[i + 2]];
+    }
+    if (alpha === 0) {
+      out[i] = backdrop[i];
+      out[i + 1] = backdrop[i + 1];
+      out[i + 2] = backdrop[i + 2];
+    } else {
+      const rest = alpha >= 1 ? 0 : 1 - alpha;
+      r = Math.min(r, 1) + rest * TO_LINEAR[backdrop[i]];
+      g = Math.min(g, 1) + rest * TO_LINEAR[backdrop[i + 1]];
+      b = Math.min(b, 1) + rest * TO_LINEAR[backdrop[i + 2]];
+      out[i] = srgb[Math.round(Math.min(r, 1) * SRGB_STEPS)];
+      out[i + 1] = srgb[Math.round(Math.min(g, 1) * SRGB_STEPS)];
+      out[i + 2] = srgb[Math.round(Math.min(b, 1) * SRGB_STEPS)];
+    }
+    out[i + 3] = 255;
+  }
+  return out;
+}
+
+/**
+ * Draw decoded images (backdrop first) stacked in linear light into `canvas`. Throws when
+ * the pixels cannot be read (images from another origin without CORS taint the canvas):
+ * the caller then keeps the CSS stack.
+ */
+export function paintLinear(canvas, images) {
+  const width = images[0].naturalWidth;
+  const height = images[0].naturalHeight;
+  const scratch = document.createElement("canvas");
+  scratch.width = width;
+  scratch.height = height;
+  const context = scratch.getContext("2d", { willReadFrequently: true });
+  const pixels = images.map((img) => {
+    context.clearRect(0, 0, width, height);
+    context.drawImage(img, 0, 0, width, height);
+    return context.getImageData(0, 0, width, height).data;
+  });
+  const result = new ImageData(width, height);
+  stackLinear(pixels[0], pixels.slice(1), result.data);
+  canvas.width = width;
+  canvas.height = height;
+  canvas.getContext("2d").putImageData(result, 0, 0);
+}
