@@ -59,6 +59,29 @@ class KindPlan:
         """The render key of a colouring: `<mesh>-<value>` for every mesh, in model order."""
         return self.template.format(*values)
 
+    def mesh_values(self, values: Sequence[int]) -> list[int]:
+        """The value of every mesh of the model for a colouring of the kind (0: hidden)."""
+        mesh_values = [0] * len(self.mesh_ids)
+        for part, value in zip(self.parts, values, strict=True):
+            for m in part.meshes:
+                mesh_values[m] = value
+        return mesh_values
+
+    def colouring_of(self, mesh_values: Sequence[int]) -> tuple[int, ...] | None:
+        """The kind's allowed colouring that puts these values on the meshes, if any."""
+        if any(mesh_values[m] for m in self.hidden):
+            return None
+        values: list[int] = []
+        for part in self.parts:
+            value = mesh_values[part.meshes[0]]
+            if any(mesh_values[m] != value for m in part.meshes[1:]):
+                return None
+            source = values[part.source] if part.source is not None else 0
+            if value not in part.choices(source):
+                return None
+            values.append(value)
+        return tuple(values)
+
 
 def offered_finishes(catalog: Catalog, part: Part) -> list[int]:
     """Rule 1: the finishes a part offers, in catalog order."""
@@ -288,6 +311,17 @@ def count_colourings(plan: KindPlan) -> int:
     product, over the plain parts (the roots), of their weights summed over their choices.
     The cost is the size of the charts, not the number of colourings.
     """
+    weight = part_weights(plan)
+    total = 1
+    for i, p in enumerate(plan.parts):
+        if p.source is None:
+            total *= sum(weight[i][v] for v in p.plain)
+    return total
+
+
+def part_weights(plan: KindPlan) -> list[dict[int, int]]:
+    """weight[i][v]: the ways to colour the parts that read part i (directly or down a
+    chain) when part i takes value v (see `count_colourings`)."""
     parts = plan.parts
     readers: list[list[int]] = [[] for _ in parts]
     for i, p in enumerate(parts):
@@ -302,11 +336,7 @@ def count_colourings(plan: KindPlan) -> int:
                 if not ways:
                     break
             weight[i][value] = ways
-    total = 1
-    for i, p in enumerate(parts):
-        if p.source is None:
-            total *= sum(weight[i][v] for v in p.plain)
-    return total
+    return weight
 
 
 def count_product(plans: Sequence[KindPlan],

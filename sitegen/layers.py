@@ -135,22 +135,15 @@ def _patterns(plan: KindPlan) -> Iterator[Pattern]:
         for i, part in enumerate(parts):
             found = marginal(pinned, i) if flags[i] else {0: 1}
             values.append(tuple(v for v in part.domain if v in found))
-        mesh_values = [0] * len(plan.mesh_ids)
-        for part, on in zip(parts, flags, strict=True):
-            for m in part.meshes:
-                mesh_values[m] = int(on)
-        yield Pattern(flags, presence_of(mesh_values), tuple(values))
+        yield Pattern(flags, presence_of(plan.mesh_values([int(on) for on in flags])),
+                      tuple(values))
 
     yield from walk(0, {})
 
 
 def colouring_layers(plan: KindPlan, values: Sequence[int]) -> list[str]:
     """The layer names a colouring of the kind is stacked from: backdrop, then its parts."""
-    mesh_values = [0] * len(plan.mesh_ids)
-    for part, value in zip(plan.parts, values, strict=True):
-        for m in part.meshes:
-            mesh_values[m] = value
-    presence = presence_of(mesh_values)
+    presence = presence_of(plan.mesh_values(values))
     return [backdrop_name(presence)] + [
         part_layer_name(presence, [plan.mesh_ids[m] for m in part.meshes], value)
         for part, value in zip(plan.parts, values, strict=True) if value]

@@ -188,10 +188,7 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
     def emit(product: Product, q: str, views: Sequence[str], plan: KindPlan,
              values: tuple[int, ...], is_default: bool) -> Iterator[Wanted]:
         """The picture of a colouring; at a layered quality, the layers it is stacked from."""
-        mesh_values = [0] * len(plan.mesh_ids)
-        for part, value in zip(plan.parts, values, strict=True):
-            for m in part.meshes:
-                mesh_values[m] = value
+        mesh_values = plan.mesh_values(values)
         if not catalog.qualities[q].layers:
             yield from emit_wanted(product, q, views, plan.model, plan.key(values), mesh_values,
                                    is_default, None)

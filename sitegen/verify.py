@@ -69,6 +69,7 @@ from sitegen.expand import (
     count_product,
     expand_product,
     iter_colourings,
+    part_weights,
 )
 from sitegen.layers import NEUTRAL, colouring_layers, part_layer_name, presence_of
 from sitegen.plan import PICTURE_SETTINGS, Job, Stored, Wanted, fingerprint, render_inputs
@@ -83,26 +84,6 @@ Image8 = NDArray[np.uint8]
 
 
 # --- picking colourings ------------------------------------------------------------------
-
-def kind_weights(plan: KindPlan) -> list[dict[int, int]]:
-    """weights[i][v]: the ways to colour the parts that read part i (directly or down a
-    chain) when part i takes v (as in `count_colourings`)."""
-    parts = plan.parts
-    readers: list[list[int]] = [[] for _ in parts]
-    for i, p in enumerate(parts):
-        if p.source is not None:
-            readers[p.source].append(i)
-    weights: list[dict[int, int]] = [{} for _ in parts]
-    for i in reversed(range(len(parts))):
-        for value in parts[i].domain:
-            ways = 1
-            for r in readers[i]:
-                ways *= sum(weights[r].get(v, 0) for v in parts[r].choices(value))
-                if not ways:
-                    break
-            weights[i][value] = ways
-    return weights
-
 
 def _pick(choices: Sequence[int], weights: Sequence[int], rng: random.Random) -> int:
     """One of `choices`, with probability proportional to its (integer) weight: exact."""
@@ -124,31 +105,6 @@ def draw_colouring(plan: KindPlan, weights: list[dict[int, int]], rng: random.Ra
     return tuple(values)
 
 
-def mesh_values_of(plan: KindPlan, values: Sequence[int]) -> list[int]:
-    """The value of every mesh of the model for a colouring of the kind (0: hidden)."""
-    mesh_values = [0] * len(plan.mesh_ids)
-    for part, value in zip(plan.parts, values, strict=True):
-        for m in part.meshes:
-            mesh_values[m] = value
-    return mesh_values
-
-
-def produces(plan: KindPlan, mesh_values: Sequence[int]) -> bool:
-    """Whether the kind has an allowed colouring with these mesh values (the same key)."""
-    if any(mesh_values[m] for m in plan.hidden):
-        return False
-    values: list[int] = []
-    for p in plan.parts:
-        value = mesh_values[p.meshes[0]]
-        if any(mesh_values[m] != value for m in p.meshes):
-            return False
-        choices = p.plain if p.source is None else p.choices(values[p.source])
-        if value not in choices:
-            return False
-        values.append(value)
-    return True
-
-
 def sample_colourings(plans: Sequence[KindPlan], count: int, rng: random.Random
                       ) -> list[tuple[KindPlan, Colouring]]:
     """`count` distinct allowed colourings of a product's kinds, uniformly at random (all
@@ -161,16 +117,17 @@ def sample_colourings(plans: Sequence[KindPlan], count: int, rng: random.Random
             for values in iter_colourings(plan):
                 keyed.setdefault(plan.key(values), (k, values))
     else:
-        weights = [kind_weights(p) for p in plans]
+        weights = [part_weights(p) for p in plans]
         total = sum(sizes)
         distinct = total  # an upper bound, lowered when the draws run out (shared keys)
         misses = 0
         while len(keyed) < min(count, distinct):
             k = _pick(range(len(plans)), sizes, rng)
             values = draw_colouring(plans[k], weights[k], rng)
-            mesh_values = mesh_values_of(plans[k], values)
+            mesh_values = plans[k].mesh_values(values)
             key = plans[k].key(values)
-            if key in keyed or any(produces(plans[j], mesh_values) for j in range(k)):
+            if key in keyed or any(plans[j].colouring_of(mesh_values) is not None
+                                   for j in range(k)):
                 misses += 1
                 if misses > 1000 * count:  # kinds overlapping far more than drawn: list them
                     distinct = len({p.key(v) for p in plans for v in iter_colourings(p)})
@@ -187,7 +144,7 @@ def colouring_wanted(catalog: Catalog, quality: Quality, product: Product, plan:
                      values: Sequence[int], view: str) -> list[Wanted]:
     """The layers a colouring is stacked from at a layered quality, as `wanted_renders`
     wants them (same addresses and values: the same fingerprints): backdrop first."""
-    mesh_values = mesh_values_of(plan, values)
+    mesh_values = plan.mesh_values(values)
     presence = presence_of(mesh_values)
     neutral = [NEUTRAL if v else 0 for v in mesh_values]
     names = colouring_layers(plan, values)
@@ -302,7 +259,7 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
                     continue
                 key = plan.key(values)
                 full_wanted = Wanted(full.id, model.id, v, key, full.ext,
-                                     tuple(zip(model.mesh_ids, mesh_values_of(plan, values),
+                                     tuple(zip(model.mesh_ids, plan.mesh_values(values),
                                                strict=True)), product.id, False, None)
                 pictures.append(Picture(
                     product.id, plan.kind, v, key,
@@ -340,15 +297,7 @@ def composite(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
     4, straight alpha) added in linear light, the rest of each pixel from the opaque
     backdrop (H x W x 3), back to 8-bit sRGB; pixels no layer covers are the backdrop's."""
     base = backdrop[..., :3]
-    colour = np.zeros(base.shape, dtype=np.float64)
-    alpha = np.zeros(base.shape[:2] + (1,), dtype=np.float64)
-    for layer in layers:
-        if layer.shape[:2] != base.shape[:2] or layer.shape[2] != 4:
-            raise ValueError(f"a layer of shape {layer.shape} over a backdrop of shape "
-                             f"{backdrop.shape}")
-        a = layer[..., 3:4].astype(np.float64) / 255
-        colour += a * TO_LINEAR[layer[..., :3]]
-        alpha += a
+    colour, alpha = _added(backdrop, layers, lambda rgb: TO_LINEAR[rgb])
     rest = np.where(alpha >= 1, 0.0, 1.0 - alpha)
     out = np.minimum(np.minimum(colour, 1.0) + rest * TO_LINEAR[base], 1.0)
     steps = np.floor(out * SRGB_STEPS + 0.5).astype(np.int64)  # Math.round: half up
@@ -356,20 +305,29 @@ def composite(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
     return result
 
 
+def _added(backdrop: Image8, layers: Sequence[Image8],
+           colour_of: Callable[[Image8], NDArray[np.float64]]
+           ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The part layers' premultiplied colours (`colour_of` their 8-bit RGB) and alphas,
+    each summed over the layers (not clamped)."""
+    colour = np.zeros(backdrop.shape[:2] + (3,), dtype=np.float64)
+    alpha = np.zeros(backdrop.shape[:2] + (1,), dtype=np.float64)
+    for layer in layers:
+        if layer.shape[:2] != backdrop.shape[:2] or layer.shape[2] != 4:
+            raise ValueError(f"a layer of shape {layer.shape} over a backdrop of shape "
+                             f"{backdrop.shape}")
+        a = layer[..., 3:4].astype(np.float64) / 255
+        colour += a * colour_of(layer[..., :3])
+        alpha += a
+    return colour, alpha
+
+
 def composite_css(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
     """The page's CSS stack: the part layers (H x W x 4, straight alpha) added in one
     isolated group (plus-lighter), the group "over" the opaque backdrop (H x W x 3), in
     display space; 8-bit in, float maths, 8-bit out (rounded half up)."""
     base = backdrop[..., :3].astype(np.float64) / 255
-    colour = np.zeros_like(base)
-    alpha = np.zeros(base.shape[:2] + (1,), dtype=np.float64)
-    for layer in layers:
-        if layer.shape[:2] != base.shape[:2] or layer.shape[2] != 4:
-            raise ValueError(f"a layer of shape {layer.shape} over a backdrop of shape "
-                             f"{backdrop.shape}")
-        a = layer[..., 3:4].astype(np.float64) / 255
-        colour += a * (layer[..., :3].astype(np.float64) / 255)  # premultiplied, summed
-        alpha += a
+    colour, alpha = _added(backdrop, layers, lambda rgb: rgb.astype(np.float64) / 255)
     np.minimum(colour, 1.0, out=colour)
     np.minimum(alpha, 1.0, out=alpha)
     out = colour + (1.0 - alpha) * base

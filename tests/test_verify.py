@@ -22,6 +22,7 @@ from sitegen.expand import (
     count_product,
     expand_product,
     iter_colourings,
+    part_weights,
     product_keys,
 )
 from sitegen.plan import wanted_renders
@@ -31,10 +32,7 @@ from sitegen.verify import (
     composite,
     composite_css,
     draw_colouring,
-    kind_weights,
-    mesh_values_of,
     plan_verification,
-    produces,
     psnr,
     sample_colourings,
     ssim,
@@ -181,7 +179,7 @@ def test_a_draw_is_uniform_over_a_kind(demo: Any) -> None:
     # optional: the structural weights must still give every colouring the same chance.
     (plan,) = expand_product(demo, demo.products["oto-pouf"])
     n = count_colourings(plan)
-    weights = kind_weights(plan)
+    weights = part_weights(plan)
     rng = random.Random(1)
     draws = Counter(draw_colouring(plan, weights, rng) for _ in range(200 * n))
     assert set(draws) == set(iter_colourings(plan))
@@ -208,8 +206,9 @@ def test_kinds_sharing_colourings_count_once(load: Any) -> None:
     catalog = load({"catalog.yaml": data})
     plans = expand_product(catalog, catalog.products["kino-stool"])
     twin = plans[2]
-    assert all(produces(plans[0], mesh_values_of(twin, v)) for v in iter_colourings(twin))
-    assert not produces(plans[1], mesh_values_of(twin, next(iter_colourings(twin))))
+    assert all(plans[0].colouring_of(twin.mesh_values(v)) is not None
+               for v in iter_colourings(twin))
+    assert plans[1].colouring_of(twin.mesh_values(next(iter_colourings(twin)))) is None
     total = count_product(plans)
     kinds_of: Counter[str] = Counter()
     for seed in range(40):

@@ -35,23 +35,7 @@ def kind_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
     pairs = parse_key(key)
     if [mesh for mesh, _ in pairs] != list(plan.mesh_ids):
         return None
-    return colouring_of(plan, [value for _, value in pairs])
-
-
-def colouring_of(plan: KindPlan, mesh_values: Sequence[int]) -> tuple[int, ...] | None:
-    """The kind's allowed colouring that puts these values on the meshes, if there is one."""
-    if any(mesh_values[m] for m in plan.hidden):
-        return None
-    values: list[int] = []
-    for part in plan.parts:
-        value = mesh_values[part.meshes[0]]
-        if any(mesh_values[m] != value for m in part.meshes[1:]):
-            return None
-        source = values[part.source] if part.source is not None else 0
-        if value not in part.choices(source):
-            return None
-        values.append(value)
-    return tuple(values)
+    return plan.colouring_of([value for _, value in pairs])
 
 
 @dataclass(frozen=True)
@@ -81,7 +65,7 @@ def ready_rows(plans: Sequence[KindPlan], entries: Sequence[SketchbookEntry],
             found: list[tuple[Row, bool]] = []
             keys: list[str] = []
             for key, mesh_values in parsed:
-                values = colouring_of(plan, mesh_values)
+                values = plan.colouring_of(mesh_values)
                 if values is not None:
                     found.append((tuple(palettes[i][v] for i, v in enumerate(values)),
                                   key in seen))
@@ -278,7 +262,7 @@ def product_coverage(catalog: Catalog, product: Product,
             continue
         mesh_values = [value for _, value in pairs]
         for plan in plans:
-            values = colouring_of(plan, mesh_values)
+            values = plan.colouring_of(mesh_values)
             if values is not None:
                 ready += 1
                 for name, value in zip(plan.part_names, values, strict=True):
