@@ -14,7 +14,7 @@ import click
 from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
 from sitegen.cli_publish import publish
-from sitegen.errors import Problem, SitegenError
+from sitegen.errors import Problem, SitegenError, environment_failure, shorten
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -220,7 +220,9 @@ def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, .
 
 
 @cli.command()
-@click.option("--quality", help="Only pictures wanted at this quality (default: all wanted).")
+@click.option("--quality", help="Render at this quality: the products' wanted colourings at Q "
+              "instead of the primary quality, and the orders made at Q (with --order, that "
+              "order at Q) [default: the primary quality, and each order at its own].")
 @click.option("--product", "products", multiple=True, help="Only this product (repeatable).")
 @click.option("--order", help="Only the pictures of this order.")
 @click.option("--view", help="Only this view.")
@@ -256,8 +258,8 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
     """Render the wanted pictures that the store does not hold yet.
 
     Wanted: every allowed colouring of each product (`render: all`) or each kind's
-    default (`render: default`), at the primary quality, plus the catalog's orders; for
-    every view. Pictures whose inputs changed (blend file, textures, colours, quality,
+    default (`render: default`), at the primary quality (or at --quality Q), plus the
+    catalog's orders at their own quality; for every view. Pictures whose inputs changed (blend file, textures, colours, quality,
     renderer) are stale: kept until `--stale` re-renders them.
 
     \b
@@ -265,6 +267,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
       sitegen render --dry-run
       sitegen render --product kino-stool --workers 2
       sitegen render --stale --limit 100
+      sitegen render --quality draft --product kino-stool
       sitegen render --farm redis://farm-host:6379/0
     """
     import contextlib
@@ -495,7 +498,8 @@ def worker(broker: str, concurrency: int | None, threads: int, blender: str | No
 
 
 @cli.command()
-@click.option("--quality", help="Only this quality.")
+@click.option("--quality", help="The pictures wanted at this quality: the products' at Q "
+              "and the orders made at Q [default: the primary quality and each order's own].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row, then totals.")
 @RENDERS_OPTION
 @pass_state
@@ -773,6 +777,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         if debug:
             traceback.print_exc()
+        exc.message = shorten(exc.message)
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -784,6 +789,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
+        failure = environment_failure(exc)
+        if failure is not None:  # a full disk, a read-only folder: not a bug
+            failure.show()
+            sys.exit(failure.exit_code)
         click.echo(f"internal error: {type(exc).__name__}: {exc} (this is a bug; run with "
                    "--debug for the traceback)", err=True)
         sys.exit(1)

@@ -160,14 +160,16 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
                    view: str | None = None) -> Iterator[Wanted]:
     """Every wanted picture: products by their render policy, plus the orders; per view.
 
-    Products are wanted at the primary quality, orders at their own. `quality` keeps only
-    the pictures wanted at that quality; `products`, `order` and `view` narrow further
-    (`order` alone means: only that order's pictures). Defaults come first; a picture
+    Products are wanted at `quality` (default: the primary one), orders at their own:
+    with `quality`, only the orders at that quality, unless `order` names one, which is
+    then wanted at `quality` too. `products`, `order` and `view` narrow further (`order`
+    alone means: only that order's pictures). Defaults come first; a picture
     wanted twice is listed once. At a layered quality the wanted pictures are layers
     (docs/layers.md): a colouring's backdrop and part layers, or, for a product rendered
     in full, every layer of every presence pattern of its kinds.
     """
     primary = catalog.primary_quality.id
+    at = quality or primary
     seen: set[str] = set()
     chosen = [catalog.products[p] for p in products] or list(catalog.products.values())
 
@@ -226,14 +228,15 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
 
     sources: list[tuple[Product, str, Sequence[str], Order | None]] = []
     if order is None:
-        sources += [(p, primary, catalog.models[p.model].views, None) for p in chosen]
+        sources += [(p, at, catalog.models[p.model].views, None) for p in chosen]
     chosen_ids = {p.id for p in chosen}
     for item in catalog.orders.values():
         if (order is None or item.id == order) and item.product in chosen_ids:
             product = catalog.products[item.product]
-            sources.append((product, item.quality or primary,
-                            item.views or catalog.models[product.model].views, item))
-    sources = [s for s in sources if quality is None or s[1] == quality]
+            q = quality if order is not None and quality else item.quality or primary
+            if quality is None or q == quality:
+                sources.append((product, q, item.views or catalog.models[product.model].views,
+                                item))
     plans = {p.id: expand_product(catalog, p) for p, *_ in sources}
     # First every default colouring, then the rest in expansion order.
     for product, q, views, o in sources:

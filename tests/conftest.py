@@ -182,3 +182,12 @@ def bucket(s3: Any) -> str:
     name = f"sg-{uuid.uuid4().hex[:16]}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+def write_png(path: Path, color: tuple[int, int, int] = (200, 160, 120)) -> Path:
+    """A real 4x4 PNG (the catalog refuses texture files that are not images)."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (4, 4), color).save(path)
+    return path

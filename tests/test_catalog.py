@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import base_catalog
+from conftest import base_catalog, write_png
 
 from sitegen.catalog import load_catalog
 from sitegen.errors import CatalogError
@@ -155,8 +155,8 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
      "patterns[0].maps.normal: map mode 'pattern' needs the pattern's own texture: add "
      "textures.normal"),
     ("finish texture missing for a sibling", finish_texture_missing, "id: 1128\n",
-     "finishes[1].textures: pattern 'oak' takes its diffuse map from each finish (map mode "
-     "'finish'), and this finish has no textures.diffuse"),
+     "finishes[1].textures: finish 1128: pattern 'oak' takes its diffuse map from each finish "
+     "(map mode 'finish'), and finish 1128 has no textures.diffuse"),
     ("order selects a finish the part never offers", order_not_offered, "- 235\n",
      "orders[0].select.Frame.finishes[0]: part 'Frame' never offers finish 235 (it offers: "
      "1127, 1128, 1140)"),
@@ -186,8 +186,7 @@ def test_broken_catalog_is_refused_with_its_place(
     cat = base_catalog()
     mutation(cat)
     if name == "finish texture missing for a sibling":
-        (Path("cat/tex")).mkdir(parents=True)
-        Path("cat/tex/1127.png").write_bytes(b"png")
+        write_png(Path("cat/tex/1127.png"))
     text = yaml.safe_dump(cat, sort_keys=False)
     root = make_catalog({"catalog.yaml": text})
     with pytest.raises(CatalogError) as info:
@@ -303,8 +302,7 @@ def test_texture_paths_resolve_relative_to_their_file(load: Callable[..., Any]) 
     cat = base_catalog()
     finishes = cat.pop("finishes")
     finishes[0]["textures"] = {"diffuse": "../tex/oak.png"}
-    Path("cat/tex").mkdir(parents=True)
-    Path("cat/tex/oak.png").write_bytes(b"png")
+    write_png(Path("cat/tex/oak.png"))
     cat["patterns"][0]["maps"] = {"diffuse": "pattern"}
     cat["patterns"][0]["textures"] = {"diffuse": "tex/oak.png"}
     catalog = load({"catalog.yaml": cat, "materials/finishes.yaml": {"finishes": finishes}})

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import use_test_aws, write_catalog
+from conftest import use_test_aws, write_catalog, write_png
 from test_render import (
     ALL,
     PREVIEW,
@@ -479,9 +479,8 @@ def test_render_farm_options(tmp_path: Path) -> None:
     # A farm nobody listens at: a clear message, no traceback.
     cat = write_catalog(tmp_path / "cat", {"catalog.yaml": catalog_data()},
                         blends=("models/scene.blend",))
-    (cat / "textures").mkdir()
     for name in ("checker.png", "checker2.png"):
-        (cat / "textures" / name).write_bytes(b"png")
+        write_png(cat / "textures" / name)
     result = subprocess.run(
         [sys.executable, "-m", "sitegen", "--catalog", str(cat), "render", "--farm",
          f"redis://127.0.0.1:{free_port()}/0", "--renders", str(tmp_path / "renders")],

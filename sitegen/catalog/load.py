@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sitegen.catalog.images import image_problem
 from sitegen.catalog.models import (
     SECTIONS,
     TOP_LEVEL_KEYS,
@@ -212,6 +213,14 @@ def _resolve_files(catalog: Catalog, locator: Locator) -> list[Problem]:
         elif not os.path.isfile(target):
             problems.append(locator.at(entity, *sub, message=f"file not found: '{rel}' "
                                        f"(looked for {display_path(Path(target))})"))
+        elif sub[0] == "textures" and (problem := image_problem(Path(target))) is not None:
+            problems.append(locator.at(entity, *sub, message=f"{_named(entity)}'{rel}' is not "
+                                       f"a texture Blender can read: {problem}"))
         else:
             catalog.files[(file, (*where, *sub))] = Path(target)
     return problems
+
+
+def _named(entity: Entity) -> str:
+    """`finish 237: ` for a finish (its position in the file says little), else nothing."""
+    return f"finish {entity.id}: " if isinstance(entity, Finish) else ""

@@ -144,6 +144,17 @@ class Colorchart(Entity):
     map: dict[FinishId, list[FinishId]]
 
 
+def _denoise_boolean(value: Any) -> Any:
+    # YAML 1.1 reads an unquoted `off` (and `no`, `false`) as a boolean: it means "off".
+    if value is False:
+        return "off"
+    if value is True:
+        raise PydanticCustomError(
+            "denoise_boolean", "a YAML boolean (yes, on, true) is not a denoising level: "
+            "write one of 'off', 'fast', 'balanced', 'high'")
+    return value
+
+
 class Quality(Entity):
     id: Slug
     engine: Literal["cycles", "eevee", "workbench"]
@@ -153,7 +164,8 @@ class Quality(Entity):
     format: Literal["png", "jpeg", "webp"]
     jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 90
     transparent: bool = False
-    denoise: Literal["off", "fast", "balanced", "high"] = "fast"
+    denoise: Annotated[Literal["off", "fast", "balanced", "high"],
+                       BeforeValidator(_denoise_boolean)] = "fast"
     primary: bool = False
     layers: bool = False
 

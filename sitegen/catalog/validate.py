@@ -105,9 +105,10 @@ def _check_materials(check: _Checker) -> None:
             elif mode == "finish" and any(getattr(f.textures, map_name) for f in finishes):
                 for f in finishes:
                     if not f.archived and getattr(f.textures, map_name) is None:
-                        check.error(f, "textures", message=f"pattern '{pattern.id}' takes its "
-                                    f"{map_name} map from each finish (map mode 'finish'), and "
-                                    f"this finish has no textures.{map_name}")
+                        check.error(f, "textures", message=f"finish {f.id}: pattern "
+                                    f"'{pattern.id}' takes its {map_name} map from each finish "
+                                    f"(map mode 'finish'), and finish {f.id} has no "
+                                    f"textures.{map_name}")
 
 
 def _check_qualities(check: _Checker, locator: Locator) -> None:
