@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -11,12 +12,13 @@ import os
 import shutil
 import socket
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sitegen.errors import SitegenError
+from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
 from sitegen.plan import Stored
 
 INDEX_NAME = "index.sqlite"
@@ -122,6 +124,23 @@ class FolderStore:
     def exists(self, address: str) -> bool:
         return self.path_of(address).is_file()
 
+    def check_space(self, folder: Path | None = None) -> None:
+        """Raise EnvironmentFailure when a picture cannot be written into `folder` (default:
+        the store) now: no space left, a read-only file system, no permission."""
+        check_writable(folder or self.root)
+
+    def remove_unindexed(self, addresses: Iterator[str] | list[str]) -> int:
+        """Delete the pictures (and thumbnails) of these addresses that are on disk but not
+        in the index: what a crash or a full disk left between writing and indexing."""
+        indexed = set(select_stored(self.db, None)) if self.has_index() else set()
+        removed = 0
+        for address in addresses:
+            if address not in indexed and self.exists(address):
+                self.path_of(address).unlink(missing_ok=True)
+                self.path_of(thumb_address(address)).unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def remove_temporaries(self, folders: Iterator[Path] | list[Path]) -> int:
         """Delete leftover temporary files (from a killed render) in these folders."""
         removed = 0
@@ -184,13 +203,25 @@ class FolderStore:
     # -- index ---------------------------------------------------------------------------
 
     @property
+    def index_path(self) -> Path:
+        return self.root / INDEX_NAME
+
+    @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.root / INDEX_NAME, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
+            path = self.index_path
+            with index_errors(path):
+                if path.is_file() and not os.access(self.root, os.W_OK):
+                    # A read-only store (a read-only mount, another user's folder) is read
+                    # as it is: SQLite cannot make a WAL index's shared-memory file there.
+                    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?immutable=1"
+                    self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+                    return self._db
+                self.root.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(SCHEMA)
             self._db = db
         return self._db
 
@@ -218,7 +249,8 @@ class FolderStore:
     def record(self, address: str, fingerprint: str | None, inputs: Mapping[str, str],
                sha256: str, size: int, seconds: float | None, blender: str | None) -> None:
         """Index one picture (replacing what was there)."""
-        insert_record(self.db, address, fingerprint, inputs, sha256, size, seconds, blender)
+        with index_errors(self.index_path):
+            insert_record(self.db, address, fingerprint, inputs, sha256, size, seconds, blender)
 
     def quality_settings(self, quality: str) -> dict[str, Any] | None:
         """The settings a quality's renders were made with, if it has any."""
@@ -228,8 +260,9 @@ class FolderStore:
 
     def remember_quality(self, quality: str, settings: Mapping[str, Any]) -> None:
         """Record a quality's settings when its first render is stored."""
-        self.db.execute("INSERT OR IGNORE INTO qualities VALUES (?, ?)",
-                        (quality, json.dumps(dict(settings), sort_keys=True)))
+        with index_errors(self.index_path):
+            self.db.execute("INSERT OR IGNORE INTO qualities VALUES (?, ?)",
+                            (quality, json.dumps(dict(settings), sort_keys=True)))
 
     # -- lock ----------------------------------------------------------------------------
 
@@ -263,18 +296,74 @@ class FolderStore:
 
         found = 0
         db = self.db
-        db.execute("BEGIN")
-        db.execute("DELETE FROM renders")
-        for path in sorted(self.root.glob("*/*/*/*")):
-            if not path.is_file() or not is_picture_name(path.name):
-                continue
-            address = path.relative_to(self.root).as_posix()
-            data = path.read_bytes()
-            self.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data), None,
-                        blender)
-            found += 1
-        db.execute("COMMIT")
+        with index_errors(self.index_path):
+            db.execute("BEGIN")
+            try:
+                db.execute("DELETE FROM renders")
+                for path in sorted(self.root.glob("*/*/*/*")):
+                    if not path.is_file() or not is_picture_name(path.name):
+                        continue
+                    address = path.relative_to(self.root).as_posix()
+                    data = path.read_bytes()
+                    self.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data),
+                                None, blender)
+                    found += 1
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")  # the old index stays whole
+                raise
         return found
+
+
+@contextlib.contextmanager
+def index_errors(path: Path) -> Iterator[None]:
+    """SQLite's and the file system's refusals (a full disk, a read-only folder) as an
+    EnvironmentFailure that names the index."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        failure = environment_failure(exc, path)
+        if failure is None:
+            raise
+        if isinstance(exc, sqlite3.OperationalError) and _free_bytes(path) < MIN_FREE:
+            failure = EnvironmentFailure(path, errno.ENOSPC)  # SQLite says "I/O error"
+        raise failure from None
+
+
+def _free_bytes(path: Path) -> int:
+    place = path
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    try:
+        stats = os.statvfs(place)
+    except OSError:
+        return MIN_FREE
+    return stats.f_bavail * stats.f_frsize if stats.f_blocks else MIN_FREE
+
+
+PROBE_BYTES = 64 * 1024  # written and removed to see that a folder takes a picture now
+MIN_FREE = 256 * 1024  # less free space than this counts as a full disk
+
+
+def check_writable(folder: Path) -> None:
+    """Raise EnvironmentFailure when `folder` (or, not made yet, its nearest existing
+    parent) cannot take a picture now: no space, read-only, no permission."""
+    place = folder
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if _free_bytes(place) < MIN_FREE:
+        raise EnvironmentFailure(place, errno.ENOSPC)
+    probe = place / f".space{TEMP_MARK}{os.getpid()}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * PROBE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise environment_failure(exc, place) or exc from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
 
 
 def make_thumbnail(picture: Path, thumb: Path) -> None:

@@ -429,6 +429,16 @@ class S3Store:
         """Delete leftover temporary files (from a killed render) in these local folders."""
         return FolderStore(self.root).remove_temporaries(list(folders))
 
+    def check_space(self, folder: Path | None = None) -> None:
+        """Raise EnvironmentFailure when the local folder pictures are written into before
+        their upload cannot take one now."""
+        FolderStore(self.root).check_space(folder)
+
+    def remove_unindexed(self, addresses: Iterable[str]) -> int:
+        """Nothing is removed from the bucket: an object whose row a crash lost is only
+        overwritten when it is rendered again (or adopted by `sitegen index rebuild`)."""
+        return 0
+
     def put_file(self, name: str, source: Path) -> None:
         """Put a local file under a name in the store (one PUT: all or nothing)."""
         ext = name.rsplit(".", 1)[-1]
