@@ -29,10 +29,11 @@ from typing import IO, Any
 from sitegen.catalog.models import Catalog
 from sitegen.errors import SitegenError
 from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
+from sitegen.package_data import package_path
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.store import FolderStore, make_thumbnail, thumb_address
 
-WORKER_SCRIPT = Path(__file__).resolve().parents[2] / "blender" / "worker.py"
+WORKER_SCRIPT = package_path("sitegen.blender", "worker.py")  # blender/worker.py in the repo
 
 Event = dict[str, Any]
 

@@ -24,10 +24,11 @@ from sitegen.catalog.models import Catalog, Finish
 from sitegen.errors import SitegenError
 from sitegen.expand import default_colouring, expand_product
 from sitegen.layers import colouring_layers
+from sitegen.package_data import package_path
 from sitegen.plan import finish_material
 from sitegen.site.data import product_coverage, product_data
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = package_path("sitegen.templates")  # templates/ in the repository
 MARKER = ".sitegen-build"  # marks a folder as sitegen's output: only such a folder is pruned
 SWATCH_SIZE = 64
 IMPORT_RE = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.js)\2""")

@@ -1,0 +1,1 @@
+"""Package data (sitegen.blender): scripts that run inside Blender, started as files."""
