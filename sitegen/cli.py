@@ -608,22 +608,24 @@ def index_rebuild(renders: str) -> None:
 def build(state: State, out: Path, quality: str | None, renders: str) -> None:
     """Build the static sketchbook site from the catalog and the render store.
 
-    Pages, page data, swatches and hashed assets are gathered first, then written: a
-    rebuild with nothing changed rewrites no file.
+    Pages, page data, swatches and hashed assets are gathered first, then written beside
+    OUT and swapped in at once, with a manifest of every file (and the quality, for
+    `publish`) last: OUT is always the previous complete site or the new one. A rebuild
+    with nothing changed rewrites no file.
 
     \b
     Examples:
       sitegen build
       sitegen build --out /tmp/site --renders renders
     """
-    from sitegen.site import ready_by_model, site_files, write_site
+    from sitegen.site import build_facts, ready_by_model, site_files, write_site
 
     catalog, _ = state.load()
     _check_choices(catalog, quality, (), None, None)
     store = _open_store(renders)
     quality = quality or catalog.primary_quality.id
     files = site_files(catalog, quality, ready_by_model(store.stored(quality), quality))
-    report = write_site(files, out)
+    report = write_site(files, out, facts=build_facts(catalog, quality))
     click.echo(f"built {out}: {len(files)} files, {len(report.written)} written, "
                f"{report.unchanged} unchanged, {len(report.removed)} removed")
 

@@ -13,7 +13,7 @@ from sitegen.errors import SitegenError
 if TYPE_CHECKING:  # sitegen.cli imports this module to add the command
     from sitegen.catalog.models import Catalog, Publish
     from sitegen.cli import State
-    from sitegen.publish import PublishPlan
+    from sitegen.publish import Build, PublishPlan
 
 
 @click.command()
@@ -38,8 +38,9 @@ if TYPE_CHECKING:  # sitegen.cli imports this module to add the command
               show_default=True, help="The built site (made by `sitegen build`).")
 @click.option("--renders", "renders", default="renders", show_default=True,
               help="The render store the pictures come from.")
-@click.option("--quality", help="The quality whose pictures the site shows [default: the "
-              "primary one].")
+@click.option("--quality", help="The quality the build shows, which `sitegen build` records "
+              "in it [default: the build's]; another one is an error (rebuild with `sitegen "
+              "build --quality Q`).")
 @click.option("--renders-prefix", help="Where the pictures go in the bucket [default: "
               "<prefix><site.renders_url> when that is relative; not uploaded when absolute].")
 @click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True,
@@ -50,6 +51,11 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
             distribution: str | None, force: bool, out: Path, renders: str,
             quality: str | None, renders_prefix: str | None, jobs: int) -> None:
     """Upload the built site and the pictures it shows to an S3 bucket.
+
+    The build is checked against the manifest `sitegen build` wrote last: a build that
+    failed, or a file missing or changed since, is refused before anything is uploaded.
+    The pictures are those of the quality the build shows (`sitegen build --quality Q`),
+    at the renders_url it was made with.
 
     Objects are compared by the SHA-256 each keeps in its metadata: a publish with
     nothing changed uploads nothing. Pictures, thumbnails, swatches and hashed assets are
@@ -71,7 +77,6 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
     if quality is not None and quality not in catalog.qualities:
         raise click.BadParameter(f"unknown {quality!r} (known: {', '.join(catalog.qualities)})",
                                  param_hint="--quality")
-    quality = quality or catalog.primary_quality.id
     site_prefix = pub.normalize_prefix(settings.prefix)
     if delete and renders.startswith("s3://"):
         from sitegen.store.s3 import parse_location
@@ -83,17 +88,21 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
                 f"s3://{settings.bucket}/{site_prefix}: --delete would remove its index and "
                 "files; publish to another bucket or prefix, or leave out --delete")
 
-    site = pub.built_files(out)
-    shown = pub.built_qualities(out)
-    if shown and shown != {quality}:
-        raise SitegenError(f"{out} shows {', '.join(sorted(shown))} pictures, not {quality}: "
-                           f"run `sitegen build --quality {quality}`, or publish with "
-                           f"--quality {sorted(shown)[0]}")
+    build = pub.verified_build(out)
+    site = build.files
+    quality = _built_quality(catalog, build, out, quality)
+    # The pages were made with these URLs: publish them as built, even if the catalog moved on.
+    renders_url = str(build.facts.get("renders_url", catalog.site.renders_url))
+    base_url = str(build.facts.get("base_url", catalog.site.base_url))
+    if renders_url != catalog.site.renders_url:
+        click.echo(f"note: {out} was built with site.renders_url {renders_url!r}, the catalog "
+                   f"now says {catalog.site.renders_url!r}: publishing as built (rebuild to "
+                   "change it)")
     key_prefix: str | None
     if renders_prefix is not None:
         key_prefix = pub.normalize_prefix(renders_prefix, "--renders-prefix")
     else:
-        key_prefix = pub.renders_key_prefix(catalog.site.renders_url, site_prefix)
+        key_prefix = pub.renders_key_prefix(renders_url, site_prefix)
     store = open_store(renders)
     addresses = [] if key_prefix is None else pub.site_renders(catalog, quality,
                                                                store.stored(quality))
@@ -107,7 +116,7 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
                f"file(s) -> {target}" + (f" at {settings.endpoint_url}"
                                           if settings.endpoint_url else ""))
     if key_prefix is None:
-        click.echo(f"pictures not uploaded: site.renders_url {catalog.site.renders_url!r} is "
+        click.echo(f"pictures not uploaded: site.renders_url {renders_url!r} is "
                    "another place; give --renders-prefix P to upload them into this bucket")
     elif not addresses:
         click.echo(f"no {quality} pictures in {renders} that the site shows")
@@ -123,7 +132,7 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
                               jobs=jobs)
     plan = pub.plan_publish(local, remote.objects, delete=delete,
                             max_deletes=settings.max_deletes, force=force, scopes=scopes)
-    paths = (pub.invalidation_paths(plan, site_prefix, pub.url_root_of(catalog.site.base_url))
+    paths = (pub.invalidation_paths(plan, site_prefix, pub.url_root_of(base_url))
              if settings.invalidate else [])
     _print_plan(plan, remote, key_prefix, dry_run, paths, settings.invalidate)
     if dry_run:
@@ -148,6 +157,29 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
             click.echo(f"invalidation {ident} of {len(paths)} path(s) in {settings.invalidate}")
         else:
             click.echo("nothing to invalidate: no page or data changed")
+
+
+def _built_quality(catalog: Catalog, build: Build, out: Path, given: str | None) -> str:
+    """The quality the build shows (its manifest says; an older one's pages); --quality
+    must agree."""
+    from sitegen.publish import built_qualities
+
+    shown: str | None = build.quality
+    if shown is None:  # a manifest without facts: what the pages show
+        qualities = built_qualities(out)
+        if len(qualities) > 1:
+            raise SitegenError(f"{out} shows pictures of several qualities "
+                               f"({', '.join(sorted(qualities))}): run `sitegen build` again")
+        shown = next(iter(qualities), None) or given or str(catalog.primary_quality.id)
+    if given is not None and given != shown:
+        raise click.BadParameter(
+            f"{given!r}, but {out} was built with --quality {shown} (its pages show {shown} "
+            f"pictures): publish it without --quality, or run `sitegen build --quality "
+            f"{given}` first", param_hint="--quality")
+    if shown not in catalog.qualities:
+        raise SitegenError(f"{out} shows {shown} pictures, a quality the catalog no longer "
+                           "has: run `sitegen build` again")
+    return shown
 
 
 def _settings(catalog: Catalog, bucket: str | None, prefix: str | None,

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import os
 import posixpath
+import stat
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -24,7 +26,8 @@ from urllib.parse import quote, urlsplit
 
 from sitegen.catalog.models import Catalog
 from sitegen.errors import SitegenError
-from sitegen.site import MARKER, is_absolute_url
+from sitegen.site import MANIFEST, MARKER, is_absolute_url, read_manifest
+from sitegen.site.write import current_files
 from sitegen.store.s3 import CREDENTIALS_HELP, s3_errors
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -290,18 +293,63 @@ def is_immutable_site_file(rel: str) -> bool:
 # -- files here ---------------------------------------------------------------------------
 
 
-def built_files(out: Path) -> dict[str, Path]:
-    """Every file of a sitegen build, by path relative to it (hidden files left out)."""
+@dataclass(frozen=True)
+class Build:
+    """A build checked against its manifest: the files to publish and what it records."""
+
+    files: dict[str, Path]  # relative path -> file (hidden files left out)
+    facts: dict[str, Any]  # quality, renders_url, base_url (sitegen.site.build_facts)
+
+    @property
+    def quality(self) -> str | None:
+        quality = self.facts.get("quality")
+        return quality if isinstance(quality, str) else None
+
+
+def verified_build(out: Path, *, most: int = 10) -> Build:
+    """The build in `out`, refused unless it is exactly what its manifest says.
+
+    A file the manifest names that is missing, not a plain file, or has other bytes, and a
+    file it does not name, are each a problem; any problem is an error (up to `most` named).
+    """
     if not (out / MARKER).is_file():
         what = ("does not exist" if not out.exists()
                 else f"has no {MARKER}: it is not a sitegen build")
         raise SitegenError(f"{out} {what}: run `sitegen build --out {out}` first")
-    files = {}
-    for path in sorted(out.rglob("*")):
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
-            files[rel] = path
-    return files
+    manifest = read_manifest(out)
+    problems = []
+    for rel, (sha, size) in sorted(manifest.files.items()):
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            problems.append(f"{rel}: not a path inside the build")
+            continue
+        path = out / rel
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                problems.append(f"{rel}: not a plain file")
+            elif info.st_size != size or sha256_of(path) != sha:
+                problems.append(f"{rel}: changed since the build")
+        except FileNotFoundError:
+            problems.append(f"{rel}: missing")
+        except OSError as exc:
+            problems.append(f"{rel}: cannot be read ({exc.strerror})")
+    try:
+        present = current_files(out)
+    except OSError as exc:
+        raise SitegenError(f"cannot read {exc.filename or out}: {exc.strerror}") from None
+    for rel in present:  # hidden ones are never published (a .DS_Store is no problem)
+        if rel not in manifest.files and not any(p.startswith(".") for p in rel.split("/")):
+            problems.append(f"{rel}: not part of the build")
+    if problems:
+        named = "; ".join(problems[:most]) + (f"; and {len(problems) - most} more"
+                                              if len(problems) > most else "")
+        raise SitegenError(f"{out} is not the build its {MANIFEST} describes ({named}): it "
+                           "changed after `sitegen build`, or the build failed. Nothing was "
+                           f"uploaded; run `sitegen build --out {out}` again")
+    files = {rel: out / rel for rel in sorted(manifest.files)
+             if not any(p.startswith(".") for p in rel.split("/"))}
+    return Build(files, manifest.facts)
 
 
 def built_qualities(out: Path) -> set[str]:

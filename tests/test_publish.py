@@ -32,7 +32,7 @@ from sitegen.publish import (
     renders_key_prefix,
     url_root_of,
 )
-from sitegen.site import write_site
+from sitegen.site import MANIFEST, build_facts, write_site
 from sitegen.store import FolderStore, thumb_address
 
 # -- the pure core ------------------------------------------------------------------------
@@ -185,6 +185,15 @@ class Sketch:
     out: Path
     store: FolderStore
     pictures: list[str]  # store addresses the site shows
+    facts: dict[str, Any]  # what the build records (sitegen.site.build_facts)
+    site: dict[str, bytes]  # the built files
+
+    def rebuild(self, changes: dict[str, bytes | None]) -> None:
+        """Build again (as `sitegen build` writes) with these files changed (None: gone)."""
+        self.site = {**self.site, **{k: v for k, v in changes.items() if v is not None}}
+        for rel in [k for k, v in changes.items() if v is None]:
+            del self.site[rel]
+        write_site(self.site, self.out, facts=self.facts)
 
     def files(self) -> dict[str, str]:
         """What the bucket should hold (key -> local path), the site at the bucket's root."""
@@ -230,8 +239,9 @@ def make_sketch(make_catalog: Callable[..., Path], catalog: dict[str, Any] | Non
         store.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data), None, None)
     store.close()
     out = Path("build")
-    write_site(SITE, out)
-    return Sketch(root, out, store, pictures)
+    facts = build_facts(loaded, "preview")
+    write_site(SITE, out, facts=facts)
+    return Sketch(root, out, store, pictures, facts, dict(SITE))
 
 
 @pytest.fixture
@@ -296,7 +306,8 @@ def test_one_changed_file_is_one_upload_and_headers_are_kept_right(
     assert run(sketch, bucket=bucket, endpoint=endpoint).exit_code == 0
     published = time.time()
     data = sketch.out / "products/kino-stool/data.json"
-    data.write_bytes(data.read_bytes().replace(b"}", b', "x": 1}'))
+    sketch.rebuild({"products/kino-stool/data.json":
+                    data.read_bytes().replace(b"}", b', "x": 1}')})
     changed = run(sketch, "--dry-run", bucket=bucket, endpoint=endpoint)
     assert "upload 1 (changed); delete 0" in changed.output
     assert "  upload changed products/kino-stool/data.json" in changed.output
@@ -401,7 +412,7 @@ def test_deletes_only_with_delete_under_the_prefix_and_up_to_the_cap(
     stale = [f"sketch/products/gone-{i}/index.html" for i in range(4)]
     for key in [*stale, "outside/keep.txt"]:
         s3.put_object(Bucket=bucket, Key=key, Body=b"old")
-    (sketch.out / "coverage.html").unlink()
+    sketch.rebuild({"coverage.html": None})
     stale.append("sketch/coverage.html")
 
     kept = run(sketch, "--prefix", "sketch", bucket=bucket, endpoint=endpoint)
@@ -485,9 +496,9 @@ def test_invalidate_sends_the_changed_pages_to_cloudfront(
     first = run(sketch, "--invalidate", distribution, bucket=bucket, endpoint=endpoint)
     assert first.exit_code == 0, first.output
     assert "nothing to invalidate" in first.output  # every page is new
-    (sketch.out / "index.html").write_bytes(b"<!doctype html><title>Test 2</title>")
-    (sketch.out / "static/ready-0123456789.js").unlink()
-    (sketch.out / "static/ready-9876543210.js").write_bytes(b"export const ready = 2;\n")
+    sketch.rebuild({"index.html": b"<!doctype html><title>Test 2</title>",
+                    "static/ready-0123456789.js": None,
+                    "static/ready-9876543210.js": b"export const ready = 2;\n"})
     dry = run(sketch, "--invalidate", distribution, "--dry-run", bucket=bucket,
               endpoint=endpoint)
     assert f"  invalidate 2 path(s) in {distribution}: / /index.html" in dry.output
@@ -502,7 +513,7 @@ def test_invalidate_sends_the_changed_pages_to_cloudfront(
 
 
 @pytest.mark.parametrize("case", ["no bucket", "no credentials", "unreachable", "no such bucket",
-                                  "no build", "other quality"])
+                                  "no build"])
 def test_failures_say_what_to_do(case: str, sketch: Sketch, bucket: str, endpoint: str,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     args: list[str] = []
@@ -521,15 +532,154 @@ def test_failures_say_what_to_do(case: str, sketch: Sketch, bucket: str, endpoin
         expected = f"cannot reach {endpoint} while listing bucket"
     elif case == "no such bucket":
         name, expected = "sg-missing-bucket", "bucket 'sg-missing-bucket' does not exist"
-    elif case == "no build":
-        args, expected = ["--out", "elsewhere"], "elsewhere does not exist: run `sitegen build"
     else:
-        catalog = base_catalog()
-        catalog["qualities"].append({"id": "hires", "engine": "cycles", "resolution": [8, 6],
-                                     "format": "png"})
-        Path(sketch.catalog / "catalog.yaml").write_text(json.dumps(catalog))
-        args, expected = ["--quality", "hires"], "build shows preview pictures, not hires"
+        args, expected = ["--out", "elsewhere"], "elsewhere does not exist: run `sitegen build"
     result = run(sketch, *args, bucket=name, endpoint=endpoint)
     assert result.exit_code == 1, result.output
     assert expected in result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, AssertionError)
+
+
+# -- only a complete build is published ---------------------------------------------------
+
+
+def all_objects(s3: Any, bucket: str) -> dict[str, str]:
+    """Every object in the bucket (the publish manifest too): key -> ETag."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
+
+
+def spoil(sketch: Sketch, case: str) -> str:
+    """Change the build behind sitegen's back; the words the refusal must say."""
+    out = sketch.out
+    if case == "file deleted":
+        (out / "static/site-abcdef0123.css").unlink()
+        return "static/site-abcdef0123.css: missing"
+    if case == "file modified":
+        (out / "products/kino-stool/index.html").write_bytes(b"<!doctype html><title>X</title>")
+        return "products/kino-stool/index.html: changed since the build"
+    if case == "same size, other bytes":
+        page = out / "index.html"
+        page.write_bytes(page.read_bytes().upper())
+        return "index.html: changed since the build"
+    if case == "file added":
+        (out / "products/extra.html").write_bytes(b"<!doctype html>")
+        return "products/extra.html: not part of the build"
+    if case == "file replaced by a symlink":
+        (out / "sitemap.xml").unlink()
+        (out / "sitemap.xml").symlink_to("/etc/passwd")
+        return "sitemap.xml: not a plain file"
+    if case == "no manifest":
+        (out / MANIFEST).unlink()
+        return f"build has no {MANIFEST}: it is not a complete build"
+    if case == "manifest unreadable":
+        (out / MANIFEST).write_text("{not json")
+        return f"{MANIFEST} is not a manifest sitegen can read"
+    # The failed build of issue 9: marker and pages, no static/, no manifest (as an older
+    # sitegen, writing in place, left it when the disk filled up).
+    for path in sorted(out.rglob("*"), reverse=True):
+        if path.is_file() and path.name != ".sitegen-build" and path.suffix != ".html":
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    assert not (out / "static").exists() and (out / "index.html").is_file()
+    return f"build has no {MANIFEST}"
+
+
+SPOILED = ["file deleted", "file modified", "same size, other bytes", "file added",
+           "file replaced by a symlink", "no manifest", "manifest unreadable", "failed build"]
+
+
+@pytest.mark.parametrize("case", SPOILED)
+def test_a_build_unlike_its_manifest_is_refused_and_nothing_uploaded(
+        case: str, sketch: Sketch, s3: Any, bucket: str, endpoint: str) -> None:
+    expected = spoil(sketch, case)
+    for args in ([], ["--dry-run"], ["--force"]):
+        result = run(sketch, *args, bucket=bucket, endpoint=endpoint)
+        assert result.exit_code == 1, result.output
+        assert expected in result.output, result.output
+        assert "run `sitegen build --out build` again" in result.output
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, AssertionError)
+        assert all_objects(s3, bucket) == {}  # not one object, not even the manifest
+
+
+def test_a_published_site_is_left_alone_when_the_build_is_spoiled(
+        sketch: Sketch, s3: Any, bucket: str, endpoint: str) -> None:
+    assert run(sketch, bucket=bucket, endpoint=endpoint).exit_code == 0
+    before = all_objects(s3, bucket)
+    spoil(sketch, "file modified")
+    refused = run(sketch, "--delete", bucket=bucket, endpoint=endpoint)
+    assert refused.exit_code == 1 and "Nothing was uploaded" in refused.output
+    assert all_objects(s3, bucket) == before
+    sketch.rebuild({})  # a real build again (the bytes built before): publishable
+    fixed = run(sketch, bucket=bucket, endpoint=endpoint)
+    assert fixed.exit_code == 0, fixed.output
+    assert "nothing to do: the bucket holds the site" in fixed.output
+
+
+def test_the_manifest_itself_is_not_published(sketch: Sketch, s3: Any, bucket: str,
+                                              endpoint: str) -> None:
+    assert run(sketch, bucket=bucket, endpoint=endpoint).exit_code == 0
+    keys = set(all_objects(s3, bucket))
+    assert MANIFEST not in keys and ".sitegen-build" not in keys
+    assert keys == set(sketch.files()) | {pub.MANIFEST_NAME}
+
+
+# -- publish what the build shows ---------------------------------------------------------
+
+
+def test_publish_takes_the_quality_from_the_build(
+        make_catalog: Callable[..., Path], aws: None, s3: Any, bucket: str,
+        endpoint: str) -> None:
+    from sitegen.cli import cli
+
+    catalog = base_catalog()
+    catalog["qualities"].append({"id": "draft", "engine": "cycles", "samples": 1,
+                                 "resolution": [16, 12], "format": "png"})
+    sketch = make_sketch(make_catalog, catalog)
+    loaded, _ = load_catalog(sketch.catalog)
+    key = product_keys(expand_product(loaded, loaded.products["kino-stool"]))[0]
+    store = FolderStore(Path("renders"))
+    for view in ("front", "side"):
+        address = f"draft/kino/{view}/{key}.png"
+        store.path_of(address).parent.mkdir(parents=True, exist_ok=True)
+        store.path_of(address).write_bytes(b"draft " + address.encode())
+        store.record(address, None, {}, pub.sha256_of(store.path_of(address)),
+                     len(address) + 6, None, None)
+    store.close()
+    built = CliRunner().invoke(cli, ["--catalog", str(sketch.catalog), "build", "--quality",
+                                     "draft", "--out", "build", "--renders", "renders"])
+    assert built.exit_code == 0, built.output
+    assert json.loads((sketch.out / MANIFEST).read_text())["build"]["quality"] == "draft"
+
+    contradicted = run(sketch, "--quality", "preview", bucket=bucket, endpoint=endpoint)
+    assert contradicted.exit_code == 2, contradicted.output
+    assert "'preview', but build was built with --quality draft" in contradicted.output
+    assert "run `sitegen build --quality preview` first" in contradicted.output
+    assert all_objects(s3, bucket) == {}
+
+    published = run(sketch, bucket=bucket, endpoint=endpoint)  # no --quality: the build's
+    assert published.exit_code == 0, published.output
+    assert "(2 draft picture(s))" in published.output
+    pictures = {k for k in bucket_keys(s3, bucket) if k.startswith("renders/")}
+    assert {k for k in pictures if not k.endswith(".thumb.webp")} == {
+        f"renders/draft/kino/{view}/{key}.png" for view in ("front", "side")}
+    again = run(sketch, "--quality", "draft", bucket=bucket, endpoint=endpoint)  # agrees
+    assert again.exit_code == 0 and "nothing to do" in again.output
+
+
+def test_publish_puts_pictures_where_the_build_points(
+        make_catalog: Callable[..., Path], aws: None, s3: Any, bucket: str,
+        endpoint: str) -> None:
+    """The catalog's renders_url changed after the build: the pages still point at the
+    old place, so that is where the pictures go (and the plan says so)."""
+    sketch = make_sketch(make_catalog)
+    catalog = base_catalog()
+    catalog["site"]["renders_url"] = "pictures/"
+    (sketch.catalog / "catalog.yaml").write_text(json.dumps(catalog))
+    result = run(sketch, bucket=bucket, endpoint=endpoint)
+    assert result.exit_code == 0, result.output
+    assert "built with site.renders_url 'renders/', the catalog now says 'pictures/'" \
+        in result.output
+    assert {"renders/" + a for a in sketch.pictures} <= bucket_keys(s3, bucket)

@@ -322,9 +322,9 @@ def test_serve_command(demo_site: Any) -> None:
         assert status == 200 and body == (demo_site.build / "products/kino-stool/data.json"
                                           ).read_bytes()
         assert get(f"{base}renders/preview/kino/front/nothing-0.jpg")[0] == 404
-        # No way out of the store or the build folder.
-        assert get(f"{base}renders/..%2f..%2fpyproject.toml")[0] == 404
-        assert get(f"{base}renders/%2e%2e/%2e%2e/%2e%2e/etc/passwd")[0] == 404
+        # No way out of the store or the build folder (tests/test_site_serve.py: more).
+        assert get(f"{base}renders/..%2f..%2fpyproject.toml")[0] == 400
+        assert get(f"{base}renders/%2e%2e/%2e%2e/%2e%2e/etc/passwd")[0] == 400
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)

@@ -1,8 +1,9 @@
 """The static sketchbook: page data and templates -> files in build/.
 
 Everything is gathered in memory first (pages, data, swatches, hashed assets), then
-written: a file whose bytes are unchanged is not rewritten, and files of an earlier build
-that are no longer produced are removed.
+written by `write_site` (sitegen/site/write.py): the new tree beside the old one, swapped
+in at once, with a manifest; a file whose bytes are unchanged is not rewritten, and files
+of an earlier build that are no longer produced are removed.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,20 +26,17 @@ from sitegen.layers import colouring_layers
 from sitegen.package_data import package_path
 from sitegen.plan import finish_material
 from sitegen.site.data import product_coverage, product_data
+from sitegen.site.write import MANIFEST as MANIFEST
+from sitegen.site.write import MARKER as MARKER
+from sitegen.site.write import BuildReport as BuildReport
+from sitegen.site.write import BuildWriteError as BuildWriteError
+from sitegen.site.write import Manifest as Manifest
+from sitegen.site.write import read_manifest as read_manifest
+from sitegen.site.write import write_site as write_site
 
 TEMPLATES = package_path("sitegen.templates")  # templates/ in the repository
-MARKER = ".sitegen-build"  # marks a folder as sitegen's output: only such a folder is pruned
 SWATCH_SIZE = 64
 IMPORT_RE = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.js)\2""")
-
-
-@dataclass
-class BuildReport:
-    """What a build wrote."""
-
-    written: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
 
 
 def is_absolute_url(url: str) -> bool:
@@ -211,32 +207,8 @@ def sitemap(base_url: str, pages: list[str]) -> bytes:
             f"{urls}</urlset>\n").encode()
 
 
-def write_site(files: Mapping[str, bytes], out: Path,
-               on_write: Callable[[str], None] = lambda p: None) -> BuildReport:
-    """Write the files into `out`: changed ones atomically, stale ones removed."""
-    report = BuildReport()
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise SitegenError(f"{out} is not empty and was not made by sitegen build (no {MARKER}):"
-                           " choose another --out, or empty it")
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / MARKER).exists():
-        (out / MARKER).touch()
-    for rel, data in sorted(files.items()):
-        path = out / rel
-        if path.is_file() and path.read_bytes() == data:
-            report.unchanged += 1
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        report.written.append(rel)
-        on_write(rel)
-    for path in sorted(out.rglob("*"), reverse=True):
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and rel not in files and rel != MARKER:
-            path.unlink()
-            report.removed.append(rel)
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return report
+def build_facts(catalog: Catalog, quality: str) -> dict[str, Any]:
+    """What a build records in its manifest for `publish`: the quality its pages show and
+    the site's URLs as the pages were made with them."""
+    return {"quality": quality, "renders_url": catalog.site.renders_url,
+            "base_url": catalog.site.base_url}

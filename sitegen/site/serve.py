@@ -1,18 +1,34 @@
-"""`sitegen serve`: preview the built site locally, with the renders where the site expects them."""
+"""`sitegen serve`: preview the built site locally, with the renders where the site expects them.
+
+The preview serves what `publish` would upload and nothing else: files inside the build
+folder (hidden ones left out) and pictures and thumbnails inside the store, with every
+path resolved (symlinks followed) and refused (404) when it leads outside them. A
+malformed path (a NUL or control byte, bad percent-encoding or UTF-8, a `..` segment,
+too long) is answered 400.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
 import os
-import posixpath
+import re
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from sitegen.site import is_absolute_url
 from sitegen.store import THUMB_SUFFIX, is_picture_name
+
+MAX_PATH = 2048  # characters of the request's path, encoded
+MAX_NAME = 255  # bytes of one segment, decoded (NAME_MAX)
+BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BadPath(ValueError):
+    """A request path that cannot name a file: answered 400."""
 
 
 def is_picture_or_thumb(name: str) -> bool:
@@ -20,23 +36,102 @@ def is_picture_or_thumb(name: str) -> bool:
     return is_picture_name(name) or (name.endswith(THUMB_SUFFIX) and not name.startswith("."))
 
 
+def path_segments(raw: str) -> list[str]:
+    """The decoded segments of a request target's path (`.` and empty ones dropped).
+
+    Raises BadPath for a path no file can have: too long, a control byte (NUL included),
+    a `%` not followed by two hex digits, bytes that are not UTF-8, a `..` segment
+    (encoded or not), a segment longer than a file name can be.
+    """
+    if len(raw) > MAX_PATH:
+        raise BadPath("path too long")
+    if CONTROL.search(raw):
+        raise BadPath("control character in path")
+    path = urlsplit(raw).path
+    if not path.startswith("/"):
+        raise BadPath("path must start with /")
+    if BAD_PERCENT.search(path):
+        raise BadPath("bad percent-encoding")
+    try:
+        # The request line arrives as latin-1: its characters are the bytes sent.
+        decoded = unquote_to_bytes(path.encode("latin-1")).decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise BadPath("path is not UTF-8") from None
+    if CONTROL.search(decoded):
+        raise BadPath("control character in path")
+    segments = [s for s in decoded.split("/") if s not in ("", ".")]
+    if ".." in segments:
+        raise BadPath("'..' in path")
+    if any(len(s.encode()) > MAX_NAME for s in segments):
+        raise BadPath("path segment too long")
+    return segments
+
+
+def inside(root: str, segments: list[str]) -> str | None:
+    """The real path of `root`/segments when it stays inside the real `root`, else None."""
+    target = os.path.realpath(os.path.join(root, *segments))
+    if target == root or target.startswith(root.rstrip(os.sep) + os.sep):
+        return target
+    return None
+
+
 class PreviewHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the build folder, and the render store under the site's renders_url."""
 
-    renders_prefix: str | None = None  # e.g. "/renders/"
-    renders_dir: Path | None = None
+    renders_prefix: list[str] | None = None  # e.g. ["renders"]
+    renders_dir: str | None = None  # the store's real path
+    missing = "\x00"  # translate_path's answer for "not served": no file has this name
+
+    def do_GET(self) -> None:
+        if self._check_path():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._check_path():
+            super().do_HEAD()
+
+    def _check_path(self) -> bool:
+        try:
+            path_segments(self.path)
+        except BadPath as exc:
+            self.send_error(400, f"Bad request path: {exc}")
+            return False
+        return True
 
     def translate_path(self, path: str) -> str:
-        clean = posixpath.normpath(unquote(urlsplit(path).path))
+        """The real path to serve, or `missing` (404) for anything outside the two roots."""
+        try:
+            segments = path_segments(path)
+        except BadPath:
+            return self.missing
         prefix = self.renders_prefix
-        if prefix and self.renders_dir is not None and (clean + "/").startswith(prefix):
-            rest = clean[len(prefix):].lstrip("/")
-            target = (self.renders_dir / rest).resolve()
+        if (prefix is not None and self.renders_dir is not None
+                and segments[:len(prefix)] == prefix):
+            target = inside(self.renders_dir, segments[len(prefix):])
             # Only pictures and thumbnails: not the index, the lock or the blobs.
-            if self.renders_dir.resolve() in target.parents and is_picture_or_thumb(target.name):
-                return str(target)
-            return str(self.renders_dir / "__not_served__")
-        return super().translate_path(path)
+            if target is None or not is_picture_or_thumb(os.path.basename(target)):
+                return self.missing
+            return target
+        if any(s.startswith(".") for s in segments):
+            return self.missing  # the marker and the manifest: not part of the site
+        root = os.path.realpath(self.directory)
+        target = inside(root, segments)
+        if target is None:
+            return self.missing
+        if urlsplit(path).path.endswith("/"):
+            if not os.path.isdir(target):
+                return self.missing  # `index.html/` names no file
+            # The folder's index.html, which must stay inside as well.
+            index = inside(root, [*segments, "index.html"])
+            return index if index is not None else self.missing
+        return target
+
+    def send_head(self) -> Any:
+        path = self.translate_path(self.path)
+        if path == self.missing:
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(404, "No listing")  # a preview shows pages, not folders
@@ -60,6 +155,9 @@ def make_server(build: Path, renders: Path, renders_url: str, host: str, port: i
     """A preview server for `build`; a relative renders_url is mapped to the store folder."""
     attrs: dict[str, object] = {}
     if not is_absolute_url(renders_url):
-        attrs = {"renders_prefix": "/" + renders_url.strip("/") + "/", "renders_dir": renders}
+        prefix = [s for s in renders_url.split("/") if s not in ("", ".")]
+        if prefix:  # an empty renders_url puts pictures among the pages: not mapped
+            attrs = {"renders_prefix": prefix, "renders_dir": os.path.realpath(renders)}
     handler = type("Handler", (PreviewHandler,), attrs)
-    return PreviewServer((host, port), functools.partial(handler, directory=str(build)))
+    return PreviewServer((host, port), functools.partial(
+        handler, directory=os.path.realpath(build)))
