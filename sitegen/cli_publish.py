@@ -42,7 +42,8 @@ if TYPE_CHECKING:  # sitegen.cli imports this module to add the command
               "in it [default: the build's]; another one is an error (rebuild with `sitegen "
               "build --quality Q`).")
 @click.option("--renders-prefix", help="Where the pictures go in the bucket [default: "
-              "<prefix><site.renders_url> when that is relative; not uploaded when absolute].")
+              "<prefix><renders_url> (the build's site.renders_url) when that is relative; "
+              "not uploaded when absolute].")
 @click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Uploads (and metadata reads) at once.")
 @click.pass_obj
