@@ -106,13 +106,12 @@ def blender_scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny test scenes and textures of tests/blender_scenes.py, built once per session.
 
     Built in a subprocess (bpy's state is global: the pytest process never imports bpy).
-    Skips the test when the bpy module is not installed.
+    Fails when the bpy module is not installed (SITEGEN_SKIP_BLENDER=1 skips instead).
     """
-    import importlib.util
-
-    if importlib.util.find_spec("bpy") is None:
-        pytest.skip("needs the bpy module (pip install bpy==5.0.1)")
     from blender_scenes import build_scenes
+    from programs import need_bpy
+
+    need_bpy()
 
     return build_scenes(tmp_path_factory.mktemp("blender-scenes"))
 

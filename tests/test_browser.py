@@ -9,8 +9,8 @@ module; a fresh context (history, storage) per test.
 Every test also checks that the page logged no error, broke no CSP rule and loaded
 nothing that failed. Screenshots go to tests/artifacts/ (git-ignored).
 
-Needs Chromium at /usr/bin/chromium (CI installs it: `apt-get install chromium`): without
-it these tests fail, they are never skipped.
+Needs Chromium (`make test` installs it): without it these tests fail; they are skipped
+only when SITEGEN_SKIP_BROWSER=1 asks for it (tests/programs.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import base_catalog, write_catalog
+from programs import need_bpy, need_chromium
 from sitefixtures import (
     ARTIFACTS,
     UNRENDERED,
@@ -44,7 +45,6 @@ from sitefixtures import (
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 PRODUCTS = ("kino-stool", "maru-bench", "hako-table", "oto-pouf")
@@ -61,16 +61,14 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
-                    "(apt-get install chromium); CI installs it", pytrace=False)
+    executable = need_chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("the browser tests need playwright: pip install -e '.[test]'",
                     pytrace=False)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+        chromium = playwright.chromium.launch(executable_path=str(executable),
                                               args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
@@ -1152,7 +1150,6 @@ class LayeredDemo:
 
 @pytest.fixture(scope="module")
 def layered_demo(tmp_path_factory: pytest.TempPathFactory) -> LayeredDemo:
-    import importlib.util
     import shutil
     import sqlite3
     import subprocess
@@ -1162,8 +1159,7 @@ def layered_demo(tmp_path_factory: pytest.TempPathFactory) -> LayeredDemo:
     from sitegen.site import ready_by_model
     from sitegen.store import FolderStore, thumb_address
 
-    if importlib.util.find_spec("bpy") is None:
-        pytest.skip("needs the bpy module (pip install bpy==5.0.1)")
+    need_bpy()
     root = tmp_path_factory.mktemp("layered-demo")
     cat = demo_copy(root / "cat", "layered",
                     {"layered": TINY, "preview": {**TINY, "format": "png"}})

@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import DEMO, use_test_aws
+from programs import need_chromium
 from test_farm import farm_worker, redis_server, redis_url  # noqa: F401 - fixtures
 from test_render import Project, by_event, events
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -45,6 +44,7 @@ def test_demo_through_a_farm_into_s3_then_published_and_browsed(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import boto3
 
+    need_chromium()  # before a minute of rendering
     use_test_aws(monkeypatch, tmp_path, SITEGEN_S3_ENDPOINT_URL=moto_endpoint,
                  SITEGEN_CACHE_DIR=str(tmp_path / "host-cache"))
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
@@ -92,9 +92,9 @@ def browse(site: str, tmp_path: Path) -> None:
     """The published pages work when served by S3: pictures load, the sketchbook runs."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium"
+    chromium = need_chromium()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        browser = p.chromium.launch(executable_path=str(chromium), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run"])
         try:

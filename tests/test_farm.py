@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import use_test_aws, write_catalog, write_png
+from programs import need_redis_server
 from test_render import (
     ALL,
     PREVIEW,
@@ -59,13 +59,12 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on 127.0.0.1 (nothing saved to disk); its URL."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server (apt-get install redis-server)")
+    server = need_redis_server()
     import redis
 
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+    proc = subprocess.Popen([str(server), "--port", str(port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no", "--dir", str(folder)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)

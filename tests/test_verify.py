@@ -106,10 +106,10 @@ def test_composite_is_the_pages_linear_stack(tmp_path: Path) -> None:
     """Pixel for pixel what templates/static/layers.js `stackLinear` draws (run in node)."""
     import shutil
 
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("needs node to run templates/static/layers.js")
     from conftest import ROOT
+    from programs import need_node
+
+    node = str(need_node())
 
     module = tmp_path / "layers.mjs"
     shutil.copyfile(ROOT / "templates" / "static" / "layers.js", module)
