@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CATALOG ?= catalog
 SITEGEN := $(BIN)/sitegen --catalog $(CATALOG)
 
-.PHONY: install build serve test bench lint clean golden
+.PHONY: install system-deps build serve test bench lint clean golden
 
 install: $(VENV)/.installed
 
@@ -14,6 +14,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[render,farm,test]'
 	touch $@
+
+# The system programs the tests drive (Chromium and its fonts, redis-server, Node.js):
+# apt-get installs what is missing when run as root; otherwise one line says what to
+# install. `test` checks them before the venv (minutes of pip) is made; `build` needs
+# none of them (Blender is the bpy module, installed into .venv).
+system-deps:
+	scripts/system-deps.sh
 
 build: install
 	$(SITEGEN) validate
@@ -24,12 +31,13 @@ build: install
 serve: install
 	$(SITEGEN) serve
 
-test: install
+test: system-deps install
 	$(BIN)/pytest
 
 # BENCH_ARGS: e.g. "--only layers" for one section (bench/README.md)
 BENCH_ARGS ?=
 bench: install
+	scripts/system-deps.sh browser
 	$(BIN)/python bench/run.py --out bench/results.json $(BENCH_ARGS)
 
 lint: install
@@ -40,4 +48,4 @@ golden: install
 	SITEGEN_REGEN_GOLDEN=1 $(BIN)/pytest tests/test_site.py -k golden
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .build-wheel dist .pytest_cache .mypy_cache .ruff_cache

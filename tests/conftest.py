@@ -55,6 +55,14 @@ BASE: dict[str, Any] = {
 }
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `blender` needs bpy: without it, it fails (SITEGEN_SKIP_BLENDER=1 skips)."""
+    if item.get_closest_marker("blender"):
+        from programs import need_bpy
+
+        need_bpy()
+
+
 def base_catalog() -> dict[str, Any]:
     """A deep copy of BASE, to modify in a test."""
     return copy.deepcopy(BASE)
