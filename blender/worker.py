@@ -40,13 +40,17 @@ from typing import Any  # noqa: E402
 
 import bpy  # noqa: E402
 
-ENGINES = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
+# Engine ids by name, the first that this Blender knows is used: EEVEE is BLENDER_EEVEE
+# in Blender 5 and BLENDER_EEVEE_NEXT in 4.2 to 4.5.
+ENGINES = {"cycles": ("CYCLES",), "eevee": ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"),
+           "workbench": ("BLENDER_WORKBENCH",)}
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
 EXTENSIONS = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "WEBP": (".webp",)}
 DENOISE_QUALITY = {"fast": "FAST", "balanced": "BALANCED", "high": "HIGH"}
 GPU_KINDS = ("OPTIX", "CUDA", "HIP", "ONEAPI")
 DEFAULT_ROUGHNESS = 0.5
 MATERIAL_PREFIX = "sitegen-finish-"
+LIST_LIMIT = 50  # names listed in a `check` answer (the counts say how many there are)
 
 
 class JobError(Exception):
@@ -220,6 +224,12 @@ def load_image(path: Any, what: str, non_color: bool) -> bpy.types.Image:
         img = bpy.data.images.load(path, check_existing=True)
     except RuntimeError as e:
         raise JobError(f"cannot load {what} map {path}: {e}") from None
+    # Images load lazily: a file Blender cannot decode (not an image, truncated) still gives
+    # an Image, with no pixels, that renders magenta. Reading the size decodes the file.
+    if img.size[0] == 0 or img.size[1] == 0:
+        bpy.data.images.remove(img)
+        raise JobError(f"cannot load {what} map {path}: Blender cannot read it as an image "
+                       "(not an image file, or a damaged one)")
     if non_color:
         img.colorspace_settings.name = "Non-Color"
     return img
@@ -371,10 +381,15 @@ def apply_quality(
     if engine_name not in ENGINES:
         raise JobError(f"unknown engine {engine_name!r} (want one of {sorted(ENGINES)})")
     r = scene.render
-    try:
-        r.engine = ENGINES[engine_name]
-    except TypeError as e:
-        raise JobError(f"engine {ENGINES[engine_name]} not available: {e}") from None
+    for engine_id in ENGINES[engine_name]:
+        try:
+            r.engine = engine_id
+            break
+        except TypeError:
+            continue
+    else:
+        raise JobError(f"engine {' / '.join(ENGINES[engine_name])} not available in Blender "
+                       f"{bpy.app.version_string}")
     res = q.get("resolution", [480, 360])
     try:
         w, h = int(res[0]), int(res[1])
@@ -451,6 +466,30 @@ def apply_quality(
     return device, fmt
 
 
+def blend_path(blend: Any) -> str:
+    """The `blend` of a message: an absolute path to a file."""
+    if not isinstance(blend, str) or not os.path.isabs(blend):
+        raise JobError(f"'blend' must be an absolute path, got {blend!r}")
+    if not os.path.isfile(blend):
+        raise JobError(f"blend file not found: {blend}")
+    return blend
+
+
+def open_model(blend: str) -> None:
+    """Open a model file without running any code it carries (auto-run text blocks, Python
+    drivers); a file Blender cannot read is a JobError saying why, without the path."""
+    bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+    try:
+        bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False, use_scripts=False)
+    except RuntimeError as e:
+        # 'Error: File format is not supported in file "/abs/x.blend"\n'
+        text = " ".join(str(e).split()).removeprefix("Error: ")
+        name = os.path.basename(blend)
+        for quoted in (f'"{blend}"', f"'{blend}'", blend):
+            text = text.replace(quoted, name)
+        raise JobError(text or "Blender cannot read it") from None
+
+
 # --- the worker ------------------------------------------------------------------
 class Worker:
     def __init__(self, default_threads: int, default_device: str) -> None:
@@ -466,28 +505,62 @@ class Worker:
         self.layer_base: dict[str, tuple[bool, bool]] = {}
         self.film_transparent = False
 
-    # -- open --
-    def open(self, msg: dict[str, Any]) -> dict[str, Any]:
-        t0 = time.perf_counter()
+    def forget(self) -> None:
+        """Forget the open model (an `open` or a `check` replaces the scene)."""
         self.blend = None
         self.meshes = {}
         self.materials = {}
         self.layer_base = {}
-        blend = msg.get("blend")
-        if not isinstance(blend, str) or not os.path.isabs(blend):
-            raise JobError(f"'blend' must be an absolute path, got {blend!r}")
-        if not os.path.isfile(blend):
-            raise JobError(f"blend file not found: {blend}")
+
+    # -- check --
+    def check(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Whether a model file opens, and which of the named objects and cameras its
+        scene lacks (objects: 'missing' or 'not in scene'; views: 'missing' or the type of
+        the object that is not a camera)."""
+        self.forget()
+        blend = blend_path(msg.get("blend"))
+        objects, views = msg.get("objects") or [], msg.get("views") or []
+        if not all(isinstance(x, list) and all(isinstance(n, str) for n in x)
+                   for x in (objects, views)):
+            raise JobError("'objects' and 'views' must be lists of names")
+        answer: dict[str, Any] = {"event": "checked", "blend": blend,
+                                  "blender": bpy.app.version_string, "error": None}
+        try:
+            open_model(blend)
+        except JobError as e:
+            answer["error"] = str(e)
+            return answer
+        scene = bpy.context.scene or bpy.data.scenes[0]
+        found = {o.name: o for o in scene.objects}
+        cameras = sorted(name for name, o in found.items() if o.type == "CAMERA")
+        missing_views = {}
+        for view in views:
+            obj = found.get(view)
+            if obj is None or obj.type != "CAMERA":
+                missing_views[view] = "missing" if obj is None else obj.type
+        answer.update({
+            "scene": scene.name,
+            "missing_objects": {name: "not in scene" if name in bpy.data.objects else "missing"
+                                for name in objects if name not in found},
+            "missing_views": missing_views,
+            "objects": sorted(found)[:LIST_LIMIT], "object_count": len(found),
+            "cameras": cameras[:LIST_LIMIT], "camera_count": len(cameras),
+        })
+        return answer
+
+    # -- open --
+    def open(self, msg: dict[str, Any]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        self.forget()
+        blend = blend_path(msg.get("blend"))
         meshes = msg.get("meshes") or {}
         materials = msg.get("materials") or {}
         if not isinstance(meshes, dict) or not isinstance(materials, dict):
             raise JobError("'meshes' and 'materials' must be objects")
 
-        # Never run code carried by the file: auto-run text blocks, Python drivers.
-        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
         try:
-            bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False, use_scripts=False)
-        except RuntimeError as e:
+            open_model(blend)
+        except JobError as e:
             raise JobError(f"cannot open {blend}: {e}") from None
         install_render_handlers()
         scene = bpy.context.scene or bpy.data.scenes[0]
@@ -767,6 +840,8 @@ class Worker:
                 return False
             elif op == "open":
                 send(self.open(msg))
+            elif op == "check":
+                send(self.check(msg))
             elif op == "render":
                 send(self.render(msg))
             else:

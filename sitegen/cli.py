@@ -62,13 +62,20 @@ def cli(ctx: click.Context, catalog: Path, debug: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
 @click.option("--renders", "renders", default="renders", show_default=True,
               help="The render store whose qualities must not have changed.")
+@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
+              help="Check the model files with this Blender executable or Python with bpy "
+                   "[default: the bpy module].")
 @pass_state
-def validate(state: State, strict: bool, renders: str) -> None:
+def validate(state: State, strict: bool, renders: str, blender: str | None) -> None:
     """Check the catalog against CATALOG_FORMAT.md.
 
     Every problem is printed as `file:line: field: message`, all of them in one run;
     warnings as `file:line: warning: ...`. Exit status 1 when the catalog is invalid, or
-    when a quality that already has renders in the store changed its settings.
+    when a quality that already has renders in the store changed its settings. Every
+    model file is opened in Blender: it must open, have every object models.yaml names
+    and a camera per view (answers are cached by the file's content, so an unchanged
+    model costs nothing the next time; without the bpy module or --blender, a warning
+    says the models were not checked).
 
     \b
     Example:
@@ -76,6 +83,7 @@ def validate(state: State, strict: bool, renders: str) -> None:
     """
     catalog, warnings = state.load(strict=strict)
     _check_qualities(catalog, _open_store(renders))
+    _check_models(catalog, blender)
     kinds = sum(len(p.kinds) for p in catalog.products.values())
     click.echo(f"catalog valid: {len(catalog.products)} products, {kinds} kinds, "
                f"{len(catalog.finishes)} finishes, {len(catalog.models)} models"
@@ -205,6 +213,29 @@ def _check_qualities(catalog: Catalog, store: Any) -> None:
         check_quality_unchanged(quality, store.quality_settings(quality.id))
 
 
+def _check_models(catalog: Catalog, blender: str | None) -> None:
+    """Open every model file in Blender (cached): refuse a model that fails, with places.
+
+    Without a Blender here (no bpy module, no --blender), or with the bpy module's workers
+    unable to start, a warning says the models were not checked; a --blender that cannot
+    run is an error.
+    """
+    from sitegen.errors import CatalogError
+    from sitegen.modelcheck import check_models
+    from sitegen.render.blender import find_blender
+
+    try:
+        problems = check_models(catalog, list(catalog.models), find_blender(blender))
+    except SitegenError as exc:
+        if blender is not None:
+            raise
+        click.echo(f"warning: model files not checked: {exc.format_message()}", err=True)
+        return
+    found = sorted(p for model in problems.values() for p in model)
+    if found:
+        raise CatalogError(found)
+
+
 def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, ...],
                    order: str | None, view: str | None) -> None:
     def known(value: str | None, ids: Any, hint: str) -> None:
@@ -240,7 +271,8 @@ def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, .
 @click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
               help="Restart a worker after this many renders.")
 @click.option("--blender", type=click.Path(exists=True, dir_okay=False),
-              help="Run the workers in this Blender executable instead of the bpy module.")
+              help="Run the workers in this Blender executable, or this Python with bpy, instead "
+                   "of the bpy module (its version is an input of every picture).")
 @click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
               help="auto: Cycles on a GPU when one is present (OptiX, CUDA, HIP, oneAPI).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; render nothing.")
@@ -289,7 +321,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
         wanted = list(wanted_renders(catalog, quality=quality, products=products, order=order,
                                      view=view))
         plan = plan_renders(catalog, wanted, store.stored(), file_hashes(catalog), stale=stale,
-                            force=force)
+                            force=force, blender=_planned_blender(blender, farm))
         if limit is not None:
             plan.jobs = plan.jobs[:limit]
         _print_plan(plan, len(wanted), as_json)
@@ -305,6 +337,24 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
                                "or render part of it with --limit N")
         _run_render(catalog, store, plan.jobs, workers, threads, timeout, recycle_after,
                     blender, device, as_json, farm)
+
+
+def _planned_blender(blender: str | None, farm: str | None) -> str | None:
+    """The version of the Blender that will render (a fingerprint input), known before any
+    worker starts: the farm's when all its workers tell the same, else that of --blender or
+    of the bpy module; None when it cannot be known here."""
+    if farm is not None:
+        from sitegen.farm import Farm
+
+        client = Farm(farm)
+        try:
+            client.check()
+        except SitegenError:  # the render says so, with its own message
+            return None
+        return client.blender_version()
+    from sitegen.render.blender import find_blender
+
+    return find_blender(blender).version
 
 
 def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
@@ -414,6 +464,9 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
                 bar.write(f"failed: {event['address']}: {event['error']}")
             elif event["event"] == "worker" and event["state"] == "killed":
                 bar.write(f"worker killed ({event['error']}); retrying {event['address']}")
+            elif event["event"] == "refused":  # its pictures will not come
+                bar.total -= event["pictures"]
+                bar.refresh()
 
     try:
         if farm is not None:
@@ -426,13 +479,18 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
         click.echo("interrupted: finished pictures are stored and indexed; run again to "
                    "render the rest", err=True)
         sys.exit(130)
+    except SitegenError:  # workers that cannot start: the message says why
+        if bar is not None:
+            bar.close()
+        raise
     if bar is not None:
         bar.close()
     done = {"event": "summary", "rendered": summary.rendered, "failed": len(summary.failed),
             "seconds": round(summary.seconds, 2), "per_minute": round(summary.per_minute, 1),
             "render_seconds": round(summary.render_seconds, 2),
             "workers": settings.workers, "threads": settings.threads_per_worker(),
-            "timings": {k: round(v, 2) for k, v in summary.timings.items()}}
+            "timings": {k: round(v, 2) for k, v in summary.timings.items()},
+            "refused": len(summary.refused)}
     if as_json:
         click.echo(json.dumps(done))
     else:
@@ -441,7 +499,12 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
                    f"{settings.workers} worker(s) x {settings.threads_per_worker()} thread(s))")
         for address, reason in summary.failed:
             click.echo(f"  failed {address}: {reason}", err=True)
-    if summary.failed:
+        for model, count, problems in summary.refused:
+            more = (f" (and {len(problems) - 1} more: `sitegen validate` lists them)"
+                    if len(problems) > 1 else "")
+            click.echo(f"error: model '{model}' not rendered ({count} picture(s)): "
+                       f"{problems[0]}{more}", err=True)
+    if summary.failed or summary.refused:
         sys.exit(1)
 
 
@@ -501,15 +564,22 @@ def worker(broker: str, concurrency: int | None, threads: int, blender: str | No
 @click.option("--quality", help="The pictures wanted at this quality: the products' at Q "
               "and the orders made at Q [default: the primary quality and each order's own].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row, then totals.")
+@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
+              help="Judge pictures against this Blender executable or Python with bpy (the "
+                   "version is an input of every picture) [default: the bpy module].")
 @RENDERS_OPTION
 @pass_state
-def status(state: State, quality: str | None, as_json: bool, renders: str) -> None:
+def status(state: State, quality: str | None, as_json: bool, blender: str | None,
+           renders: str) -> None:
     """Show, per product, quality and view: allowed, wanted, ready, missing, stale.
 
     Ready pictures whose fingerprint is unknown (an index rebuilt from the files) are
     counted as ready and also shown as `unknown`. At a layered quality the wanted pictures
-    are layers; the last column says how many colourings are ready (every layer of the
-    colouring ready, counted from the catalog's structure, not by listing).
+    are layers; COLOURINGS READY says how many colourings are ready (every layer of the
+    colouring ready, counted from the catalog's structure, not by listing). BLENDER names
+    the Blender versions that made the ready pictures (in --json, `blender`: a count per
+    version); a picture made by another version than the one that would render now is
+    stale.
 
     \b
     Example:
@@ -518,12 +588,15 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
     from sitegen.catalog import file_hashes
     from sitegen.expand import count_product, expand_product
     from sitegen.layers import count_ready
-    from sitegen.plan import fingerprint, render_inputs, wanted_renders
+    from sitegen.plan import is_current, render_inputs, wanted_renders
+    from sitegen.render.blender import find_blender
 
     catalog, _ = state.load()
     _check_choices(catalog, quality, (), None, None)
     store = _open_store(renders)
     stored = store.stored()
+    made_by = {record.address: record.blender for record in store.records()}
+    version = find_blender(blender).version
     hashes = file_hashes(catalog)
     rows = []
     counted: dict[str, str] = {}  # address -> missing, unknown, ready or stale
@@ -543,7 +616,7 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
                 elif held.fingerprint is None:
                     state_of = "unknown"
                     row["ready"] += 1
-                elif held.fingerprint == fingerprint(render_inputs(catalog, w, hashes)):
+                elif is_current(held, render_inputs(catalog, w, hashes, version)):
                     state_of = "ready"
                 else:
                     state_of = "stale"
@@ -554,6 +627,7 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
             row["colourings_ready"] = (
                 count_ready(catalog, product, {w.key for w in ready})
                 if catalog.qualities[q].layers else len(ready))
+            row["blender"] = _version_counts(made_by.get(w.address) for w in ready)
             rows.append(row)
     # Totals count each picture once, even when two products want it.
     totals = {k: 0 for k in ("wanted", "ready", "missing", "stale", "unknown")}
@@ -568,13 +642,28 @@ def status(state: State, quality: str | None, as_json: bool, renders: str) -> No
         click.echo(json.dumps({"totals": totals}))
         return
     columns = ["product", "quality", "view", "allowed", "unit", "wanted", "ready", "missing",
-               "stale", "unknown", "colourings_ready"]
+               "stale", "unknown", "colourings_ready", "blender"]
     table = [[c.upper().replace("_", " ") for c in columns]]
-    table += [[str(r[c]) for c in columns] for r in rows]
-    table.append(["total", "", "", "", "", *(str(totals[c]) for c in columns[5:-1]), ""])
+    table += [[", ".join(r[c]) or "-" if c == "blender" else str(r[c]) for c in columns]
+              for r in rows]
+    table.append(["total", "", "", "", "", *(str(totals[c]) for c in columns[5:-2]), "", ""])
     widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
     for line in table:
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _version_counts(versions: Any) -> dict[str, int]:
+    """Blender version -> pictures, oldest version first (pictures of no known version are
+    left out)."""
+    counts: dict[str, int] = {}
+    for v in versions:
+        if v:
+            counts[v] = counts.get(v, 0) + 1
+
+    def order(v: str) -> tuple[tuple[int, ...], str]:
+        return tuple(int(p) for p in v.split(".") if p.isdigit()), v
+
+    return {v: counts[v] for v in sorted(counts, key=order)}
 
 
 @cli.group()

@@ -207,10 +207,21 @@ def _register_inspect_command() -> None:
         if s is None:
             return {}
         return {"processes": s.concurrency, "threads": s.threads_per_worker(),
-                "device": s.device, "renders": s.renders, "blender": s.blender or "bpy"}
+                "device": s.device, "renders": s.renders, "blender": s.blender or "bpy",
+                "version": _blender_version(s.blender)}
 
 
 _register_inspect_command()
+
+
+def _blender_version(blender: str | None) -> str | None:
+    """The version of this worker's Blender ("5.0.1"), None when it cannot be told."""
+    from sitegen.render.blender import find_blender
+
+    try:
+        return find_blender(blender).version
+    except SitegenError:
+        return None
 
 
 def _work_name() -> str:
@@ -523,6 +534,7 @@ class FarmWorker:
     threads: int
     device: str
     renders: str
+    blender: str | None = None  # its Blender's version ("5.0.1"); None: not told
 
 
 def portable_open(message: Event, hashes: Mapping[str, str]) -> tuple[Event, dict[str, Path]]:
@@ -576,8 +588,15 @@ class Farm:
             for hostname, info in reply.items():
                 if isinstance(info, dict) and "processes" in info:
                     found.append(FarmWorker(hostname, info["processes"], info["threads"],
-                                            info["device"], info["renders"]))
+                                            info["device"], info["renders"],
+                                            info.get("version")))
         return sorted(found, key=lambda w: w.hostname)
+
+    def blender_version(self, timeout: float = 1.0) -> str | None:
+        """The Blender version of the farm's workers when they all tell the same one;
+        None when none answers, one does not tell, or they differ."""
+        versions = {w.blender for w in self.workers(timeout)}
+        return versions.pop() if len(versions) == 1 else None
 
     def render(self, catalog: Catalog, store: Any, jobs: Sequence[Job],
                settings: PoolSettings, on_event: Callable[[Event], None] = lambda e: None,

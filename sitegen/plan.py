@@ -29,6 +29,8 @@ from sitegen.layers import (
 # Bumped when the way pictures are made changes (the Blender worker, material building):
 # every stored picture then becomes stale.
 RENDERER_VERSION = "1"
+# The input that holds the version of the Blender that made a picture ("5.0.1").
+BLENDER_INPUT = "blender"
 
 # The quality settings that change a picture (not `primary`, which only says which one the
 # sketchbook shows).
@@ -114,11 +116,13 @@ def finish_material(catalog: Catalog, finish: Finish) -> dict[str, Any]:
     return material
 
 
-def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, str]
-                  ) -> dict[str, str]:
-    """Everything a picture depends on, each as a short hash, by name.
+def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, str],
+                  blender: str | None = None) -> dict[str, str]:
+    """Everything a picture depends on, each as a short hash (or a version), by name.
 
     `file_hashes` maps absolute file paths (blend files, textures) to their content hash.
+    `blender` is the version of the Blender that renders ("5.0.1"), the input `blender`;
+    None (unknown here) leaves it out, and `is_current` then compares without it.
     """
     model = catalog.models[wanted.model]
     quality = catalog.qualities[wanted.quality]
@@ -128,6 +132,8 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
         "model": digest([file_hashes[str(catalog.blend_path(model))],
                          [(m.id, m.object_names) for m in model.meshes]]),
     }
+    if blender is not None:
+        inputs[BLENDER_INPUT] = blender
     for _, value in wanted.values:
         if value == NEUTRAL:
             inputs["neutral"] = digest(NEUTRAL_MATERIAL)
@@ -141,6 +147,19 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
 def fingerprint(inputs: Mapping[str, str]) -> str:
     """One hash over all of a picture's inputs."""
     return digest(dict(inputs))
+
+
+def is_current(held: Stored, inputs: Mapping[str, str]) -> bool:
+    """Whether a stored picture was made from these inputs (its fingerprint known).
+
+    Where the Blender version is missing on one side (unknown here: no bpy on a host that
+    feeds a farm; or a picture indexed before the version was an input) the two are
+    compared without it, rather than calling every picture stale.
+    """
+    if (BLENDER_INPUT in inputs) == (BLENDER_INPUT in held.inputs):
+        return held.fingerprint == fingerprint(inputs)
+    return (fingerprint({k: v for k, v in held.inputs.items() if k != BLENDER_INPUT})
+            == fingerprint({k: v for k, v in inputs.items() if k != BLENDER_INPUT}))
 
 
 def _order_matches(order: Order, catalog: Catalog, plan: KindPlan,
@@ -258,18 +277,21 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
 
 def plan_renders(catalog: Catalog, wanted: Sequence[Wanted], stored: Mapping[str, Stored],
                  file_hashes: Mapping[str, str], *, stale: bool = False,
-                 force: bool = False) -> Plan:
-    """Sort the wanted pictures into ready and to-render, each job with its reason."""
+                 force: bool = False, blender: str | None = None) -> Plan:
+    """Sort the wanted pictures into ready and to-render, each job with its reason.
+
+    `blender`: the version of the Blender that will render (None: unknown here).
+    """
     plan = Plan()
     for w in wanted:
-        inputs = render_inputs(catalog, w, file_hashes)
+        inputs = render_inputs(catalog, w, file_hashes, blender)
         fp = fingerprint(inputs)
         held = stored.get(w.address)
         if force:
             plan.jobs.append(Job(w, fp, inputs, "forced"))
         elif held is None:
             plan.jobs.append(Job(w, fp, inputs, "missing"))
-        elif held.fingerprint is None or held.fingerprint == fp:
+        elif held.fingerprint is None or is_current(held, inputs):
             plan.ready += 1  # unknown fingerprints (a rebuilt index) are trusted
         elif stale:
             plan.jobs.append(Job(w, fp, inputs, "stale: " + changed_inputs(held.inputs, inputs)))

@@ -72,7 +72,15 @@ from sitegen.expand import (
     part_weights,
 )
 from sitegen.layers import NEUTRAL, colouring_layers, part_layer_name, presence_of
-from sitegen.plan import PICTURE_SETTINGS, Job, Stored, Wanted, fingerprint, render_inputs
+from sitegen.plan import (
+    PICTURE_SETTINGS,
+    Job,
+    Stored,
+    Wanted,
+    fingerprint,
+    is_current,
+    render_inputs,
+)
 
 SSIM_WINDOW = 8
 SSIM_NOTE = ("luminance (BT.601), 8x8 non-overlapping windows, C1=(0.01*255)^2, "
@@ -522,11 +530,13 @@ def run_verification(verification: Verification, settings: Any, *,
     """
     from sitegen.catalog import file_hashes
     from sitegen.render import render_jobs
+    from sitegen.render.blender import find_blender
     from sitegen.store import FolderStore
 
     v = verification
     start = time.perf_counter()
     hashes = file_hashes(v.catalog)
+    version = find_blender(settings.blender).version
     held: Mapping[str, Stored] = store.stored(v.quality.id) if store is not None else {}
     jobs: dict[str, Job] = {}
     taken: set[str] = set()
@@ -534,10 +544,11 @@ def run_verification(verification: Verification, settings: Any, *,
         for w in [picture.full, *picture.layers]:
             if w.address in jobs or w.address in taken:
                 continue
-            inputs = render_inputs(v.catalog, w, hashes)
+            inputs = render_inputs(v.catalog, w, hashes, version)
             fp = fingerprint(inputs)
             stored = held.get(w.address)
-            if w.layer is not None and stored is not None and stored.fingerprint == fp:
+            if (w.layer is not None and stored is not None and stored.fingerprint is not None
+                    and is_current(stored, inputs)):
                 taken.add(w.address)
             else:
                 jobs[w.address] = Job(w, fp, inputs, "verify")

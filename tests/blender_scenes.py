@@ -12,6 +12,10 @@ The hostile scene (`hostile.blend`): the same scene plus a text block registered
 module (auto-run when scripts are trusted) and a scripted Python driver on Box, each of
 which would create a marker file under `<folder>/markers/`.
 
+The kino model (`kino.blend`): what the small test catalog of conftest.py names, so that
+`validate` finds it whole: objects frame, top, insert and rim (cubes), cameras front and
+side.
+
 Textures: `checker.png` (blue/yellow, never red), `checker2.png` (another checker),
 `normal.png` (flat normal map), `rough.png`.
 
@@ -28,6 +32,7 @@ from pathlib import Path
 
 SCENE = "scene.blend"
 HOSTILE = "hostile.blend"
+KINO = "kino.blend"
 MARKERS = ("markers/text-block", "markers/driver")
 
 CAMERAS = {
@@ -159,6 +164,16 @@ def _build(out: Path) -> None:  # pragma: no cover - runs in a subprocess
     curve.driver.use_self = False
     curve.driver.expression = f"__import__('pathlib').Path({driver_marker!r}).touch() or 1"
     bpy.ops.wm.save_as_mainfile(filepath=str(out / HOSTILE))
+
+    # Kino: conftest.BASE's model, objects and views only.
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    for n, name in enumerate(("frame", "top", "insert", "rim")):
+        bpy.ops.mesh.primitive_cube_add(size=0.5, location=(n, 0, 0))
+        bpy.context.object.name = name
+    for name, (location, rotation) in CAMERAS.items():
+        bpy.ops.object.camera_add(location=location, rotation=rotation)
+        bpy.context.object.name = {"main": "front"}.get(name, name)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / KINO))
 
     def checker(path: Path, a: tuple[int, int, int], b: tuple[int, int, int]) -> None:
         img = Image.new("RGB", (64, 64))

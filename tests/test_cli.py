@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from blender_scenes import KINO
 from click.testing import CliRunner
 from conftest import ROOT, base_catalog
 
@@ -21,8 +23,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, check=False)
 
 
-def test_validate_ok(make_catalog: Callable[..., Path]) -> None:
-    root = make_catalog()
+def real_kino(root: Path, scenes: Path) -> Path:
+    """The catalog at `root` with a kino.blend Blender opens (validate checks the models)."""
+    shutil.copyfile(scenes / KINO, root / "kino.blend")
+    return root
+
+
+def test_validate_ok(make_catalog: Callable[..., Path], blender_scenes: Path) -> None:
+    root = real_kino(make_catalog(), blender_scenes)
     result = run("--catalog", str(root), "validate")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "catalog valid: 1 products, 2 kinds, 7 finishes, 1 models\n"
@@ -44,10 +52,11 @@ def test_validate_invalid_exits_1_without_traceback(make_catalog: Callable[..., 
     ]
 
 
-def test_strict_makes_warnings_fail(make_catalog: Callable[..., Path]) -> None:
+def test_strict_makes_warnings_fail(make_catalog: Callable[..., Path],
+                                    blender_scenes: Path) -> None:
     cat = base_catalog()
     cat["products"][0]["kinds"][1]["parts"][1]["covered"] = ["fabric"]
-    root = make_catalog({"c.yaml": cat})
+    root = real_kino(make_catalog({"c.yaml": cat}), blender_scenes)
     assert run("--catalog", str(root), "validate").returncode == 0
     strict = run("--catalog", str(root), "validate", "--strict")
     assert strict.returncode == 1

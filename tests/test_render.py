@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from blender_scenes import (
     BALL,
     BOX,
@@ -104,7 +105,7 @@ def catalog_data(samples: int = 2) -> dict[str, Any]:
     }
 
 
-# A model whose blend lacks an object the catalog names: every render of it fails.
+# A model whose blend lacks an object the catalog names: refused before any render.
 BROKEN = {
     "models": [{"id": "broken", "blend": "models/scene.blend",
                 "meshes": [{"id": "box", "objects": ["Box"]},
@@ -114,7 +115,6 @@ BROKEN = {
         {"id": "only", "name": "Only", "parts": [
             {"part": "Lamp", "covered": ["paint"], "meshes": ["lamp"]}]}]}],
 }
-BROKEN_ADDRESS = "preview/broken/main/box-0_lamp-1.png"
 
 
 @dataclass
@@ -342,9 +342,11 @@ def test_first_run_names_sizes_and_index(first: FirstRun) -> None:
         data = (project.store / address).read_bytes()
         assert (rec["sha256"], rec["bytes"]) == (hashlib.sha256(data).hexdigest(), len(data))
         assert rec["fingerprint"] and rec["blender"].startswith("5.")
-        assert set(json.loads(rec["inputs"])) >= {"renderer", "quality", "model"}
+        inputs = json.loads(rec["inputs"])
+        assert set(inputs) >= {"renderer", "quality", "model", "blender"}
+        assert inputs["blender"] == rec["blender"]  # the version is an input of the picture
     assert json.loads(records["preview/scene/main/box-3_ball-2.png"]["inputs"]).keys() == {
-        "renderer", "quality", "model", "finish 2", "finish 3"}
+        "renderer", "quality", "model", "blender", "finish 2", "finish 3"}
 
 
 def test_finishes_hidden_meshes_and_textures_are_really_rendered(first: FirstRun) -> None:
@@ -573,16 +575,19 @@ def test_the_lock(first: FirstRun, tmp_path: Path) -> None:
 
 # --- failures -----------------------------------------------------------------------------
 
-def test_a_failed_render_is_reported_and_the_run_goes_on(blender_scenes: Path,
-                                                          tmp_path: Path) -> None:
+def test_a_broken_model_is_refused_once_and_the_others_render(blender_scenes: Path,
+                                                               tmp_path: Path) -> None:
     project = make_project(tmp_path, blender_scenes, extra=BROKEN)
     result = project.render()
     assert result.returncode == 1
     output = result.stdout + result.stderr
-    assert "rendered 14, failed 1 in" in result.stdout
-    assert (f"failed {BROKEN_ADDRESS}: cannot open model 'broken': scene.blend: "
-            "lamp: object 'Lamp' missing") in output
-    assert "Traceback" not in output
+    assert "rendered 14, failed 0 in" in result.stdout
+    line = yaml.safe_dump(BROKEN, sort_keys=False).splitlines().index("    - Lamp") + 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: model 'broken' not rendered (1 picture(s)): cat/z-extra.yaml:{line}: "
+        "models[0].meshes[1].objects[0]: object 'Lamp' not found in scene.blend "
+        "(objects: Ball, Box, Floor, Sun, main, side)")
+    assert output.count("Lamp") == 1 and "Traceback" not in output
     assert set(project.records()) == ALL
     assert project.pictures() == ALL
     # the failed picture stays missing; the rest is ready
@@ -591,8 +596,8 @@ def test_a_failed_render_is_reported_and_the_run_goes_on(blender_scenes: Path,
     assert not project.workers()
 
 
-def test_a_failed_model_does_not_fail_the_next_batch(blender_scenes: Path,
-                                                     tmp_path: Path) -> None:
+def test_a_refused_model_leaves_the_batches_of_the_others_whole(blender_scenes: Path,
+                                                               tmp_path: Path) -> None:
     data = catalog_data()
     # Ball may take every finish: 15 colourings x 2 views = 30 preview pictures of `scene`,
     # more than one batch of 25 for a single worker; the broken model's default picture
@@ -602,8 +607,11 @@ def test_a_failed_model_does_not_fail_the_next_batch(blender_scenes: Path,
     project = make_project(tmp_path, blender_scenes, data, extra=BROKEN)
     result = project.render("--json")
     out = events(result)
-    assert [e["address"] for e in by_event(out, "failed")] == [BROKEN_ADDRESS]
+    assert [(e["model"], e["pictures"]) for e in by_event(out, "refused")] == [("broken", 1)]
+    assert out.index(by_event(out, "refused")[0]) < out.index(by_event(out, "rendered")[0])
+    assert not by_event(out, "failed")
     assert len(by_event(out, "rendered")) == 30
+    assert by_event(out, "summary")[0]["refused"] == 1 and result.returncode == 1
 
 
 def test_timeout_kills_the_render_retries_it_once_then_fails(blender_scenes: Path,

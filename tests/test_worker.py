@@ -170,6 +170,52 @@ def test_open_errors_name_what_is_missing(worker: Worker, blender_scenes: Path,
     assert answer["event"] == "error" and "nope.blend" in answer["error"]
 
 
+def test_an_image_blender_cannot_read_is_refused_not_rendered_magenta(
+        worker: Worker, blender_scenes: Path, tmp_path: Path) -> None:
+    text = tmp_path / "237.png"
+    text.write_text("this is not a picture\n")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes((blender_scenes / "checker.png").read_bytes()[:100])
+    for bad, slot in ((text, "diffuse"), (cut, "diffuse"), (text, "normal"), (text, "roughness")):
+        msg = open_msg(blender_scenes)
+        msg["materials"]["9"] = {"color": "#123456", slot: str(bad)}
+        answer = worker.call(msg)
+        assert answer["event"] == "error", answer
+        assert f"cannot load {slot} map {bad}: Blender cannot read it as an image" in (
+            answer["error"])
+        # nothing is open: no magenta picture can be rendered from it
+        out = tmp_path / "magenta.png"
+        assert worker.call(render_msg(out, {"box": 9, "ball": 0}))["event"] == "error"
+        assert not out.exists()
+    assert worker.call(open_msg(blender_scenes))["event"] == "opened"
+
+
+def test_check_says_what_a_model_file_lacks(worker: Worker, blender_scenes: Path,
+                                           tmp_path: Path) -> None:
+    answer = worker.call({"op": "check", "blend": str(blender_scenes / SCENE),
+                          "objects": ["Box", "Lamp"], "views": ["main", "top", "Box"]})
+    assert answer["event"] == "checked" and answer["error"] is None, answer
+    assert answer["blender"] == worker.ready["blender"]
+    assert answer["missing_objects"] == {"Lamp": "missing"}
+    assert answer["missing_views"] == {"top": "missing", "Box": "MESH"}
+    assert answer["cameras"] == ["main", "side"] and answer["camera_count"] == 2
+    assert {"Box", "Ball", "Floor", "Sun"} <= set(answer["objects"])
+    data = (blender_scenes / SCENE).read_bytes()
+    for name, content in (("cut.blend", data[: len(data) // 2]), ("junk.blend", b"junk" * 9),
+                          ("empty.blend", b"")):
+        bad = tmp_path / name
+        bad.write_bytes(content)
+        answer = worker.call({"op": "check", "blend": str(bad), "objects": ["Box"],
+                              "views": ["main"]})
+        assert answer["event"] == "checked" and answer["error"], answer
+        assert name in answer["error"] and str(tmp_path) not in answer["error"]
+    # a check replaces the open model
+    assert worker.call(open_msg(blender_scenes))["event"] == "opened"
+    worker.call({"op": "check", "blend": str(blender_scenes / SCENE)})
+    answer = worker.call(render_msg(tmp_path / "x.png", {"box": 1, "ball": 0}))
+    assert answer["event"] == "error" and "no model open" in answer["error"]
+
+
 def test_finish_colour_hidden_mesh_and_textures(worker: Worker, blender_scenes: Path,
                                                 tmp_path: Path) -> None:
     opened = worker.call(open_msg(blender_scenes))

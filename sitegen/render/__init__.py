@@ -17,7 +17,6 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,6 +30,7 @@ from sitegen.errors import SitegenError
 from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
 from sitegen.package_data import package_path
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
+from sitegen.render.blender import Blender, find_blender, short_version
 from sitegen.store import FolderStore, make_thumbnail, thumb_address
 
 WORKER_SCRIPT = package_path("sitegen.blender", "worker.py")  # blender/worker.py in the repo
@@ -63,18 +63,25 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1) // 2)
 
 
-def worker_command(blender: str | None) -> list[str]:
-    """The command line that starts one worker."""
+def worker_command(blender: str | Blender | None) -> list[str]:
+    """The command line that starts one worker (`blender`: the path of a Blender executable
+    or of a Python with bpy, or what find_blender made of it; None: the bpy module)."""
     if not WORKER_SCRIPT.is_file():
         raise SitegenError(f"the Blender worker is missing: {WORKER_SCRIPT}")
-    if blender is None:
-        return [sys.executable, str(WORKER_SCRIPT)]
-    return [blender, "-b", "--factory-startup", "--disable-autoexec", "--python-exit-code", "1",
-            "--python", str(WORKER_SCRIPT), "--"]
+    found = blender if isinstance(blender, Blender) else find_blender(blender)
+    return found.command(WORKER_SCRIPT)
 
 
 class WorkerGone(Exception):
     """The worker died or did not answer in time; it has been killed."""
+
+
+class WorkerStartError(WorkerGone):
+    """The worker ended, or said nothing of use, before its `ready` line; it is killed."""
+
+
+NOISE_KEPT = 20  # stdout lines that are not answers (a Blender banner), kept for messages
+CHECK_TIMEOUT = 120.0  # seconds at least for a worker's start and a model check
 
 
 class WorkerProcess:
@@ -87,20 +94,32 @@ class WorkerProcess:
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.opened: tuple[str, str] | None = None  # (quality, model) loaded
         self.renders = 0
-        self.blender: str | None = None
+        self.blender: str | None = None  # its version, as the index records it ("5.0.1")
+        self.noise: collections.deque[str] = collections.deque(maxlen=NOISE_KEPT)
 
     def start(self, timeout: float) -> None:
+        """Start the worker and wait for its `ready` line; stdout lines before it (a Blender
+        executable's banner) are skipped. Raises WorkerStartError when it never comes."""
+        self.noise.clear()
         log: IO[bytes] = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=log, start_new_session=True)
-        log.close()
+        try:
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=log,
+                                         start_new_session=True)
+        except OSError as exc:
+            raise WorkerStartError(f"{self.command[0]}: {exc.strerror or exc}") from None
+        finally:
+            log.close()
         self.lines = queue.Queue()
         threading.Thread(target=self._read, args=(self.proc.stdout, self.lines),
                          daemon=True).start()
         self.opened = None
         self.renders = 0
-        ready = self._answer(timeout)
-        self.blender = ready.get("blender")
+        try:
+            ready = self._answer(timeout, until_ready=True)
+        except WorkerGone as exc:
+            raise WorkerStartError(str(exc)) from None
+        self.blender = short_version(ready.get("blender")) or ready.get("blender")
 
     @staticmethod
     def _read(stream: IO[bytes] | None, lines: queue.Queue[bytes]) -> None:
@@ -109,17 +128,29 @@ class WorkerProcess:
             lines.put(line)
         lines.put(b"")  # EOF
 
-    def _answer(self, timeout: float) -> Event:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            self.kill()
-            raise WorkerGone(f"no answer within {timeout:g} s") from None
-        if not line:
-            code = self.proc.wait() if self.proc else None
-            self.kill()
-            raise WorkerGone(f"the worker exited (status {code}): {self.log_tail()}")
-        return json.loads(line)  # type: ignore[no-any-return]
+    def _answer(self, timeout: float, *, until_ready: bool = False) -> Event:
+        """The next answer: the next stdout line that is a JSON object (with `until_ready`,
+        the `ready` event). Other lines are kept in `noise`, never taken for answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                what = "no ready line" if until_ready else "no answer"
+                raise WorkerGone(f"{what} within {timeout:g} s"
+                                 + (f": {self.output_tail()}" if until_ready else "")) from None
+            if not line:
+                code = self.proc.wait() if self.proc else None
+                self.kill()
+                raise WorkerGone(f"the worker exited (status {code}): {self.output_tail()}")
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+            if isinstance(event, dict) and (not until_ready or event.get("event") == "ready"):
+                return event
+            self.noise.append(line.decode(errors="replace").rstrip())
 
     def ask(self, message: Event, timeout: float) -> Event:
         """Send one message and wait for its answer."""
@@ -165,6 +196,13 @@ class WorkerProcess:
             return "(no log)"
         return " | ".join(text[-lines:]) or "(empty log)"
 
+    def output_tail(self, lines: int = 5) -> str:
+        """The last lines of its stderr log, and of what it printed on stdout that was not
+        an answer (a banner), for messages."""
+        noise = [line for line in self.noise if line.strip()][-lines:]
+        tail = self.log_tail(lines)
+        return tail + (f" (stdout: {' | '.join(noise)})" if noise else "")
+
 
 @dataclass
 class Summary:
@@ -176,6 +214,9 @@ class Summary:
     render_seconds: float = 0.0  # summed over workers
     timings: dict[str, float] = field(default_factory=lambda: collections.defaultdict(float))
     interrupted: bool = False
+    # Models that failed the model check, none of their pictures rendered:
+    # (model, pictures not rendered, problems as `file:line: field: message`).
+    refused: list[tuple[str, int, list[str]]] = field(default_factory=list)
 
     @property
     def per_minute(self) -> float:
@@ -238,13 +279,21 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
                 ) -> Summary:
     """Render the jobs with a pool of workers, indexing each picture as it arrives.
 
-    Interrupted (Ctrl-C, or SIGTERM turned into KeyboardInterrupt by the caller), it kills
-    every worker, removes their temporary files, and raises KeyboardInterrupt after
-    indexing what finished.
+    First every model the jobs use is checked (sitegen.modelcheck, cached): a model that
+    fails is refused, once, with its problems (`summary.refused`, a `refused` event), and
+    none of its pictures is rendered. Workers that cannot start end the run with a
+    SitegenError saying why. Interrupted (Ctrl-C, or SIGTERM turned into
+    KeyboardInterrupt by the caller), it kills every worker, removes their temporary files,
+    and raises KeyboardInterrupt after indexing what finished.
     """
     summary = Summary()
     start = time.perf_counter()
-    command = worker_command(settings.blender)
+    blender = find_blender(settings.blender)
+    if blender.missing:
+        raise SitegenError(f"Blender workers could not start: {blender.missing}")
+    command = worker_command(blender)
+    jobs = _refuse_broken_models(catalog, jobs, blender, settings, summary, on_event)
+    start_failed: list[str] = []
     pending: collections.deque[list[_Task]] = collections.deque(_chunks(jobs, settings))
     lock = threading.Lock()
     results: queue.Queue[Event] = queue.Queue()
@@ -271,6 +320,10 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
                     return
                 try:
                     results.put(_render_one(worker, task))
+                except WorkerStartError as exc:  # the run cannot go on: it stops, says why
+                    start_failed.append(str(exc))
+                    stop.set()
+                    return
                 except WorkerGone as exc:
                     if stop.is_set():
                         return
@@ -328,6 +381,9 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
                 continue
             _collect(event, catalog, store, summary)
             on_event({k: v for k, v in event.items() if k != "job"})
+        if start_failed:
+            raise SitegenError(f"Blender workers could not start: {blender.shown}: "
+                               f"{start_failed[0]}")
     except KeyboardInterrupt:
         summary.interrupted = True
         stop.set()
@@ -350,6 +406,27 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
         store.remove_temporaries(sorted(folders))
         summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _refuse_broken_models(catalog: Catalog, jobs: Sequence[Job], blender: Blender,
+                          settings: PoolSettings, summary: Summary,
+                          on_event: Callable[[Event], None]) -> list[Job]:
+    """The jobs whose model passes the model check; each failing model is refused once."""
+    from sitegen.modelcheck import check_models
+
+    models = list(dict.fromkeys(job.wanted.model for job in jobs))
+    if not models:
+        return list(jobs)
+    # A model check opens the file only: a --timeout chosen for renders is no limit for it.
+    problems = check_models(catalog, models, blender,
+                            timeout=max(settings.timeout, CHECK_TIMEOUT))
+    refused = {model: found for model, found in problems.items() if found}
+    for model, found in refused.items():
+        count = sum(job.wanted.model == model for job in jobs)
+        summary.refused.append((model, count, [str(p) for p in found]))
+        on_event({"event": "refused", "model": model, "pictures": count,
+                  "problems": [str(p) for p in found]})
+    return [job for job in jobs if job.wanted.model not in refused]
 
 
 def index_picture(catalog: Catalog, store: Any, summary: Summary, job: Job, event: Event,
