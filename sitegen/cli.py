@@ -14,7 +14,13 @@ import click
 from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
 from sitegen.cli_publish import publish
-from sitegen.errors import Problem, SitegenError, environment_failure, shorten
+from sitegen.errors import (
+    EnvironmentFailure,
+    Problem,
+    SitegenError,
+    environment_failure,
+    shorten,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -291,8 +297,9 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
 
     Wanted: every allowed colouring of each product (`render: all`) or each kind's
     default (`render: default`), at the primary quality (or at --quality Q), plus the
-    catalog's orders at their own quality; for every view. Pictures whose inputs changed (blend file, textures, colours, quality,
-    renderer) are stale: kept until `--stale` re-renders them.
+    catalog's orders at their own quality; for every view. Pictures whose inputs changed
+    (blend file, textures, colours, quality, renderer) are stale: kept until `--stale`
+    re-renders them.
 
     \b
     Examples:
@@ -335,6 +342,8 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
         if len(plan.jobs) > CONFIRM_ABOVE and not yes:
             raise SitegenError(f"the plan has {len(plan.jobs)} renders: start it with --yes, "
                                "or render part of it with --limit N")
+        store.check_space()  # a full or read-only store stops here, before any render
+        store.remove_unindexed([j.wanted.address for j in plan.jobs if j.reason == "missing"])
         _run_render(catalog, store, plan.jobs, workers, threads, timeout, recycle_after,
                     blender, device, as_json, farm)
 
@@ -479,6 +488,11 @@ def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | No
         click.echo("interrupted: finished pictures are stored and indexed; run again to "
                    "render the rest", err=True)
         sys.exit(130)
+    except EnvironmentFailure:
+        if bar is not None:
+            bar.close()
+        click.echo("stopped: the pictures finished before are stored and indexed", err=True)
+        raise
     except SitegenError:  # workers that cannot start: the message says why
         if bar is not None:
             bar.close()
@@ -868,7 +882,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         if debug:
             traceback.print_exc()
-        exc.message = shorten(exc.message)
+        exc.message = shorten(exc.message)  # type: ignore[misc]
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

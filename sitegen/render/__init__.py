@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sitegen.catalog.models import Catalog
-from sitegen.errors import SitegenError
+from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
 from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
 from sitegen.package_data import package_path
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
@@ -393,6 +393,17 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
             event = results.get_nowait()
             _collect(event, catalog, store, summary)
         raise
+    except EnvironmentFailure:
+        stop.set()
+        for w in workers:
+            w.kill()
+        while not results.empty():  # rendered but not indexed: removed, as the index says
+            event = results.get_nowait()
+            if event["event"] == "rendered":
+                address = event["job"].wanted.address
+                store.path_of(address).unlink(missing_ok=True)
+                store.path_of(thumb_address(address)).unlink(missing_ok=True)
+        raise
     finally:
         stop.set()
         for w in workers:
@@ -445,11 +456,32 @@ def index_picture(catalog: Catalog, store: Any, summary: Summary, job: Job, even
 
 
 def _collect(event: Event, catalog: Catalog, store: FolderStore, summary: Summary) -> None:
-    """Index one result (calling thread only)."""
+    """Index one result (calling thread only).
+
+    The thumbnail decodes the whole picture: one that does not decode (Blender writes a
+    truncated file on a full disk and says nothing) is removed and counted as failed. A
+    picture that cannot be indexed or given its thumbnail because of the machine is
+    removed, so the index and the files agree, and the run stops with the cause
+    (EnvironmentFailure); so does a failed render when the store's disk can take no
+    picture now.
+    """
     if event["event"] == "rendered":
         job: Job = event["job"]
         address = job.wanted.address
-        make_thumbnail(store.path_of(address), store.path_of(thumb_address(address)))
-        index_picture(catalog, store, summary, job, event)
+        picture, thumb = store.path_of(address), store.path_of(thumb_address(address))
+        try:
+            make_thumbnail(picture, thumb)
+            index_picture(catalog, store, summary, job, event)
+        except (OSError, EnvironmentFailure) as exc:
+            picture.unlink(missing_ok=True)
+            thumb.unlink(missing_ok=True)
+            store.check_space(picture.parent)  # a full disk stops the run, with its cause
+            failure = environment_failure(exc, getattr(exc, "path", None) or picture.parent)
+            if failure is not None:
+                raise failure from None
+            if not isinstance(exc, OSError) or exc.errno is not None:
+                raise
+            summary.failed.append((address, f"the picture written does not decode ({exc})"))
     elif event["event"] == "failed":
+        store.check_space(store.path_of(event["address"]).parent)
         summary.failed.append((event["address"], event["error"]))
