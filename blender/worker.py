@@ -101,6 +101,8 @@ def _watchdog(sock: socket.socket) -> None:
             continue
         except OSError:
             return
+        if not data:  # the write end closed: the worker is exiting
+            return
         for signum in data:
             if signum in (signal.SIGTERM, signal.SIGINT):
                 _TERM_SIGNAL = signum
@@ -910,9 +912,15 @@ def main() -> int:
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     send({"event": "ready", "pid": os.getpid(), "blender": bpy.app.version_string})
     Worker(args.threads, args.device).run()
-    _PROTO.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Leave without running C++ exit handlers: bpy 4.5 deadlocks in them once it has saved
+    # an image (its delayed-close thread), and a daemon thread blocked in a read keeps it
+    # from exiting too. Every file the worker wrote is complete and renamed by now.
+    with contextlib.suppress(Exception):
+        _PROTO.flush()
+        sys.stderr.flush()
+    os._exit(status)
