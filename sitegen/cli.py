@@ -343,7 +343,9 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
             raise SitegenError(f"the plan has {len(plan.jobs)} renders: start it with --yes, "
                                "or render part of it with --limit N")
         store.check_space()  # a full or read-only store stops here, before any render
-        store.remove_unindexed([j.wanted.address for j in plan.jobs if j.reason == "missing"])
+        if farm is None:  # a farm's stored, unindexed pictures are adopted by their receipts
+            store.remove_unindexed([j.wanted.address for j in plan.jobs
+                                    if j.reason == "missing"])
         _run_render(catalog, store, plan.jobs, workers, threads, timeout, recycle_after,
                     blender, device, as_json, farm)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sitegen.cache import CheckCache, check_key
 from sitegen.catalog.models import Catalog, Model
-from sitegen.catalog.source import Document, format_field, read_document
+from sitegen.catalog.source import Document, format_field
 from sitegen.errors import Problem, SitegenError
 from sitegen.render import WORKER_SCRIPT, WorkerGone, WorkerProcess, WorkerStartError
 from sitegen.render.blender import Blender
@@ -66,8 +66,7 @@ def check_models(catalog: Catalog, models: Iterable[str], blender: Blender, *,
             asked[model_id] = (key, message)
     if asked:
         facts.update(_ask_blender(asked, blender, timeout, cache))
-    docs: dict[str, Document | None] = {}
-    return {m: model_problems(catalog, catalog.models[m], facts[m], blender.version, docs)
+    return {m: model_problems(catalog, catalog.models[m], facts[m], blender.version)
             for m in ids}
 
 
@@ -103,19 +102,14 @@ def _ask_blender(asked: Mapping[str, tuple[str, dict[str, Any]]], blender: Blend
 
 
 def model_problems(catalog: Catalog, model: Model, facts: Mapping[str, Any],
-                   version: str | None, docs: dict[str, Document | None] | None = None
-                   ) -> list[Problem]:
+                   version: str | None) -> list[Problem]:
     """What a check's answer says is wrong with a model, placed in its YAML file."""
     file, where = model._where
     name = catalog.blend_path(model).name
-    docs = {} if docs is None else docs
+    doc: Document | None = catalog.documents.get(file)
 
     def at(*sub: str | int, message: str) -> Problem:
         path = (*where, *sub)
-        if file not in docs:
-            read = read_document(Path(file))
-            docs[file] = read if isinstance(read, Document) else None
-        doc = docs[file]
         return (doc.place(path, message) if doc is not None
                 else Problem(file, 1, format_field(path), message))
 

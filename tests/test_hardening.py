@@ -24,7 +24,8 @@ from conftest import base_catalog, write_png
 from sitegen.catalog import load_catalog
 from sitegen.errors import CatalogError
 
-ROOT_ONLY = "needs root to mount a tmpfs or a read-only bind mount (run the suite as root, as CI does)"
+ROOT_ONLY = ("needs root to mount a tmpfs or a read-only bind mount (run the suite as root, "
+             "as CI does)")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

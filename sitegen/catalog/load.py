@@ -60,6 +60,7 @@ def load_catalog(root: Path, *, strict: bool = False) -> tuple[Catalog, list[Pro
     for path in files:
         problems += _load_file(path, catalog, locator)
     problems += _resolve_files(catalog, locator)
+    catalog.documents = locator.docs
     problems += validate_catalog(catalog, locator, loaded=not any(not p.warning for p in problems))
     problems.sort()
     if any(not p.warning or strict for p in problems):

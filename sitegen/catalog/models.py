@@ -283,6 +283,9 @@ class Catalog:
         self.broken: dict[str, set[Any]] = {}
         # Results of pure functions of this catalog, computed once (see sitegen.expand).
         self.memo: dict[Any, Any] = {}
+        # The YAML documents it was loaded from, by shown path: later checks (the models'
+        # check with Blender) place their problems with them.
+        self.documents: dict[str, Any] = {}
 
     def section(self, name: str) -> dict[Any, Any]:
         """The mapping for a section name ("finishes", ...)."""
