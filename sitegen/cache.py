@@ -26,6 +26,12 @@ def cache_dir() -> Path:
     return Path(base) / "sitegen"
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, read in blocks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def check_key(*parts: Any) -> str:
     """A stable key over JSON-able parts (content hashes, names, versions)."""
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"))

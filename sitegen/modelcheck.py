@@ -10,14 +10,13 @@ entry that names what is missing.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sitegen.cache import CheckCache, check_key
+from sitegen.cache import CheckCache, check_key, file_sha256
 from sitegen.catalog.models import Catalog, Model
 from sitegen.catalog.source import Document, format_field
 from sitegen.errors import Problem, SitegenError
@@ -57,7 +56,7 @@ def check_models(catalog: Catalog, models: Iterable[str], blender: Blender, *,
                    "objects": sorted({name for mesh in model.meshes
                                       for name in mesh.object_names}),
                    "views": list(dict.fromkeys(model.views))}
-        key = check_key(CACHE_KIND, _sha256(blend), message["objects"], message["views"],
+        key = check_key(CACHE_KIND, file_sha256(blend), message["objects"], message["views"],
                         blender.version)
         held = cache.get(key)
         if isinstance(held, dict):
@@ -160,9 +159,3 @@ def _short(value: Any) -> str:
     return text if len(text) <= NAME_SHOWN else text[:NAME_SHOWN - 4] + "...'"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

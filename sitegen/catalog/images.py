@@ -8,11 +8,10 @@ never renders magenta and never breaks a swatch.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from pathlib import Path
 
-from sitegen.cache import CheckCache, check_key
+from sitegen.cache import CheckCache, check_key, file_sha256
 
 # Pillow's format names that Blender's image readers also handle.
 BLENDER_FORMATS = {"PNG", "JPEG", "BMP", "TGA", "TIFF", "WEBP", "JPEG2000", "DDS", "PSD",
@@ -23,12 +22,6 @@ SIGNATURES = {b"\x76\x2f\x31\x01": "OpenEXR", b"#?RADIANCE": "Radiance HDR",
 CHECK_VERSION = 1  # bumped when the check changes: cached answers are then asked again
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _decode(path: Path) -> str | None:
@@ -64,7 +57,7 @@ def _decode(path: Path) -> str | None:
 def image_problem(path: Path, cache: CheckCache | None = None) -> str | None:
     """Why the texture at `path` cannot be used, or None; answers cached by content."""
     cache = cache or CheckCache("images")
-    key = check_key(CHECK_VERSION, _sha256(path))
+    key = check_key(CHECK_VERSION, file_sha256(path))
     cached = cache.get(key)
     if isinstance(cached, dict) and "problem" in cached:
         return cached["problem"]  # type: ignore[no-any-return]
