@@ -315,14 +315,18 @@ def test_a_full_disk_leaves_the_previous_build(small_disk: Path) -> None:
     assert is_complete(out, NEW)
 
 
+def refused(result: subprocess.CompletedProcess[str], start: str, cause: str) -> None:
+    """Exit 1, the message naming the path and the cause, no traceback, not 'a bug'."""
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(start), result.stderr
+    assert cause in result.stderr
+    assert "this is a bug" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_sitegen_build_on_a_full_disk_says_so(demo_site: Any, small_disk: Path) -> None:
     out = small_disk / "build"
     write_site(OLD, out, facts=FACTS)
-    result = demo_build(demo_site, out)
-    assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith(f"error: cannot write {out}/"), result.stderr
-    assert "No space left on device" in result.stderr
-    assert "this is a bug" not in result.stderr and "Traceback" not in result.stderr
+    refused(demo_build(demo_site, out), f"error: cannot write {out}/", "No space left on device")
     assert is_complete(out, OLD) and leftovers(out) == []
 
 
@@ -331,11 +335,7 @@ def test_sitegen_build_into_a_read_only_folder_says_so(
     source, view = read_only
     write_site(OLD, source / "build", facts=FACTS)
     out = view / "build"
-    result = demo_build(demo_site, out)
-    assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith(f"error: cannot write {out}"), result.stderr
-    assert "Read-only file system" in result.stderr
-    assert "this is a bug" not in result.stderr and "Traceback" not in result.stderr
+    refused(demo_build(demo_site, out), f"error: cannot write {out}", "Read-only file system")
     assert is_complete(out, OLD) and leftovers(out) == []
     fresh = demo_build(demo_site, view / "new")
     assert fresh.returncode == 1 and f"error: cannot write {view / 'new'}" in fresh.stderr
