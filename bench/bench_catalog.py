@@ -23,7 +23,7 @@ from sitegen.catalog import Catalog, load_catalog
 from sitegen.expand import (
     KindPlan,
     count_colourings,
-    count_product,
+    count_union,
     expand_kind,
     expand_product,
     iter_colourings,
@@ -192,7 +192,7 @@ def bench_counting() -> dict[str, Any]:
     count_times, count = timed(lambda: count_colourings(plan), 7)
     expected = PER_PART ** (PARTS - 2) * FANOUT ** 2
     product_times, product_count = timed(
-        lambda: count_product(expand_product(catalog, catalog.products["chain6"])), 3)
+        lambda: count_union(expand_product(catalog, catalog.products["chain6"])), 3)
 
     # Baseline: count by enumeration, on the 3-part chain, and extrapolate to the 6 parts.
     small = _kind(catalog, "chain3", "k")
@@ -210,7 +210,7 @@ def bench_counting() -> dict[str, Any]:
         "count_ok": count == expected,
         "count_colourings": stats(count_times),
         "count_product": {**stats(product_times), "count": product_count,
-                          "note": "expand_product + count_product on the same one-kind product"},
+                          "note": "expand_product + count_union on the same one-kind product"},
         "expand_kind": stats(expand_times),
         "baseline_enumeration": {
             "label": "BASELINE: counting by enumerating iter_colourings, 3-part chain, "
@@ -536,7 +536,7 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
             f"{r['count_colourings']['runs']}, CPU "
             f"{_ms(r['count_colourings']['cpu_median_s'])}); expected {r['count_expected']:,}: "
             f"{'ok' if r['count_ok'] else 'WRONG'}",
-            f"expand_kind: {_ms(r['expand_kind']['median_s'])}; expand_product + count_product: "
+            f"expand_kind: {_ms(r['expand_kind']['median_s'])}; expand_product + count_union: "
             f"{_ms(r['count_product']['median_s'])}",
             f"BASELINE (enumeration, {b['parts']} parts, {b['colourings']:,} colourings): "
             f"{_ms(b['median_s'])} = {b['colourings_per_s']:,.0f} colourings/s; "

@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from sitegen.catalog import Catalog, file_hashes, load_catalog
-from sitegen.expand import count_product, expand_product
+from sitegen.expand import count_union, expand_product
 from sitegen.plan import Job, fingerprint, render_inputs, wanted_renders
 from sitegen.render import PoolSettings, default_workers, render_jobs
 from sitegen.store import FolderStore
@@ -113,7 +113,7 @@ def counts(catalog: Catalog, product_id: str) -> dict[str, Any]:
     plans = expand_product(catalog, product)
     views = catalog.models[product.model].views
     t0 = time.perf_counter()
-    colourings = count_product(plans)
+    colourings = count_union(plans)
     count_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     layers = [w for w in wanted_renders(catalog, quality=QUALITY, products=[product_id])

@@ -37,7 +37,7 @@ from sitegen.catalog import Catalog, load_catalog
 from sitegen.expand import expand_product, iter_keys, sketchbook_entries
 from sitegen.site import site_files, write_site
 from sitegen.site.data import (
-    count_ready,
+    count_ready_from_rows,
     decode_rows,
     ready_rows,
 )
@@ -416,14 +416,14 @@ def bench_site() -> dict[str, Any]:
         ready_bin = base64.b64decode(ready_b64)
         bound = READY * len(PARTS) * 2
 
-        # --- the Python side: the same counts with sitegen.site.data.count_ready
+        # --- the Python side: the same counts with sitegen.site.data.count_ready_from_rows
         plans = expand_product(catalog, product)
         entries = sketchbook_entries(plans)
         sets = ready_rows(plans, entries, keys)
         decoded_ok = decode_rows(ready_b64, len(PARTS)) == sets[KIND].rows
         filters = make_filters()
         py_times, py_counts = timed(
-            lambda: [count_ready(plans, entries[0], sets, f) for f in filters], 1)
+            lambda: [count_ready_from_rows(plans, entries[0], sets, f) for f in filters], 1)
 
         # --- Chromium
         renders = root / "renders"
@@ -571,13 +571,13 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
         f"count(): median {c['median_ms']:.3g} ms over {c['filters']} filters (worst filter "
         f"median {c['max_median_ms']:.3g} ms, worst call {c['max_ms']:.3g} ms, batch mean "
         f"{c['batch_mean_ms']:.3g} ms); aim < {c['aim_ms']:g} ms: "
-        f"{'met' if c['aim_met'] else 'MISSED'}; agrees with count_ready: "
+        f"{'met' if c['aim_met'] else 'MISSED'}; agrees with count_ready_from_rows: "
         f"{c['agree_with_python']}/{c['filters']}",
         f"BASELINE naive JS count (palette lookup + Array.includes per row): median "
         f"{n['median_ms']:.3g} ms (worst {n['max_median_ms']:.3g} ms); count() is "
         f"{n['speedup_count_vs_naive']:.3g}x faster; same counts: {n['agrees']}",
-        f"BASELINE Python count_ready: {r['baseline_python_count_ready']['per_filter_ms']:.3g} "
-        "ms per filter",
+        "BASELINE Python count_ready_from_rows: "
+        f"{r['baseline_python_count_ready']['per_filter_ms']:.3g} ms per filter",
     ]
     if b["runs_note"]:
         lines.append(f"note: {b['runs_note']}")

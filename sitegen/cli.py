@@ -28,9 +28,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 class State:
     """Options of the `sitegen` group, shared with its commands."""
 
-    def __init__(self, catalog: Path, debug: bool) -> None:
+    def __init__(self, catalog: Path) -> None:
         self.catalog_dir = catalog
-        self.debug = debug
 
     def load(self, *, strict: bool = False) -> tuple[Catalog, list[Problem]]:
         """Load the catalog; warnings are printed to stderr."""
@@ -61,7 +60,9 @@ def cli(ctx: click.Context, catalog: Path, debug: bool) -> None:
       sitegen variants kino-stool --count
       sitegen --catalog path/to/catalog products
     """
-    ctx.obj = State(catalog, debug)
+    # `debug` is read by `main`, from the arguments: it must hold for a failure before or
+    # during parsing too, where no State exists yet.
+    ctx.obj = State(catalog)
 
 
 @cli.command()
@@ -120,7 +121,7 @@ def variants(state: State, product: str, kind_id: str | None, count: bool, defau
     """
     from sitegen.expand import (
         count_colourings,
-        count_product,
+        count_union,
         default_colouring,
         expand_product,
         iter_colourings,
@@ -139,7 +140,7 @@ def variants(state: State, product: str, kind_id: str | None, count: bool, defau
             raise click.BadParameter(f"unknown kind {kind_id!r} of {product} (known: {kinds})",
                                      param_hint="--kind")
     if count:
-        n = count_colourings(plans[0]) if len(plans) == 1 else count_product(plans)
+        n = count_colourings(plans[0]) if len(plans) == 1 else count_union(plans)
         click.echo(json.dumps({"count": n}) if as_json else str(n))
     elif defaults:
         for plan in plans:
@@ -178,7 +179,7 @@ def products(state: State) -> None:
     Example:
       sitegen products
     """
-    from sitegen.expand import count_colourings, count_product, expand_product, sketchbook_entries
+    from sitegen.expand import count_colourings, count_union, expand_product, sketchbook_entries
 
     catalog, _ = state.load()
     rows = [("PRODUCT", "KINDS", "SKETCHBOOK ENTRIES", "VIEWS", "COLOURINGS")]
@@ -191,7 +192,7 @@ def products(state: State) -> None:
             for e in sketchbook_entries(plans)
         )
         views = str(len(catalog.models[product.model].views))
-        rows.append((product.id, kinds, entries, views, str(count_product(plans))))
+        rows.append((product.id, kinds, entries, views, str(count_union(plans))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -391,8 +392,8 @@ def _print_layer_readiness(catalog: Catalog, wanted: list[Any], plan: Any,
                            stored: Mapping[str, Any], as_json: bool) -> None:
     """At layered qualities: per product and view, the colourings ready now and after the
     plan (a colouring is ready when all its layers are, whichever product wanted them)."""
-    from sitegen.expand import count_product, expand_product
-    from sitegen.layers import count_ready
+    from sitegen.expand import count_union, expand_product
+    from sitegen.layers import count_ready_from_layers
 
     rendering = {job.wanted.address for job in plan.jobs}
     groups: dict[tuple[str, str, str], tuple[set[str], set[str]]] = {}  # now, after
@@ -412,9 +413,9 @@ def _print_layer_readiness(catalog: Catalog, wanted: list[Any], plan: Any,
         for product_id in products[place]:
             product = catalog.products[product_id]
             row = {"product": product_id, "quality": q, "view": view,
-                   "colourings_ready": count_ready(catalog, product, now),
-                   "colourings_ready_after": count_ready(catalog, product, after),
-                   "allowed": count_product(expand_product(catalog, product))}
+                   "colourings_ready": count_ready_from_layers(catalog, product, now),
+                   "colourings_ready_after": count_ready_from_layers(catalog, product, after),
+                   "allowed": count_union(expand_product(catalog, product))}
             if as_json:
                 click.echo(json.dumps({"event": "layers", **row}))
             else:
@@ -602,8 +603,8 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
       sitegen status --quality preview
     """
     from sitegen.catalog import file_hashes
-    from sitegen.expand import count_product, expand_product
-    from sitegen.layers import count_ready
+    from sitegen.expand import count_union, expand_product
+    from sitegen.layers import count_ready_from_layers
     from sitegen.plan import is_current, render_inputs, wanted_renders
     from sitegen.render.blender import find_blender
 
@@ -617,7 +618,7 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
     rows = []
     counted: dict[str, str] = {}  # address -> missing, unknown, ready or stale
     for product in catalog.products.values():
-        allowed = count_product(expand_product(catalog, product))
+        allowed = count_union(expand_product(catalog, product))
         groups: dict[tuple[str, str], list[Any]] = {}
         for w in wanted_renders(catalog, quality=quality, products=[product.id]):
             groups.setdefault((w.quality, w.view), []).append(w)
@@ -641,7 +642,7 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
             ready = [w for w in items if counted[w.address] in ("ready", "unknown")]
             row["unit"] = "layers" if catalog.qualities[q].layers else "pictures"
             row["colourings_ready"] = (
-                count_ready(catalog, product, {w.key for w in ready})
+                count_ready_from_layers(catalog, product, {w.key for w in ready})
                 if catalog.qualities[q].layers else len(ready))
             row["blender"] = _version_counts(made_by.get(w.address) for w in ready)
             rows.append(row)

@@ -339,12 +339,6 @@ def part_weights(plan: KindPlan) -> list[dict[int, int]]:
     return weight
 
 
-def count_product(plans: Sequence[KindPlan],
-                  restrict: Mapping[str, Collection[int]] | None = None) -> int:
-    """The number of distinct render keys over a product's kinds (see `count_union`)."""
-    return count_union(plans, restrict)
-
-
 def count_union(plans: Sequence[KindPlan],
                 restrict: Mapping[str, Collection[int]] | None = None,
                 part_values: Sequence[Mapping[int, Collection[int]]] | None = None) -> int:

@@ -82,7 +82,7 @@ def parse_layer_name(name: str) -> LayerName | None:
 # --- presence patterns -------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Pattern:
+class PresencePattern:
     """The allowed colourings of a kind with one presence: which parts are there, and the
     values each part takes in them (0 alone for an absent part)."""
 
@@ -98,7 +98,8 @@ class Pattern:
                 yield i, value, part_layer_name(self.presence, group, value)
 
 
-def kind_patterns(catalog: Catalog, product: Product, plan: KindPlan) -> tuple[Pattern, ...]:
+def kind_patterns(catalog: Catalog, product: Product, plan: KindPlan
+                  ) -> tuple[PresencePattern, ...]:
     """Every presence pattern the kind's allowed colourings produce, all parts present
     first; exact (each pattern and each value checked against the kind's rules)."""
     memo_key = ("patterns", product.id, plan.kind)
@@ -108,7 +109,7 @@ def kind_patterns(catalog: Catalog, product: Product, plan: KindPlan) -> tuple[P
     return cached
 
 
-def _patterns(plan: KindPlan) -> Iterator[Pattern]:
+def _patterns(plan: KindPlan) -> Iterator[PresencePattern]:
     parts = plan.parts
     base = kind_factors(plan, range(len(parts)))
     zeroable = [i for i, p in enumerate(parts) if 0 in p.domain]
@@ -120,7 +121,7 @@ def _patterns(plan: KindPlan) -> Iterator[Pattern]:
         return {i: tuple(v for v in parts[i].domain if (v != 0) == on)
                 for i, on in present.items()}
 
-    def walk(k: int, present: dict[int, bool]) -> Iterator[Pattern]:
+    def walk(k: int, present: dict[int, bool]) -> Iterator[PresencePattern]:
         fixed = restrict(present)
         if not feasible(fixed):
             return
@@ -135,7 +136,7 @@ def _patterns(plan: KindPlan) -> Iterator[Pattern]:
         for i, part in enumerate(parts):
             found = marginal(pinned, i) if flags[i] else {0: 1}
             values.append(tuple(v for v in part.domain if v in found))
-        yield Pattern(flags, presence_of(plan.mesh_values([int(on) for on in flags])),
+        yield PresencePattern(flags, presence_of(plan.mesh_values([int(on) for on in flags])),
                       tuple(values))
 
     yield from walk(0, {})
@@ -151,9 +152,9 @@ def colouring_layers(plan: KindPlan, values: Sequence[int]) -> list[str]:
 
 # --- counting ready colourings -----------------------------------------------------------
 
-def count_ready(catalog: Catalog, product: Product, ready: Collection[str],
-                restrict: Mapping[str, Collection[int]] | None = None,
-                kinds: Collection[str] | None = None) -> int:
+def count_ready_from_layers(catalog: Catalog, product: Product, ready: Collection[str],
+                            restrict: Mapping[str, Collection[int]] | None = None,
+                            kinds: Collection[str] | None = None) -> int:
     """How many distinct colourings of a product (of `kinds`, default all) have every layer
     in `ready` (layer names of one view), matching `restrict` (part name -> values).
 
@@ -166,10 +167,10 @@ def count_ready(catalog: Catalog, product: Product, ready: Collection[str],
                for group in _ready_groups(catalog, product, ready, kinds))
 
 
-def count_ready_by(catalog: Catalog, product: Product, ready: Collection[str], part: str
-                   ) -> Counter[int | None]:
-    """`count_ready` restricted to each finish of one part (by name), all in one go:
-    finish -> ready colourings with that finish on the part."""
+def count_ready_from_layers_by(catalog: Catalog, product: Product, ready: Collection[str],
+                               part: str) -> Counter[int | None]:
+    """`count_ready_from_layers` restricted to each finish of one part (by name), all in one
+    go: finish -> ready colourings with that finish on the part."""
     total: Counter[int | None] = Counter()
     for group in _ready_groups(catalog, product, ready, None):
         total.update(count_union_by([p for p, _ in group], part, None, [v for _, v in group]))

@@ -183,7 +183,7 @@ def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> li
     or at a layered quality the layers of a product's presence patterns."""
     from sitegen.expand import KindPlan, expand_product
     from sitegen.layers import backdrop_name, kind_patterns
-    from sitegen.site.data import kind_of_key
+    from sitegen.site.data import colouring_of_key
 
     plans: dict[str, list[KindPlan]] = {}
     layers: dict[str, set[str]] = {}  # model -> layer names
@@ -211,7 +211,7 @@ def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> li
                 shown.append(address)
             continue
         try:
-            if any(kind_of_key(plan, key) is not None for plan in plans[model]):
+            if any(colouring_of_key(plan, key) is not None for plan in plans[model]):
                 shown.append(address)
         except ValueError:  # not a render key at all
             continue

@@ -66,7 +66,7 @@ from sitegen.expand import (
     Colouring,
     KindPlan,
     count_colourings,
-    count_product,
+    count_union,
     expand_product,
     iter_colourings,
     part_weights,
@@ -256,7 +256,7 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
     for product_id in chosen:
         product = catalog.products[product_id]
         plans = expand_product(catalog, product)
-        allowed[product_id] = count_product(plans)
+        allowed[product_id] = count_union(plans)
         model = catalog.models[product.model]
         # A product's draw depends on the seed and its id only: the same colourings whatever
         # other products are verified with it.

@@ -199,13 +199,13 @@ def product_plans(catalog: Catalog, product_id: str) -> tuple[Any, Any]:
 
 def python_count(site: DemoSite, product_id: str, view: str,
                  flt: dict[str, list[int]], entry: int = 0) -> int:
-    """What `sitegen.site.data.count_ready` says for a filter on the built demo's data."""
-    from sitegen.site.data import count_ready, ready_rows
+    """What `sitegen.site.data.count_ready_from_rows` says for a filter on the built demo's data."""
+    from sitegen.site.data import count_ready_from_rows, ready_rows
 
     plans, entries = product_plans(site.catalog, product_id)
     model = site.catalog.products[product_id].model
     ready = ready_rows(plans, entries, site.ready.get(model, {}).get(view, set()))
-    return count_ready(plans, entries[entry], ready, flt)
+    return count_ready_from_rows(plans, entries[entry], ready, flt)
 
 
 def picture_url(site: DemoSite, renders_base: str, product_id: str, kind: str, view: str,

@@ -754,9 +754,9 @@ def test_pictures_two_kinds_share_are_counted_once(browser: Any,
                                                     tmp_path_factory: pytest.TempPathFactory
                                                     ) -> None:
     """Two kinds that make the same pictures (a style switch): count() skips the duplicate
-    rows, as count_ready does; and a part name that needs escaping in the URL hash."""
+    rows, as count_ready_from_rows does; and a part name that needs escaping in the URL hash."""
     from sitegen.expand import expand_product, iter_keys, sketchbook_entries
-    from sitegen.site.data import count_ready, ready_rows
+    from sitegen.site.data import count_ready_from_rows, ready_rows
 
     part = "Top seat 2"
     cat = base_catalog()
@@ -789,10 +789,10 @@ def test_pictures_two_kinds_share_are_counted_once(browser: Any,
                 rows = ready_rows(plans, [entry], ready["kino"][view])
                 opened.js("(v) => sketchbook.select({}, {view: v})", view)
                 for flt in filters:
-                    expected = count_ready(plans, entry, rows, flt)
+                    expected = count_ready_from_rows(plans, entry, rows, flt)
                     assert opened.js("(f) => sketchbook.count(f)", flt) == expected, (view, flt)
                 assert int(opened.page.locator(".sb-count").get_attribute("data-count")) == \
-                    count_ready(plans, entry, rows, {})
+                    count_ready_from_rows(plans, entry, rows, {})
             # The part name is escaped in the hash, and a link with it selects.
             opened.js("() => sketchbook.select({Frame: 1140, 'Top seat 2': 1128}, "
                       "{kind: 'wood-again', view: 'front'})")
@@ -812,7 +812,7 @@ def test_kinds_with_unrelated_parts_become_tabs(browser: Any,
     """A kind whose parts share nothing with the others is a separate entry (a tab): counts
     are per entry, and the hash, history and arrow keys move between entries."""
     from sitegen.expand import expand_product, iter_keys, sketchbook_entries
-    from sitegen.site.data import count_ready, ready_rows
+    from sitegen.site.data import count_ready_from_rows, ready_rows
 
     cat = base_catalog()
     cat["products"][0]["kinds"].append({"id": "bench", "name": "Bench seat", "parts": [
@@ -837,17 +837,17 @@ def test_kinds_with_unrelated_parts_become_tabs(browser: Any,
             assert tabs.nth(0).get_attribute("aria-selected") == "true"
             first = opened.hash()
             for flt in ({}, {"Top": [235, 1128]}, {"Seat": [0]}, {"Seat": [235]}):
-                assert opened.js("(f) => sketchbook.count(f)", flt) == count_ready(
+                assert opened.js("(f) => sketchbook.count(f)", flt) == count_ready_from_rows(
                     plans, entries[0], rows, flt), flt
             tabs.nth(1).click()
             opened.wait("sketchbook.selection().kind === 'bench'")
             assert opened.hash() == "#kind=bench&view=front&Seat=235"
             assert tabs.nth(1).get_attribute("aria-selected") == "true"
             for flt in ({}, {"Seat": [236, 237]}, {"Top": [0]}, {"Top": [1127]}):
-                assert opened.js("(f) => sketchbook.count(f)", flt) == count_ready(
+                assert opened.js("(f) => sketchbook.count(f)", flt) == count_ready_from_rows(
                     plans, entries[1], rows, flt), flt
-            assert int(page.locator(".sb-count").get_attribute("data-count")) == count_ready(
-                plans, entries[1], rows, {})
+            shown = int(page.locator(".sb-count").get_attribute("data-count"))
+            assert shown == count_ready_from_rows(plans, entries[1], rows, {})
             opened.screenshot("tabs-bench")
             page.go_back()
             opened.wait("sketchbook.selection().kind === 'wood-top'")
@@ -952,11 +952,12 @@ LAYERED_FILTERS: list[dict[str, list[int]]] = [
 def test_layered_counts_gallery_and_nearest(browser: Any,
                                             tmp_path_factory: pytest.TempPathFactory) -> None:
     """At a layered quality (synthetic layers, no Blender), with kinds that share presence
-    patterns, a charted and optional parts: count() is sitegen.layers.count_ready for every
-    filter; the gallery lists, page by page, exactly the ready colourings (kind by kind,
-    rule 5 order, a key once); a colouring not ready shows the nearest ready one."""
+    patterns, a charted and optional parts: count() is
+    sitegen.layers.count_ready_from_layers for every filter; the gallery lists, page by page,
+    exactly the ready colourings (kind by kind, rule 5 order, a key once); a colouring not
+    ready shows the nearest ready one."""
     from sitegen.expand import iter_colourings
-    from sitegen.layers import colouring_layers, count_ready
+    from sitegen.layers import colouring_layers, count_ready_from_layers
 
     with catalog_site(tmp_path_factory.mktemp("layered"), layered_catalog(),
                       lambda c: some_layers(c, "layers", 9), "layers") as (catalog, ready, url):
@@ -976,11 +977,12 @@ def test_layered_counts_gallery_and_nearest(browser: Any,
                 names = ready["kino"][view]
                 opened.js("(v) => sketchbook.select({}, {view: v})", view)
                 for flt in LAYERED_FILTERS:
-                    expected = count_ready(catalog, product, names, flt, kinds=entry.kinds)
+                    expected = count_ready_from_layers(catalog, product, names, flt,
+                                                       kinds=entry.kinds)
                     assert expected == len(ready_colourings(catalog, "kino-stool", names, flt))
                     assert opened.js("(f) => sketchbook.count(f)", flt) == expected, (view, flt)
                     seen.add(expected)
-                total = count_ready(catalog, product, names, kinds=entry.kinds)
+                total = count_ready_from_layers(catalog, product, names, kinds=entry.kinds)
                 assert shown_count(opened) == total
                 listed = [(k, key) for k, _, key in ready_colourings(catalog, "kino-stool",
                                                                        names)]
@@ -1026,7 +1028,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
     pages through them without listing them, and the nearest ready colouring of one that
     lacks a layer is found by branch and bound."""
     from sitegen.catalog import load_catalog
-    from sitegen.layers import count_ready
+    from sitegen.layers import count_ready_from_layers
     from sitegen.plan import wanted_renders
     from sitegen.site import site_files, write_site
 
@@ -1065,7 +1067,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
     try:
         opened.open("products/quilt/")
         product = catalog.products["quilt"]
-        total = count_ready(catalog, product, names)
+        total = count_ready_from_layers(catalog, product, names)
         assert total == 39 * 40 ** 9 > 2 ** 53
         assert opened.js("typeof sketchbook.count({})") == "bigint"
         assert opened.js("String(sketchbook.count({}))") == str(total)
@@ -1075,7 +1077,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
         assert opened.page.locator(".sb-page-text").inner_text() == f"Page 1 of {pages}"
         for flt in ({"P3": [5000]}, {"P3": [5001, 5002]}, {"P0": [5000], "P9": [5039, 0]},
                     {"P1": [0]}, {"P0": finishes[:7], "P1": finishes[3:], "P5": finishes}):
-            expected = count_ready(catalog, product, names, flt)
+            expected = count_ready_from_layers(catalog, product, names, flt)
             got = opened.js("(f) => { const n = sketchbook.count(f); "
                             "return [typeof n, String(n)]; }", flt)
             assert got == ["bigint" if expected > 2 ** 53 - 1 else "number", str(expected)], flt
@@ -1374,10 +1376,10 @@ LAYERED_DEMO_FILTERS: dict[str, list[dict[str, list[int]]]] = {
 @pytest.mark.blender
 def test_layered_counts_and_gallery_on_real_layers(
         browser: Any, layered_demo: LayeredDemo, partial_server: Any) -> None:
-    """count() is sitegen.layers.count_ready for every filter and view; the count line says
-    so; the gallery pages through exactly the ready colourings (stacked thumbnails), and a
+    """count() is sitegen.layers.count_ready_from_layers for every filter and view; the count
+    line says so; the gallery pages through exactly the ready colourings (stacked thumbnails), and a
     tile selects its colouring."""
-    from sitegen.layers import count_ready
+    from sitegen.layers import count_ready_from_layers
 
     catalog = layered_demo.catalog
     tab = Tab(browser, partial_server.url, "layered-counts")
@@ -1391,10 +1393,10 @@ def test_layered_counts_and_gallery_on_real_layers(
                 names = layered_demo.partial[model.id][view]
                 tab.js("(v) => sketchbook.select({}, {view: v})", view)
                 for flt in filters:
-                    expected = count_ready(catalog, catalog.products[product], names, flt,
-                                           kinds=entry.kinds)
+                    expected = count_ready_from_layers(catalog, catalog.products[product],
+                                                       names, flt, kinds=entry.kinds)
                     assert tab.js("(f) => sketchbook.count(f)", flt) == expected, (view, flt)
-                total = count_ready(catalog, catalog.products[product], names)
+                total = count_ready_from_layers(catalog, catalog.products[product], names)
                 assert shown_count(tab) == total
                 assert tab.page.locator(".sb-count").inner_text() == \
                     f"{total} ready pictures match"

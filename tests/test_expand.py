@@ -9,7 +9,7 @@ from conftest import base_catalog
 
 from sitegen.expand import (
     count_colourings,
-    count_product,
+    count_union,
     default_colouring,
     expand_product,
     iter_colourings,
@@ -132,7 +132,7 @@ def test_product_count_merges_keys_shared_by_kinds(load: Load) -> None:
     plans = plans_of(load({"c.yaml": cat}))
     keys = product_keys(plans)
     assert len(keys) == len(set(keys)) == 9 + 6 + 3
-    assert count_product(plans) == len(keys)
+    assert count_union(plans) == len(keys)
 
 
 def test_keys_parse_back(load: Load) -> None:

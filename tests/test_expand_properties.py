@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sitegen.catalog import Catalog, load_catalog
 from sitegen.expand import (
     count_colourings,
-    count_product,
+    count_union,
     count_union_by,
     default_colouring,
     expand_kind,
@@ -38,8 +38,8 @@ from sitegen.expand import (
 from sitegen.layers import (
     backdrop_name,
     colouring_layers,
-    count_ready,
-    count_ready_by,
+    count_ready_from_layers,
+    count_ready_from_layers_by,
     kind_patterns,
     parse_layer_name,
 )
@@ -224,7 +224,7 @@ def test_product_keys_match_the_oracle(spec: dict[str, Any]) -> None:
         product = _product(catalog)
         plans = expand_product(catalog, product)
         expected = oracle.product_keys(catalog, product)
-        assert count_product(plans) == len(expected)
+        assert count_union(plans) == len(expected)
         assert product_keys(plans) == sorted(expected)
         every = {k for plan in plans for k in iter_keys(plan)}
         assert every == expected
@@ -295,13 +295,13 @@ def test_presence_patterns_and_ready_counts_match_brute_force(spec: dict[str, An
                     if any(name not in plan.part_names and 0 not in flt[name] for name in flt):
                         continue
                     keys.add(plan.key(values))
-            assert count_ready(catalog, product, ready, flt) == len(keys), (ready, flt)
+            assert count_ready_from_layers(catalog, product, ready, flt) == len(keys), (ready, flt)
             # Per finish of a part in one go (coverage): the same as one count per finish.
             for name in names:
-                by_ready = count_ready_by(catalog, product, ready, name)
+                by_ready = count_ready_from_layers_by(catalog, product, ready, name)
                 by_allowed = count_union_by(plans, name)
                 for value in {v for plan in plans for p in plan.parts if p.name == name
                               for v in p.domain if v}:
-                    assert by_ready[value] == count_ready(catalog, product, ready,
+                    assert by_ready[value] == count_ready_from_layers(catalog, product, ready,
                                                           {name: [value]}), (name, value)
-                    assert by_allowed[value] == count_product(plans, {name: [value]})
+                    assert by_allowed[value] == count_union(plans, {name: [value]})

@@ -14,11 +14,11 @@ from sitegen.errors import SitegenError
 from sitegen.expand import expand_product, iter_keys, sketchbook_entries
 from sitegen.site import content_security_policy, from_page, ready_by_model, write_site
 from sitegen.site.data import (
-    count_ready,
+    colouring_of_key,
+    count_ready_from_rows,
     decode_rows,
     encode_bits,
     encode_rows,
-    kind_of_key,
     product_coverage,
     product_data,
     ready_rows,
@@ -37,12 +37,12 @@ def test_rows_round_trip_in_two_bytes_per_part() -> None:
     assert encode_bits([True, False, False, False, False, False, False, False, True]) == "AQE="
 
 
-def test_kind_of_key(load: Load) -> None:
+def test_colouring_of_key(load: Load) -> None:
     wood, lino = expand_product(catalog := load(), catalog.products["kino-stool"])
-    assert kind_of_key(lino, "frame-1127_top-0_insert-235_rim-1127") == (1127, 235)
-    assert kind_of_key(wood, "frame-1127_top-0_insert-235_rim-1127") is None
-    assert kind_of_key(lino, "frame-1127_top-0_insert-235_rim-1128") is None  # Frame split
-    assert kind_of_key(lino, "frame-1127_top-0_insert-1127_rim-1127") is None  # not offered
+    assert colouring_of_key(lino, "frame-1127_top-0_insert-235_rim-1127") == (1127, 235)
+    assert colouring_of_key(wood, "frame-1127_top-0_insert-235_rim-1127") is None
+    assert colouring_of_key(lino, "frame-1127_top-0_insert-235_rim-1128") is None  # Frame split
+    assert colouring_of_key(lino, "frame-1127_top-0_insert-1127_rim-1127") is None  # not offered
 
 
 def test_ready_rows_and_counts_match_brute_force(load: Load) -> None:
@@ -64,12 +64,12 @@ def test_ready_rows_and_counts_match_brute_force(load: Load) -> None:
         for plan in plans:
             for colouring in itertools.product(*(p.domain for p in plan.parts)):
                 key = plan.key(colouring)
-                if key in ready_keys and kind_of_key(plan, key) == colouring and all(
+                if key in ready_keys and colouring_of_key(plan, key) == colouring and all(
                     colouring[plan.part_names.index(n)] in v if n in plan.part_names
                     else 0 in v for n, v in flt.items()
                 ):
                     expected.add(key)
-        assert count_ready(plans, entry, ready, flt) == len(expected), flt
+        assert count_ready_from_rows(plans, entry, ready, flt) == len(expected), flt
     # a key of wood-top is also a key of `bare`: listed in both, counted once
     assert any(ready["bare"].duplicate) and not any(ready["wood-top"].duplicate)
 

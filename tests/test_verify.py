@@ -19,7 +19,7 @@ from conftest import DEMO
 from sitegen.catalog import load_catalog
 from sitegen.expand import (
     count_colourings,
-    count_product,
+    count_union,
     expand_product,
     iter_colourings,
     part_weights,
@@ -194,7 +194,7 @@ def test_sample_colourings_distinct_allowed_and_all_when_few(demo: Any) -> None:
     assert {p.key(v) for p, v in picked} <= keys
     assert sample_colourings(plans, 7, random.Random(3)) == picked  # seeded
     every = sample_colourings(plans, 500, random.Random(3))
-    assert len(every) == count_product(plans) == len(keys)
+    assert len(every) == count_union(plans) == len(keys)
 
 
 def test_kinds_sharing_colourings_count_once(load: Any) -> None:
@@ -209,7 +209,7 @@ def test_kinds_sharing_colourings_count_once(load: Any) -> None:
     assert all(plans[0].colouring_of(twin.mesh_values(v)) is not None
                for v in iter_colourings(twin))
     assert plans[1].colouring_of(twin.mesh_values(next(iter_colourings(twin)))) is None
-    total = count_product(plans)
+    total = count_union(plans)
     kinds_of: Counter[str] = Counter()
     for seed in range(40):
         for plan, _ in sample_colourings(plans, total - 1, random.Random(seed)):

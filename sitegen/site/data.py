@@ -18,7 +18,7 @@ from sitegen.expand import (
     KindPlan,
     SketchbookEntry,
     count_colourings,
-    count_product,
+    count_union,
     count_union_by,
     default_colouring,
     expand_product,
@@ -30,7 +30,7 @@ from sitegen.layers import backdrop_name, kind_patterns
 Row = tuple[int, ...]
 
 
-def kind_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
+def colouring_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
     """The kind's colouring whose render key is `key`, if the key is one of its colourings."""
     pairs = parse_key(key)
     if [mesh for mesh, _ in pairs] != list(plan.mesh_ids):
@@ -104,7 +104,7 @@ def is_ready(ready: ReadySet, row: Row) -> bool:
     return i < len(ready.rows) and ready.rows[i] == row
 
 
-def count_ready(plans: Sequence[KindPlan], entry: SketchbookEntry,
+def count_ready_from_rows(plans: Sequence[KindPlan], entry: SketchbookEntry,
                 ready: Mapping[str, ReadySet], flt: Mapping[str, Collection[int]]) -> int:
     """How many ready pictures of an entry match a filter (part name -> finish ids).
 
@@ -246,12 +246,12 @@ def product_coverage(catalog: Catalog, product: Product,
         # layer's name is the same in every view). Per part, every finish in one go.
         rows = []
         for name in names:
-            ready_by = layers.count_ready_by(catalog, product, everywhere, name)
+            ready_by = layers.count_ready_from_layers_by(catalog, product, everywhere, name)
             allowed_by = count_union_by(plans, name)
             rows.append((name, [(f, ready_by[f], allowed_by[f])
                                 for f in _part_finishes(plans, name)]))
-        return Coverage(count_product(plans), layers.count_ready(catalog, product, everywhere),
-                        rows)
+        return Coverage(count_union(plans),
+                        layers.count_ready_from_layers(catalog, product, everywhere), rows)
     # One pass over the ready keys: each counts once (for the first kind that has it) in
     # every (part, finish) it shows.
     ready_counts: dict[tuple[str, int], int] = {}
@@ -271,9 +271,9 @@ def product_coverage(catalog: Catalog, product: Product,
     parts: list[tuple[str, list[tuple[int, int, int]]]] = []
     for name in names:
         parts.append((name, [(finish, ready_counts.get((name, finish), 0),
-                              count_product(plans, {name: (finish,)}))
+                              count_union(plans, {name: (finish,)}))
                              for finish in _part_finishes(plans, name)]))
-    return Coverage(count_product(plans), ready, parts)
+    return Coverage(count_union(plans), ready, parts)
 
 
 def _part_finishes(plans: Sequence[KindPlan], name: str) -> list[int]:
