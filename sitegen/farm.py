@@ -38,10 +38,11 @@ from sitegen.render import (
     Summary,
     WorkerGone,
     WorkerProcess,
-    _chunks,
+    chunk_jobs,
     index_picture,
     open_message,
     render_fields,
+    threads_per_worker,
     worker_command,
 )
 from sitegen.store import TEMP_MARK, make_thumbnail, open_store, thumb_address
@@ -129,9 +130,8 @@ class WorkerSettings:
     visibility_timeout: float = VISIBILITY_TIMEOUT
 
     def threads_per_worker(self) -> int:
-        if self.threads:
-            return self.threads
-        return max(1, (os.cpu_count() or 1) // self.concurrency)
+        """Render threads for each Blender worker (see `render.threads_per_worker`)."""
+        return threads_per_worker(self.threads, self.concurrency)
 
 
 _settings: WorkerSettings | None = None  # set in the worker's main process, before the fork
@@ -625,22 +625,22 @@ class Farm:
 
         chunks: dict[str, _Chunk] = {}
         try:
-            for chunk in _chunks(jobs, settings):
-                first = chunk[0].job.wanted
+            for chunk in chunk_jobs(jobs, settings):
+                first = chunk[0].wanted
                 payload = {
                     "run": run, "quality": first.quality, "model": first.model,
                     "open": opens[(first.quality, first.model)], "timeout": settings.timeout,
-                    "jobs": [{"address": t.job.wanted.address,
-                              **render_fields(t.job.wanted),
-                              "fingerprint": t.job.fingerprint,
-                              "force": t.job.reason == "forced"} for t in chunk],
+                    "jobs": [{"address": job.wanted.address,
+                              **render_fields(job.wanted),
+                              "fingerprint": job.fingerprint,
+                              "force": job.reason == "forced"} for job in chunk],
                 }
                 # Limits: each render may take `timeout` and be retried once; the hard
                 # limit is a backstop for a process stuck outside Blender. No ETA.
                 soft = settings.timeout * (2 * len(chunk) + 2)
                 result = self.app.send_task(TASK_NAME, args=[payload], queue=QUEUE,
                                             soft_time_limit=soft, time_limit=soft + 60)
-                chunks[result.id] = _Chunk({t.job.wanted.address: t.job for t in chunk})
+                chunks[result.id] = _Chunk({job.wanted.address: job for job in chunk})
             while chunks:
                 self._poll(chunks, catalog, store, summary, on_event)
                 if chunks:

@@ -53,9 +53,15 @@ class PoolSettings:
     chunk: int = 25  # renders handed to a worker at a time
 
     def threads_per_worker(self) -> int:
-        if self.threads:
-            return self.threads
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        """Render threads for each worker (see `threads_per_worker`)."""
+        return threads_per_worker(self.threads, self.workers)
+
+
+def threads_per_worker(threads: int, workers: int) -> int:
+    """`threads` when set, else this machine's cores divided among `workers` (at least 1)."""
+    if threads:
+        return threads
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def default_workers() -> int:
@@ -261,16 +267,15 @@ def render_fields(wanted: Wanted) -> Event:
     return fields
 
 
-def _chunks(jobs: Sequence[Job], settings: PoolSettings) -> list[list[_Task]]:
+def chunk_jobs(jobs: Sequence[Job], settings: PoolSettings) -> list[list[Job]]:
     """Jobs grouped by (quality, model), cut so every worker gets work, in plan order."""
     groups: dict[tuple[str, str], list[Job]] = {}
     for job in jobs:
         groups.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
     size = max(1, min(settings.chunk, math.ceil(len(jobs) / settings.workers)))
-    chunks = [[_Task(j) for j in group[i:i + size]]
-              for group in groups.values() for i in range(0, len(group), size)]
+    chunks = [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
     position = {id(job): n for n, job in enumerate(jobs)}
-    chunks.sort(key=lambda c: position[id(c[0].job)])
+    chunks.sort(key=lambda c: position[id(c[0])])
     return chunks
 
 
@@ -294,7 +299,8 @@ def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
     command = worker_command(blender)
     jobs = _refuse_broken_models(catalog, jobs, blender, settings, summary, on_event)
     start_failed: list[str] = []
-    pending: collections.deque[list[_Task]] = collections.deque(_chunks(jobs, settings))
+    pending: collections.deque[list[_Task]] = collections.deque(
+        [_Task(job) for job in chunk] for chunk in chunk_jobs(jobs, settings))
     lock = threading.Lock()
     results: queue.Queue[Event] = queue.Queue()
     stop = threading.Event()
