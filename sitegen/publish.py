@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sitegen.catalog.models import Catalog
 from sitegen.errors import SitegenError
 from sitegen.site import MANIFEST, MARKER, is_absolute_url, read_manifest
+from sitegen.site.data import site_renders as site_renders  # which pictures: the site's rule
 from sitegen.site.write import current_files
 from sitegen.store.s3 import CREDENTIALS_HELP, s3_errors
 
@@ -176,46 +176,6 @@ def renders_key_prefix(renders_url: str, prefix: str) -> str | None:
     if ".." in url.split("/") or "//" in url or any(c in url for c in "?#"):
         return None
     return prefix + url
-
-
-def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> list[str]:
-    """The store addresses the site shows: the quality's pictures of a product's colouring,
-    or at a layered quality the layers of a product's presence patterns."""
-    from sitegen.expand import KindPlan, expand_product
-    from sitegen.layers import backdrop_name, kind_patterns
-    from sitegen.site.data import colouring_of_key
-
-    plans: dict[str, list[KindPlan]] = {}
-    layers: dict[str, set[str]] = {}  # model -> layer names
-    layered = catalog.qualities[quality].layers
-    for product in catalog.products.values():
-        plans.setdefault(product.model, []).extend(expand_product(catalog, product))
-        for plan in expand_product(catalog, product) if layered else ():
-            for pattern in kind_patterns(catalog, product, plan):
-                names = layers.setdefault(product.model, set())
-                names.add(backdrop_name(pattern.presence))
-                names.update(name for _, _, name in pattern.layers(plan))
-    ext = "." + catalog.qualities[quality].ext
-    shown = []
-    for address in addresses:
-        parts = address.split("/")
-        if len(parts) != 4:
-            continue
-        q, model, view, name = parts
-        if (q != quality or model not in plans or view not in catalog.models[model].views
-                or not name.endswith(ext)):
-            continue
-        key = name[: -len(ext)]
-        if layered:
-            if key in layers[model]:
-                shown.append(address)
-            continue
-        try:
-            if any(colouring_of_key(plan, key) is not None for plan in plans[model]):
-                shown.append(address)
-        except ValueError:  # not a render key at all
-            continue
-    return sorted(shown)
 
 
 def plan_publish(local: Mapping[str, LocalFile], remote: Mapping[str, RemoteObject], *,

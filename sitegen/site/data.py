@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import bisect
 import struct
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,42 @@ def colouring_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
     if [mesh for mesh, _ in pairs] != list(plan.mesh_ids):
         return None
     return plan.colouring_of([value for _, value in pairs])
+
+
+def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> list[str]:
+    """The store addresses the site shows: the quality's pictures of a product's colouring,
+    or at a layered quality the layers of a product's presence patterns."""
+    plans: dict[str, list[KindPlan]] = {}
+    layer_names: dict[str, set[str]] = {}  # model -> layer names
+    layered = catalog.qualities[quality].layers
+    for product in catalog.products.values():
+        plans.setdefault(product.model, []).extend(expand_product(catalog, product))
+        for plan in expand_product(catalog, product) if layered else ():
+            for pattern in kind_patterns(catalog, product, plan):
+                names = layer_names.setdefault(product.model, set())
+                names.add(backdrop_name(pattern.presence))
+                names.update(name for _, _, name in pattern.layers(plan))
+    ext = "." + catalog.qualities[quality].ext
+    shown = []
+    for address in addresses:
+        parts = address.split("/")
+        if len(parts) != 4:
+            continue
+        q, model, view, name = parts
+        if (q != quality or model not in plans or view not in catalog.models[model].views
+                or not name.endswith(ext)):
+            continue
+        key = name[: -len(ext)]
+        if layered:
+            if key in layer_names[model]:
+                shown.append(address)
+            continue
+        try:
+            if any(colouring_of_key(plan, key) is not None for plan in plans[model]):
+                shown.append(address)
+        except ValueError:  # not a render key at all
+            continue
+    return sorted(shown)
 
 
 @dataclass(frozen=True)
