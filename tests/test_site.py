@@ -2,13 +2,17 @@
 
 The demo catalog is built against a synthetic render store (tests/sitefixtures.py): no
 Blender. Regenerate the golden files after an intended change with `make golden`
-(SITEGEN_REGEN_GOLDEN=1), then review the diff of tests/golden/site/.
+(SITEGEN_REGEN_GOLDEN=1), then review the diff of tests/golden/: the pages, whole, under
+site/; the static assets (JS, CSS) by name and SHA-256 in static-assets.json, so that an
+edit of a module shows once in the diff, in its own file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import html.parser
+import json
 import os
 import re
 import shutil
@@ -30,6 +34,8 @@ from sitegen.catalog import load_catalog
 from sitegen.expand import default_colouring, expand_product
 from sitegen.site import site_files, write_site
 
+# The golden site's static assets: static/<name>-<hash>.<ext> -> SHA-256 (pages are whole).
+GOLDEN_ASSETS = GOLDEN.parent / "static-assets.json"
 XSS_SCRIPT = "</script><script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
 
@@ -58,33 +64,52 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+def split_assets(files: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, str]]:
+    """(every file but static/, whole; static/<name>-<hash>.<ext> -> SHA-256 of its bytes)."""
+    pages = {rel: data for rel, data in files.items() if not rel.startswith("static/")}
+    assets = {rel: hashlib.sha256(data).hexdigest()
+              for rel, data in sorted(files.items()) if rel.startswith("static/")}
+    return pages, assets
+
+
 def test_golden_site(demo_site: Any) -> None:
-    """The built demo equals tests/golden/site/, file by file, byte for byte."""
+    """The built demo equals tests/golden/site/, file by file, byte for byte; its static
+    assets (JS, CSS: copied from templates/static/) by name and SHA-256, GOLDEN_ASSETS."""
     built = read_tree(demo_site.build)
     assert built == dict(sorted(demo_site.files.items()))  # nothing else in the build
+    pages, assets = split_assets(built)
     if os.environ.get("SITEGEN_REGEN_GOLDEN") == "1":
         if GOLDEN.exists():
             shutil.rmtree(GOLDEN)
-        for rel, data in built.items():
+        for rel, data in pages.items():
             (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
             (GOLDEN / rel).write_bytes(data)
+        GOLDEN_ASSETS.write_text(json.dumps(assets, indent=1, sort_keys=True) + "\n")
         return
     assert GOLDEN.is_dir(), f"{GOLDEN} is missing: run `make golden`"
     golden = read_tree(GOLDEN)
-    missing = sorted(set(golden) - set(built))
-    extra = sorted(set(built) - set(golden))
+    missing = sorted(set(golden) - set(pages))
+    extra = sorted(set(pages) - set(golden))
     assert not missing and not extra, (
         f"files differ from the golden site: missing {missing}, new {extra}; if intended, "
         "run `make golden` and review the diff")
-    changed = {rel: first_difference(built[rel], golden[rel])
-               for rel in sorted(built) if built[rel] != golden[rel]}
+    changed = {rel: first_difference(pages[rel], golden[rel])
+               for rel in sorted(pages) if pages[rel] != golden[rel]}
     assert not changed, ("built files differ from tests/golden/site (if intended, run "
                          "`make golden` and review the diff):\n" +
                          "\n".join(f"{rel}: {why}" for rel, why in changed.items()))
+    assert GOLDEN_ASSETS.is_file(), f"{GOLDEN_ASSETS} is missing: run `make golden`"
+    expected = json.loads(GOLDEN_ASSETS.read_text())
+    why = {rel: "new" if rel not in expected else "missing" if rel not in assets else "changed"
+           for rel in sorted(set(assets) | set(expected)) if assets.get(rel) != expected.get(rel)}
+    assert not why, (f"static assets differ from tests/golden/{GOLDEN_ASSETS.name} (if intended, "
+                     "run `make golden` and review the diff): " +
+                     ", ".join(f"{rel} ({reason})" for rel, reason in why.items()))
 
 
 def test_golden_site_is_small_and_complete() -> None:
-    """The golden folder holds the whole site, and stays small."""
+    """The golden folder holds every page of the site, whole, and every asset's hash; and
+    stays small."""
     if os.environ.get("SITEGEN_REGEN_GOLDEN") == "1":
         pytest.skip("the golden files are being regenerated")
     files = read_tree(GOLDEN)
@@ -92,8 +117,12 @@ def test_golden_site_is_small_and_complete() -> None:
     assert {"index.html", "coverage.html", "sitemap.xml"} <= names
     for product in ("kino-stool", "maru-bench", "hako-table", "oto-pouf"):
         assert {f"products/{product}/index.html", f"products/{product}/data.json"} <= names
-    assert {n.rsplit("-", 1)[0] for n in names if n.startswith("static/")} == {
-        "static/favicon", "static/layers", "static/ready", "static/sketchbook", "static/style"}
+    assert not any(n.startswith("static/") for n in names)  # assets by hash only
+    assets = json.loads(GOLDEN_ASSETS.read_text())
+    assert {n.rsplit("-", 1)[0] for n in assets} == {
+        "static/favicon", "static/layers", "static/model", "static/ready", "static/sketchbook",
+        "static/state", "static/style"}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in assets.values())
     assert any(n.startswith("swatches/") and n.endswith(".png") for n in names)
     assert len(files) < 60 and sum(map(len, files.values())) < 400_000
 
