@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sitegen.catalog.checker import Locator
 from sitegen.catalog.images import image_problem
 from sitegen.catalog.models import (
     SECTIONS,
@@ -21,24 +22,8 @@ from sitegen.catalog.models import (
     Site,
 )
 from sitegen.catalog.source import Document, NodePath, catalog_files, display_path, read_document
+from sitegen.catalog.validate import validate_catalog
 from sitegen.errors import CatalogError, Problem, SitegenError
-
-
-class Locator:
-    """Turns an entity and a path inside it into a placed Problem."""
-
-    def __init__(self) -> None:
-        self.docs: dict[str, Document] = {}
-
-    def at(self, entity: Entity, *sub: str | int, message: str, warning: bool = False) -> Problem:
-        """A problem at field `sub` of `entity`."""
-        file, where = entity._where
-        return self.docs[file].place((*where, *sub), message, warning=warning)
-
-    def line(self, entity: Entity, *sub: str | int) -> str:
-        """`file:line` of a field of an entity, to name a second place in a message."""
-        file, where = entity._where
-        return f"{file}:{self.docs[file].line_of((*where, *sub))}"
 
 
 def load_catalog(root: Path, *, strict: bool = False) -> tuple[Catalog, list[Problem]]:
@@ -47,7 +32,9 @@ def load_catalog(root: Path, *, strict: bool = False) -> tuple[Catalog, list[Pro
     Returns the catalog and its warnings; raises CatalogError with every problem found when
     there is any error (or any warning, with `strict`).
     """
-    from sitegen.catalog.validate import validate_catalog
+    # Expansion imports the catalog's models: its checks are imported when a catalog is
+    # loaded, not with this module.
+    from sitegen.catalog.check_expansion import check_expansion
 
     if not root.is_dir():
         raise SitegenError(f"{display_path(root)}: catalog folder not found")
@@ -62,6 +49,7 @@ def load_catalog(root: Path, *, strict: bool = False) -> tuple[Catalog, list[Pro
     problems += _resolve_files(catalog, locator)
     catalog.documents = locator.docs
     problems += validate_catalog(catalog, locator, loaded=not any(not p.warning for p in problems))
+    problems += check_expansion(catalog, locator, failed=any(not p.warning for p in problems))
     problems.sort()
     if any(not p.warning or strict for p in problems):
         raise CatalogError(problems)
