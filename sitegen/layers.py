@@ -144,10 +144,50 @@ def _patterns(plan: KindPlan) -> Iterator[PresencePattern]:
 
 def colouring_layers(plan: KindPlan, values: Sequence[int]) -> list[str]:
     """The layer names a colouring of the kind is stacked from: backdrop, then its parts."""
+    return [picture.name for picture in colouring_layer_pictures(plan, values)]
+
+
+# --- layer pictures ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerPicture:
+    """One layer to render: its name and what each mesh of the model shows in it."""
+
+    name: str
+    mesh_values: tuple[int, ...]  # per mesh, in model order: a finish, 0 (absent) or NEUTRAL
+    meshes: tuple[str, ...]  # the part layer's own meshes; () for the backdrop
+
+
+def backdrop_picture(presence: str) -> LayerPicture:
+    """The backdrop of a presence: every present mesh neutral (and unseen)."""
+    neutral = tuple(NEUTRAL if c == "1" else 0 for c in presence)
+    return LayerPicture(backdrop_name(presence), neutral, ())
+
+
+def part_layer_picture(plan: KindPlan, presence: str, part: int, finish: int) -> LayerPicture:
+    """The layer of part `part` (an index into the kind's parts) in `finish`, at a presence:
+    the part's meshes in the finish, the other present meshes neutral."""
+    meshes = plan.parts[part].meshes
+    group = tuple(plan.mesh_ids[m] for m in meshes)
+    mesh_values = [NEUTRAL if c == "1" else 0 for c in presence]
+    for m in meshes:
+        mesh_values[m] = finish
+    return LayerPicture(part_layer_name(presence, group, finish), tuple(mesh_values), group)
+
+
+def colouring_layer_pictures(plan: KindPlan, values: Sequence[int]) -> list[LayerPicture]:
+    """The layers a colouring of the kind is stacked from: the backdrop of its presence,
+    then one layer per present part, in kind order."""
     presence = presence_of(plan.mesh_values(values))
-    return [backdrop_name(presence)] + [
-        part_layer_name(presence, [plan.mesh_ids[m] for m in part.meshes], value)
-        for part, value in zip(plan.parts, values, strict=True) if value]
+    return [backdrop_picture(presence)] + [
+        part_layer_picture(plan, presence, i, value) for i, value in enumerate(values) if value]
+
+
+def pattern_layer_pictures(plan: KindPlan, pattern: PresencePattern) -> list[LayerPicture]:
+    """Every layer of a presence pattern: its backdrop, then every part layer."""
+    return [backdrop_picture(pattern.presence)] + [
+        part_layer_picture(plan, pattern.presence, i, value)
+        for i, value, _ in pattern.layers(plan)]
 
 
 # --- counting ready colourings -----------------------------------------------------------

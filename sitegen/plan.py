@@ -20,10 +20,9 @@ from sitegen.expand import (
 from sitegen.layers import (
     NEUTRAL,
     NEUTRAL_MATERIAL,
-    backdrop_name,
+    colouring_layer_pictures,
     kind_patterns,
-    part_layer_name,
-    presence_of,
+    pattern_layer_pictures,
 )
 
 # Bumped when the way pictures are made changes (the Blender worker, material building):
@@ -209,41 +208,21 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
     def emit(product: Product, q: str, views: Sequence[str], plan: KindPlan,
              values: tuple[int, ...], is_default: bool) -> Iterator[Wanted]:
         """The picture of a colouring; at a layered quality, the layers it is stacked from."""
-        mesh_values = plan.mesh_values(values)
         if not catalog.qualities[q].layers:
-            yield from emit_wanted(product, q, views, plan.model, plan.key(values), mesh_values,
-                                   is_default, None)
+            yield from emit_wanted(product, q, views, plan.model, plan.key(values),
+                                   plan.mesh_values(values), is_default, None)
             return
-        presence = presence_of(mesh_values)
-        neutral = [NEUTRAL if v else 0 for v in mesh_values]
-        yield from emit_wanted(product, q, views, plan.model, backdrop_name(presence), neutral,
-                               is_default, ())
-        for part, value in zip(plan.parts, values, strict=True):
-            if value:
-                yield from emit_layer(product, q, views, plan, presence, neutral, part.meshes,
-                                      value, is_default)
-
-    def emit_layer(product: Product, q: str, views: Sequence[str], plan: KindPlan,
-                   presence: str, neutral: Sequence[int], meshes: Sequence[int], value: int,
-                   is_default: bool) -> Iterator[Wanted]:
-        group = tuple(plan.mesh_ids[m] for m in meshes)
-        mesh_values = list(neutral)
-        for m in meshes:
-            mesh_values[m] = value
-        yield from emit_wanted(product, q, views, plan.model,
-                               part_layer_name(presence, group, value), mesh_values, is_default,
-                               group)
+        for picture in colouring_layer_pictures(plan, values):
+            yield from emit_wanted(product, q, views, plan.model, picture.name,
+                                   picture.mesh_values, is_default, picture.meshes)
 
     def every_layer(product: Product, q: str, views: Sequence[str], plan: KindPlan
                     ) -> Iterator[Wanted]:
         """Every layer of every presence pattern of a kind: what makes all of it ready."""
         for pattern in kind_patterns(catalog, product, plan):
-            neutral = [NEUTRAL if c == "1" else 0 for c in pattern.presence]
-            yield from emit_wanted(product, q, views, plan.model,
-                                   backdrop_name(pattern.presence), neutral, False, ())
-            for i, value, _ in pattern.layers(plan):
-                yield from emit_layer(product, q, views, plan, pattern.presence, neutral,
-                                      plan.parts[i].meshes, value, False)
+            for picture in pattern_layer_pictures(plan, pattern):
+                yield from emit_wanted(product, q, views, plan.model, picture.name,
+                                       picture.mesh_values, False, picture.meshes)
 
     sources: list[tuple[Product, str, Sequence[str], Order | None]] = []
     if order is None:

@@ -71,7 +71,7 @@ from sitegen.expand import (
     iter_colourings,
     part_weights,
 )
-from sitegen.layers import NEUTRAL, colouring_layers, part_layer_name, presence_of
+from sitegen.layers import colouring_layer_pictures
 from sitegen.plan import (
     PICTURE_SETTINGS,
     Job,
@@ -152,26 +152,11 @@ def colouring_wanted(catalog: Catalog, quality: Quality, product: Product, plan:
                      values: Sequence[int], view: str) -> list[Wanted]:
     """The layers a colouring is stacked from at a layered quality, as `wanted_renders`
     wants them (same addresses and values: the same fingerprints): backdrop first."""
-    mesh_values = plan.mesh_values(values)
-    presence = presence_of(mesh_values)
-    neutral = [NEUTRAL if v else 0 for v in mesh_values]
-    names = colouring_layers(plan, values)
     model = catalog.models[plan.model]
-
-    def wanted(key: str, mv: Sequence[int], layer: tuple[str, ...]) -> Wanted:
-        return Wanted(quality.id, model.id, view, key, quality.ext,
-                      tuple(zip(model.mesh_ids, mv, strict=True)), product.id, False, layer)
-
-    out = [wanted(names[0], neutral, ())]
-    for part, value in zip(plan.parts, values, strict=True):
-        if value:
-            group = tuple(plan.mesh_ids[m] for m in part.meshes)
-            mv = list(neutral)
-            for m in part.meshes:
-                mv[m] = value
-            out.append(wanted(part_layer_name(presence, group, value), mv, group))
-    assert [w.key for w in out] == names
-    return out
+    return [Wanted(quality.id, model.id, view, picture.name, quality.ext,
+                   tuple(zip(model.mesh_ids, picture.mesh_values, strict=True)), product.id,
+                   False, picture.meshes)
+            for picture in colouring_layer_pictures(plan, values)]
 
 
 def full_quality(catalog: Catalog, quality: Quality) -> Quality:
