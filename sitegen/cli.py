@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from sitegen.errors import (
     environment_failure,
     shorten,
 )
+
+if TYPE_CHECKING:
+    from sitegen.store import RenderStore
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -206,13 +209,13 @@ RENDERS_OPTION = click.option(
 CONFIRM_ABOVE = 5000
 
 
-def _open_store(location: str) -> Any:
+def _open_store(location: str) -> RenderStore:
     from sitegen.store import open_store
 
     return open_store(location)
 
 
-def _check_qualities(catalog: Catalog, store: Any) -> None:
+def _check_qualities(catalog: Catalog, store: RenderStore) -> None:
     """Refuse a quality whose settings changed since its renders were made."""
     from sitegen.plan import check_quality_unchanged
 
@@ -424,7 +427,7 @@ def _print_layer_readiness(catalog: Catalog, wanted: list[Any], plan: Any,
                            f"of {row['allowed']}")
 
 
-def _run_render(catalog: Catalog, store: Any, jobs: list[Any], workers: int | None,
+def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: int | None,
                 threads: int, timeout: float, recycle_after: int, blender: str | None,
                 device: str, as_json: bool, farm: str | None = None) -> None:
     import signal
@@ -824,7 +827,7 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
         seed = random.SystemRandom().randrange(2**32)
     overrides = {k: v for k, v in (("samples", samples), ("denoise", denoise)) if v is not None}
     verification = plan_verification(catalog, quality, products, count, seed, view, overrides)
-    store = None
+    store: RenderStore | None = None
     if renders is not None:
         if "://" not in renders and not Path(renders).is_dir():
             raise SitegenError(f"no render store at {renders}")

@@ -13,7 +13,7 @@ from sitegen.errors import SitegenError
 if TYPE_CHECKING:  # sitegen.cli imports this module to add the command
     from sitegen.catalog.models import Catalog, Publish
     from sitegen.cli import State
-    from sitegen.publish import Build, PublishPlan
+    from sitegen.publish import Bucket, Build, PublishPlan, PublishReport
 
 
 @click.command()
@@ -107,8 +107,7 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
     store = open_store(renders)
     addresses = [] if key_prefix is None else pub.site_renders(catalog, quality,
                                                                store.stored(quality))
-    if hasattr(store, "fetch_pictures"):  # an S3 store: local copies of what the site shows
-        store.fetch_pictures(addresses)
+    store.fetch_pictures(addresses)  # from a remote store: local copies of what the site shows
     local = pub.local_objects(site, pub.render_files(addresses, store.path_of), site_prefix,
                               key_prefix)
 
@@ -236,7 +235,7 @@ def _print_plan(plan: PublishPlan, remote: Any, key_prefix: str | None, dry_run:
                        + (": " + " ".join(paths) if paths else ""))
 
 
-def _apply(bucket: Any, plan: PublishPlan, jobs: int, target: str) -> Any:
+def _apply(bucket: Bucket, plan: PublishPlan, jobs: int, target: str) -> PublishReport:
     """Carry the plan out with a progress bar; Ctrl-C leaves a bucket a rerun completes."""
     from tqdm import tqdm
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from sitegen.cache import cache_dir
 from sitegen.catalog import file_hashes
 from sitegen.catalog.models import MAPS, Catalog
 from sitegen.errors import SitegenError
@@ -45,7 +46,7 @@ from sitegen.render import (
     threads_per_worker,
     worker_command,
 )
-from sitegen.store import TEMP_MARK, make_thumbnail, open_store, thumb_address
+from sitegen.store import TEMP_MARK, RenderStore, make_thumbnail, open_store, thumb_address
 
 TASK_NAME = "sitegen.render_chunk"
 QUEUE = "sitegen"
@@ -106,13 +107,9 @@ def redact(url: str) -> str:
 def default_cache() -> Path:
     """Where a worker keeps fetched input files and its scratch folders.
 
-    `farm/` in sitegen's cache, as the S3 store finds it: `$SITEGEN_CACHE_DIR`, else
-    `$XDG_CACHE_HOME/sitegen`, else `~/.cache/sitegen`.
+    `farm/` in sitegen's cache (`sitegen.cache.cache_dir`, as the S3 store finds it).
     """
-    if os.environ.get("SITEGEN_CACHE_DIR"):
-        return Path(os.environ["SITEGEN_CACHE_DIR"]) / "farm"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sitegen" / "farm"
+    return cache_dir() / "farm"
 
 
 @dataclass(frozen=True)
@@ -136,7 +133,8 @@ class WorkerSettings:
 
 _settings: WorkerSettings | None = None  # set in the worker's main process, before the fork
 _warm: WorkerProcess | None = None  # this pool process's Blender worker, kept across tasks
-_store: Any = None  # this pool process's store (opened after the fork: boto3 is not fork-safe)
+# This pool process's store (opened after the fork: boto3 is not fork-safe).
+_store: RenderStore | None = None
 
 
 def run_worker(broker: str, settings: WorkerSettings, *, loglevel: str = "info",
@@ -275,7 +273,7 @@ def _blender(settings: WorkerSettings, timeout: float) -> WorkerProcess:
     return _warm
 
 
-def _worker_store(settings: WorkerSettings) -> Any:
+def _worker_store(settings: WorkerSettings) -> RenderStore:
     global _store
     if _store is None:
         _store = open_store(settings.renders)
@@ -296,7 +294,7 @@ class BlobCache:
     `blobs/<sha>`), so its messages name the files as a local render's do.
     """
 
-    def __init__(self, store: Any, root: Path) -> None:
+    def __init__(self, store: RenderStore, root: Path) -> None:
         self.store = store
         self.root = root
 
@@ -338,23 +336,17 @@ def local_open(message: Event, cache: BlobCache) -> Event:
     return {**message, "blend": blend, "materials": materials}
 
 
-# The few store operations a farm task needs beyond FolderStore's interface, in one place.
-# A folder store is a folder on this machine. An S3 store (sitegen/store/s3.py) stages
-# pictures in a local cache folder (`path_of`) and uploads them when the host indexes them;
-# a farm worker runs elsewhere, so it puts its objects into the bucket itself, with the
-# metadata the S3 store writes (x-amz-meta-sha256), and the host then only checks them.
-
-def in_bucket(store: Any) -> bool:
-    """Whether a store keeps its files in an S3 bucket (`path_of` is then a local cache)."""
-    return getattr(store, "bucket", None) is not None
-
+# A folder store is a folder on this machine. A remote store (`store.remote`: S3,
+# sitegen/store/s3/) stages pictures in a local cache folder (`path_of`) and uploads them
+# when the host indexes them; a farm worker runs elsewhere, so it puts its objects into the
+# store itself (`put_file`), and the host then only checks them.
 
 def receipt_name(address: str) -> str:
     """Where a farm task leaves the receipt of a picture it stored."""
     return f"{RECEIPTS}/{address}.json"
 
 
-def stored_receipt(store: Any, job: Mapping[str, Any], run: str) -> Event | None:
+def stored_receipt(store: RenderStore, job: Mapping[str, Any], run: str) -> Event | None:
     """The receipt of a job's picture if the store holds that very picture, else None.
 
     The picture must have the job's fingerprint and be the file the receipt describes (a
@@ -373,7 +365,7 @@ def stored_receipt(store: Any, job: Mapping[str, Any], run: str) -> Event | None
     return receipt
 
 
-def answer_from_receipts(store: Any, payload: Mapping[str, Any]
+def answer_from_receipts(store: RenderStore, payload: Mapping[str, Any]
                          ) -> tuple[list[Event], list[Mapping[str, Any]]]:
     """A chunk's jobs whose pictures are stored (as `rendered` events), and the others."""
     events: list[Event] = []
@@ -445,7 +437,7 @@ def render_chunk(payload: Mapping[str, Any], settings: WorkerSettings,
     return events
 
 
-def _render_job(store: Any, message: Event, key: str, job: Mapping[str, Any],
+def _render_job(store: RenderStore, message: Event, key: str, job: Mapping[str, Any],
                 payload: Mapping[str, Any], settings: WorkerSettings, work: Path) -> Event:
     """Render one job into the scratch folder, then put picture, thumbnail, receipt."""
     address = job["address"]
@@ -598,7 +590,7 @@ class Farm:
         versions = {w.blender for w in self.workers(timeout)}
         return versions.pop() if len(versions) == 1 else None
 
-    def render(self, catalog: Catalog, store: Any, jobs: Sequence[Job],
+    def render(self, catalog: Catalog, store: RenderStore, jobs: Sequence[Job],
                settings: PoolSettings, on_event: Callable[[Event], None] = lambda e: None,
                ) -> Summary:
         """Render the jobs on the farm, indexing each picture as its result comes back.
@@ -658,7 +650,7 @@ class Farm:
             summary.seconds = time.perf_counter() - start
         return summary
 
-    def _poll(self, chunks: dict[str, _Chunk], catalog: Catalog, store: Any,
+    def _poll(self, chunks: dict[str, _Chunk], catalog: Catalog, store: RenderStore,
               summary: Summary, on_event: Callable[[Event], None]) -> None:
         """Read every unfinished chunk's state once; index what is new; drop finished ones."""
         backend = self.app.backend
@@ -680,7 +672,7 @@ class Farm:
         self.app.backend.client.delete(_delivery_key(task_id))
 
     @staticmethod
-    def _follow(chunk: _Chunk, meta: Mapping[str, Any], catalog: Catalog, store: Any,
+    def _follow(chunk: _Chunk, meta: Mapping[str, Any], catalog: Catalog, store: RenderStore,
                 summary: Summary, on_event: Callable[[Event], None]) -> bool:
         """Handle a chunk's new events; True when the chunk is finished."""
         status = meta["status"]
@@ -714,8 +706,8 @@ class Farm:
         return True
 
 
-def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: Any, summary: Summary,
-             on_event: Callable[[Event], None]) -> None:
+def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: RenderStore,
+             summary: Summary, on_event: Callable[[Event], None]) -> None:
     """Index one result (the host's only thread); each picture once, whatever the deliveries."""
     if event["event"] not in ("rendered", "failed"):
         on_event(event)
@@ -731,7 +723,7 @@ def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: Any, summary:
         summary.failed.append((address, event["error"]))
         on_event(event)
         return
-    if in_bucket(store):  # record() would upload a copy in the host's cache over the new one
+    if store.remote:  # record() would upload a copy in the host's cache over the new one
         for name in (address, thumb_address(address)):
             store.path_of(name).unlink(missing_ok=True)
     index_picture(catalog, store, summary, job, event, rendered=not event.get("skipped"))

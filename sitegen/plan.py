@@ -24,6 +24,7 @@ from sitegen.layers import (
     kind_patterns,
     pattern_layer_pictures,
 )
+from sitegen.store.records import Stored as Stored  # what the store says; verify imports it here
 
 # Bumped when the way pictures are made changes (the Blender worker, material building):
 # every stored picture then becomes stale.
@@ -55,14 +56,6 @@ class Wanted:
     def address(self) -> str:
         """`<quality>/<model>/<view>/<key>.<ext>`, the picture's path in the store."""
         return f"{self.quality}/{self.model}/{self.view}/{self.key}.{self.ext}"
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the store's index says of one picture."""
-
-    fingerprint: str | None  # None: unknown (index rebuilt from the files)
-    inputs: Mapping[str, str]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ needs no request per object. docs/publish.md describes the layout and the rules.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import os
@@ -18,17 +17,24 @@ import stat
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from sitegen.cache import file_sha256
 from sitegen.errors import SitegenError
+from sitegen.s3_client import (
+    CREDENTIALS_HELP,
+    aws_session,
+    error_code,
+    make_s3_client,
+    s3_errors,
+)
 from sitegen.site import MANIFEST, MARKER, is_absolute_url, read_manifest
 from sitegen.site.data import site_renders as site_renders  # which pictures: the site's rule
 from sitegen.site.write import current_files
-from sitegen.store.s3 import CREDENTIALS_HELP, s3_errors
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -288,7 +294,7 @@ def verified_build(out: Path, *, most: int = 10) -> Build:
             info = os.lstat(path)
             if not stat.S_ISREG(info.st_mode):
                 problems.append(f"{rel}: not a plain file")
-            elif info.st_size != size or sha256_of(path) != sha:
+            elif info.st_size != size or file_sha256(path) != sha:
                 problems.append(f"{rel}: changed since the build")
         except FileNotFoundError:
             problems.append(f"{rel}: missing")
@@ -323,12 +329,6 @@ def built_qualities(out: Path) -> set[str]:
     return found
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, hex."""
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def local_objects(site: Mapping[str, Path], renders: Mapping[str, Path], prefix: str,
                   renders_prefix: str | None) -> dict[str, LocalFile]:
     """Bucket key -> file: the site under `prefix`, renders (and thumbnails) under theirs."""
@@ -345,7 +345,7 @@ def local_objects(site: Mapping[str, Path], renders: Mapping[str, Path], prefix:
     objects = {}
     for key, (path, immutable) in wanted.items():
         try:
-            objects[key] = LocalFile(path, sha256_of(path), path.stat().st_size, immutable)
+            objects[key] = LocalFile(path, file_sha256(path), path.stat().st_size, immutable)
         except OSError as exc:
             raise SitegenError(f"cannot read {path}: {exc.strerror}") from None
     return objects
@@ -389,7 +389,7 @@ class Bucket:
         self.name = name
         self.endpoint_url = endpoint_url
 
-    def errors(self, what: str) -> Any:
+    def errors(self, what: str) -> AbstractContextManager[None]:
         return s3_errors(what, self.name, self.endpoint_url, check=PUBLISH_CHECK,
                          permissions=PUBLISH_PERMISSIONS)
 
@@ -420,7 +420,7 @@ class Bucket:
             try:
                 body = self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                if error_code(exc) in ("NoSuchKey", "404"):
                     return None
                 raise
         try:
@@ -453,47 +453,15 @@ class Bucket:
                                f"{first.get('Key')}: {first.get('Code')}: {first.get('Message')}")
 
 
-_LOADERS: list[Any] = []
-
-
-def aws_session(region: str | None) -> Any:
-    """A fresh boto3 session (credentials read now) sharing one loader of service models.
-
-    Reading the models takes half a second per session; they never change in a process.
-    """
-    import boto3
-    import botocore.loaders
-    import botocore.session
-
-    if not _LOADERS:
-        _LOADERS.append(botocore.loaders.create_loader())
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADERS[0])
-    return boto3.session.Session(botocore_session=core, region_name=region)
-
-
 def open_bucket(name: str, endpoint_url: str | None = None, region: str | None = None,
                 jobs: int = 8) -> Bucket:
     """A Bucket with a client for these settings; refuses to start without credentials."""
-    from botocore.config import Config
-
-    session = aws_session(region)
-    if session.get_credentials() is None:
-        raise SitegenError(f"no AWS credentials found: {CREDENTIALS_HELP}")
-    # Other endpoints (MinIO, R2, a local test server): path-style addresses, as their
-    # hosts do not resolve `<bucket>.<host>`, and checksum headers only where S3 requires
-    # them (several reject the CRC32 headers botocore adds by default). Few retries and
-    # short timeouts: fail in seconds.
-    other = {"s3": {"addressing_style": "path"},
-             "request_checksum_calculation": "when_required"} if endpoint_url else {}
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
-                    read_timeout=60, max_pool_connections=max(10, jobs), **other)
-    with s3_errors("connecting", name, endpoint_url, check=PUBLISH_CHECK,
-                   permissions=PUBLISH_PERMISSIONS):
-        try:
-            client = session.client("s3", endpoint_url=endpoint_url, config=config)
-        except ValueError as exc:
-            raise SitegenError(f"invalid endpoint URL {endpoint_url!r}: {exc}") from None
+    # Few retries and short timeouts: fail in seconds.
+    client = make_s3_client(
+        endpoint_url, region, attempts=3, connections=max(10, jobs),
+        no_credentials=f"no AWS credentials found: {CREDENTIALS_HELP}",
+        errors=s3_errors("connecting", name, endpoint_url, check=PUBLISH_CHECK,
+                         permissions=PUBLISH_PERMISSIONS))
     return Bucket(client, name, endpoint_url)
 
 

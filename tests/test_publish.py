@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from conftest import base_catalog, use_test_aws
 
 from sitegen import publish as pub
+from sitegen.cache import file_sha256
 from sitegen.catalog import load_catalog
 from sitegen.cli import State
 from sitegen.cli_publish import publish
@@ -253,7 +254,7 @@ def run(sketch: Sketch, *args: str, bucket: str | None = None, endpoint: str | N
         ) -> Result:
     options = [*(["--bucket", bucket] if bucket else []),
                *(["--endpoint-url", endpoint] if endpoint else []), *args]
-    return CliRunner().invoke(publish, options, obj=State(sketch.catalog, False))
+    return CliRunner().invoke(publish, options, obj=State(sketch.catalog))
 
 
 def bucket_keys(s3: Any, bucket: str) -> set[str]:
@@ -645,7 +646,7 @@ def test_publish_takes_the_quality_from_the_build(
         address = f"draft/kino/{view}/{key}.png"
         store.path_of(address).parent.mkdir(parents=True, exist_ok=True)
         store.path_of(address).write_bytes(b"draft " + address.encode())
-        store.record(address, None, {}, pub.sha256_of(store.path_of(address)),
+        store.record(address, None, {}, file_sha256(store.path_of(address)),
                      len(address) + 6, None, None)
     store.close()
     built = CliRunner().invoke(cli, ["--catalog", str(sketch.catalog), "build", "--quality",

@@ -28,6 +28,7 @@ from sitegen.plan import wanted_renders
 from sitegen.store import FolderStore, make_thumbnail, open_store, thumb_address
 from sitegen.store import s3 as s3_store
 from sitegen.store.s3 import S3Store, parse_location
+from sitegen.store.s3.lock import pid_namespace
 
 FRONT = "preview/kino/front/frame-1127_top-1127.png"
 SIDE = "preview/kino/side/frame-1127_top-1127.png"
@@ -300,7 +301,7 @@ def test_the_lock_refuses_a_second_holder_naming_the_first(
 
 def lock_body(pid: int, host: str | None = None) -> bytes:
     return json.dumps({"pid": pid, "host": host or socket.gethostname(),
-                       "pidns": s3_store._pid_namespace(), "what": "sitegen render",
+                       "pidns": pid_namespace(), "what": "sitegen render",
                        "since": "2026-01-01T00:00:00"}).encode()
 
 

@@ -31,7 +31,7 @@ from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
 from sitegen.package_data import package_path
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.render.blender import Blender, find_blender, short_version
-from sitegen.store import FolderStore, make_thumbnail, thumb_address
+from sitegen.store import RenderStore, make_thumbnail, thumb_address
 
 WORKER_SCRIPT = package_path("sitegen.blender", "worker.py")  # blender/worker.py in the repo
 
@@ -279,7 +279,7 @@ def chunk_jobs(jobs: Sequence[Job], settings: PoolSettings) -> list[list[Job]]:
     return chunks
 
 
-def render_jobs(catalog: Catalog, store: FolderStore, jobs: Sequence[Job],
+def render_jobs(catalog: Catalog, store: RenderStore, jobs: Sequence[Job],
                 settings: PoolSettings, on_event: Callable[[Event], None] = lambda e: None,
                 ) -> Summary:
     """Render the jobs with a pool of workers, indexing each picture as it arrives.
@@ -446,7 +446,7 @@ def _refuse_broken_models(catalog: Catalog, jobs: Sequence[Job], blender: Blende
     return [job for job in jobs if job.wanted.model not in refused]
 
 
-def index_picture(catalog: Catalog, store: Any, summary: Summary, job: Job, event: Event,
+def index_picture(catalog: Catalog, store: RenderStore, summary: Summary, job: Job, event: Event,
                   *, rendered: bool = True) -> None:
     """Index a stored picture and count it (`rendered`: its render time counts too)."""
     # A quality's settings are kept with its first picture: from then on it is immutable.
@@ -461,7 +461,7 @@ def index_picture(catalog: Catalog, store: Any, summary: Summary, job: Job, even
             summary.timings[name] += seconds
 
 
-def _collect(event: Event, catalog: Catalog, store: FolderStore, summary: Summary) -> None:
+def _collect(event: Event, catalog: Catalog, store: RenderStore, summary: Summary) -> None:
     """Index one result (calling thread only).
 
     The thumbnail decodes the whole picture: one that does not decode (Blender writes a

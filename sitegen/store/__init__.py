@@ -6,20 +6,22 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import socket
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from sitegen.cache import file_sha256
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
-from sitegen.plan import Stored
+from sitegen.store.protocol import RenderStore
+from sitegen.store.records import Record, Stored
+
+__all__ = ["FolderStore", "Record", "RenderStore", "Stored", "open_store"]
 
 INDEX_NAME = "index.sqlite"
 BLOBS = "_blobs"  # input files by content hash (not a quality id: ids have no underscore)
@@ -61,20 +63,6 @@ def is_picture_name(name: str) -> bool:
             and name.rsplit(".", 1)[-1] in ("png", "jpg", "webp"))
 
 
-@dataclass(frozen=True)
-class Record:
-    """One indexed picture."""
-
-    address: str
-    fingerprint: str | None
-    inputs: dict[str, str]
-    sha256: str
-    bytes: int
-    seconds: float | None
-    rendered_at: str
-    blender: str | None
-
-
 def insert_record(db: sqlite3.Connection, address: str, fingerprint: str | None,
                   inputs: Mapping[str, str], sha256: str, size: int, seconds: float | None,
                   blender: str | None) -> None:
@@ -111,6 +99,8 @@ def select_quality(db: sqlite3.Connection, quality: str) -> dict[str, Any] | Non
 class FolderStore:
     """Pictures in a folder: `<root>/<quality>/<model>/<view>/<key>.<ext>`, index beside."""
 
+    remote = False  # `path_of` is where the store keeps a picture
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._db: sqlite3.Connection | None = None
@@ -129,7 +119,7 @@ class FolderStore:
         the store) now: no space left, a read-only file system, no permission."""
         check_writable(folder or self.root)
 
-    def remove_unindexed(self, addresses: Iterator[str] | list[str]) -> int:
+    def remove_unindexed(self, addresses: Iterable[str]) -> int:
         """Delete the pictures (and thumbnails) of these addresses that are on disk but not
         in the index: what a crash or a full disk left between writing and indexing."""
         indexed = set(select_stored(self.db, None)) if self.has_index() else set()
@@ -141,7 +131,7 @@ class FolderStore:
                 removed += 1
         return removed
 
-    def remove_temporaries(self, folders: Iterator[Path] | list[Path]) -> int:
+    def remove_temporaries(self, folders: Iterable[Path]) -> int:
         """Delete leftover temporary files (from a killed render) in these folders."""
         removed = 0
         for folder in folders:
@@ -174,10 +164,13 @@ class FolderStore:
     def stored_sha256(self, name: str) -> str | None:
         """The SHA-256 of what the store holds under a name; None when there is nothing."""
         try:
-            with self.path_of(name).open("rb") as f:
-                return hashlib.file_digest(f, "sha256").hexdigest()
+            return file_sha256(self.path_of(name))
         except FileNotFoundError:
             return None
+
+    def fetch_pictures(self, addresses: Iterable[str], jobs: int = 8) -> int:
+        """Nothing to download: `path_of()` is where the store keeps its pictures."""
+        return 0
 
     # -- blobs: input files (blend, textures) by content hash, for workers elsewhere -------
 
@@ -292,8 +285,6 @@ class FolderStore:
 
     def rebuild_index(self, blender: str | None = None) -> int:
         """Recreate the index from the picture files; fingerprints become unknown."""
-        import hashlib
-
         found = 0
         db = self.db
         with index_errors(self.index_path):
@@ -304,8 +295,7 @@ class FolderStore:
                     if not path.is_file() or not is_picture_name(path.name):
                         continue
                     address = path.relative_to(self.root).as_posix()
-                    data = path.read_bytes()
-                    self.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data),
+                    self.record(address, None, {}, file_sha256(path), path.stat().st_size,
                                 None, blender)
                     found += 1
                 db.execute("COMMIT")
@@ -380,11 +370,9 @@ def make_thumbnail(picture: Path, thumb: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def open_store(location: str) -> Any:
-    """The store at a location given on the command line: a folder, or s3://bucket/prefix.
-
-    Either has FolderStore's interface; an S3Store (sitegen/store/s3.py) is not a folder.
-    """
+def open_store(location: str) -> RenderStore:
+    """The store at a location given on the command line: a folder, or s3://bucket/prefix
+    (an S3Store, sitegen/store/s3/)."""
     if location.startswith("s3://"):
         from sitegen.store.s3 import open_s3_store  # boto3 only for an S3 store
 
@@ -393,3 +381,6 @@ def open_store(location: str) -> Any:
         raise SitegenError(f"unsupported store location {location!r}: give a folder or "
                            "s3://bucket/prefix")
     return FolderStore(Path(location))
+
+
+_: type[RenderStore] = FolderStore  # mypy checks that the folder store is a RenderStore
