@@ -1,4 +1,8 @@
-"""The render store: pictures under their addresses, thumbnails, an SQLite index and a lock."""
+"""The render store: pictures under their addresses, thumbnails, an SQLite index and a lock.
+
+`RenderStore` (protocol.py) is the interface every caller takes; `FolderStore` (here) and
+`S3Store` (s3/) implement it, and `open_store` picks one for a location.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The render store in an S3 bucket (`--renders s3://bucket/prefix`): FolderStore's interface.
+"""The render store in an S3 bucket (`--renders s3://bucket/prefix`): a RenderStore.
 
 Under the prefix, the names of a store folder:
 
@@ -9,9 +9,9 @@ Under the prefix, the names of a store folder:
     .lock                                  the write lock, while a run holds it
 
 Pictures are written here first. `path_of(address)` is a path in a local folder, the
-store's cache (`$SITEGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/sitegen`, else
-`~/.cache/sitegen`; then `s3/<endpoint host or aws>/<bucket>/<prefix>`): a worker writes its
-picture there and the host its thumbnail, as into a store folder. `record()` then uploads
+store's cache (`sitegen.cache.cache_dir()`, then `s3/<endpoint host or aws>/<bucket>/
+<prefix>`): a worker writes its picture there and the host its thumbnail, as into a store
+folder. `record()` then uploads
 the picture and its thumbnail (in background threads) and indexes the picture once both
 are in the bucket, so that an index row always has its object and callers do not change.
 A picture rendered elsewhere and put into the bucket with `put_file()` (a farm worker)
