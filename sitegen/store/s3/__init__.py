@@ -11,9 +11,9 @@ Under the prefix, the names of a store folder:
 Pictures are written here first. `path_of(address)` is a path in a local folder, the
 store's cache (`sitegen.cache.cache_dir()`, then `s3/<endpoint host or aws>/<bucket>/
 <prefix>`): a worker writes its picture there and the host its thumbnail, as into a store
-folder. `record()` then uploads
-the picture and its thumbnail (in background threads) and indexes the picture once both
-are in the bucket, so that an index row always has its object and callers do not change.
+folder. `record()` then uploads the picture and its thumbnail (in background threads) and
+indexes the picture once both are in the bucket, so that an index row always has its
+object and callers do not change.
 A picture rendered elsewhere and put into the bucket with `put_file()` (a farm worker)
 is not uploaded again: `record()` checks the bucket holds it, with that SHA-256. The
 local copies stay as a cache for `fetch_pictures` (which a publish from the bucket needs);
