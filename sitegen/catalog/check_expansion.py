@@ -30,7 +30,7 @@ def check_expansion(catalog: Catalog, locator: Locator, failed: bool) -> list[Pr
 
 
 def _check_defaults(check: Checker, product: Product) -> None:
-    """A plain part's default must be one of the finishes it offers."""
+    """A part's default must be one of the finishes it offers (rule 1)."""
     cat = check.catalog
     for k, kind in enumerate(product.kinds):
         for i, part in enumerate(kind.parts):
