@@ -211,6 +211,28 @@ def test_every_error_is_reported_in_one_run(make_catalog: Callable[..., Path]) -
     assert str(info.value).endswith("catalog invalid: 3 error(s)")
 
 
+def test_expansion_checks_report_with_the_others_and_orders_wait_for_a_clean_catalog(
+        make_catalog: Callable[..., Path]) -> None:
+    """A default not offered is found beside other errors; an order's selection is checked
+    (and the kinds warned about) only once nothing else is wrong."""
+    cat = base_catalog()
+    kind_part(cat, 0, 0)["default"] = 235
+    cat["orders"] = [{"id": "o", "product": "kino-stool", "select": {"Frame": {"finishes": [235]}}}]
+    cat["patterns"][0]["nature"] = "stone"
+    with pytest.raises(CatalogError) as info:
+        load_catalog(make_catalog({"catalog.yaml": cat}))
+    assert [p.field for p in info.value.problems] == [
+        "patterns[0].nature", "products[0].kinds[0].parts[0].default"]
+    cat["patterns"][0]["nature"] = "wood"
+    with pytest.raises(CatalogError) as info:
+        load_catalog(make_catalog({"catalog.yaml": cat}))
+    assert [p.field for p in info.value.problems] == ["products[0].kinds[0].parts[0].default"]
+    kind_part(cat, 0, 0)["default"] = 1127
+    with pytest.raises(CatalogError) as info:
+        load_catalog(make_catalog({"catalog.yaml": cat}))
+    assert [p.field for p in info.value.problems] == ["orders[0].select.Frame.finishes[0]"]
+
+
 def test_sections_merge_across_files_and_duplicates_name_both_files(
     make_catalog: Callable[..., Path],
 ) -> None:
