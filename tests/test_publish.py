@@ -19,7 +19,7 @@ from sitegen import publish as pub
 from sitegen.cache import file_sha256
 from sitegen.catalog import load_catalog
 from sitegen.cli import State
-from sitegen.cli_publish import publish
+from sitegen.cli.publish import publish
 from sitegen.errors import SitegenError
 from sitegen.expand import expand_product, product_keys
 from sitegen.publish import (

@@ -10,9 +10,9 @@ import click
 
 from sitegen.errors import SitegenError
 
-if TYPE_CHECKING:  # sitegen.cli imports this module to add the command
+if TYPE_CHECKING:
     from sitegen.catalog.models import Catalog, Publish
-    from sitegen.cli import State
+    from sitegen.cli.options import State
     from sitegen.publish import Bucket, Build, PublishPlan, PublishReport
 
 

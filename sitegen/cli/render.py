@@ -1,266 +1,35 @@
-"""The command line: thin click commands over the stages, errors turned into clean messages."""
+"""Commands over the render store: `render`, `status`, `index rebuild`, `verify-layers`."""
 
 from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
-from sitegen.cli_publish import publish
-from sitegen.errors import (
-    EnvironmentFailure,
-    Problem,
-    SitegenError,
-    environment_failure,
-    shorten,
+from sitegen.cli.options import (
+    RENDERS_OPTION,
+    State,
+    check_choices,
+    check_qualities,
+    open_store,
+    pass_state,
 )
+from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
     from sitegen.store import RenderStore
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class State:
-    """Options of the `sitegen` group, shared with its commands."""
-
-    def __init__(self, catalog: Path) -> None:
-        self.catalog_dir = catalog
-
-    def load(self, *, strict: bool = False) -> tuple[Catalog, list[Problem]]:
-        """Load the catalog; warnings are printed to stderr."""
-        catalog, warnings = load_catalog(self.catalog_dir, strict=strict)
-        for warning in warnings:
-            click.echo(str(warning), err=True)
-        return catalog, warnings
-
-
-pass_state = click.make_pass_decorator(State)
-
-
-@click.group(context_settings=CONTEXT)
-@click.option("--catalog", "catalog", type=click.Path(path_type=Path), default=Path("catalog"),
-              show_default=True, help="The catalog folder (YAML files, read recursively).")
-@click.option("--debug", is_flag=True, help="Show the Python traceback of a failure.")
-@click.version_option(package_name="sitegen")
-@click.pass_context
-def cli(ctx: click.Context, catalog: Path, debug: bool) -> None:
-    """sitegen: pre-rendered furniture sketchbooks from a YAML catalog.
-
-    Validate the catalog, expand each product into every allowed colouring, render the
-    missing pictures in Blender, and build a static sketchbook site.
-
-    \b
-    Examples:
-      sitegen validate
-      sitegen variants kino-stool --count
-      sitegen --catalog path/to/catalog products
-    """
-    # `debug` is read by `main`, from the arguments: it must hold for a failure before or
-    # during parsing too, where no State exists yet.
-    ctx.obj = State(catalog)
-
-
-@cli.command()
-@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
-@click.option("--renders", "renders", default="renders", show_default=True,
-              help="The render store whose qualities must not have changed.")
-@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
-              help="Check the model files with this Blender executable or Python with bpy "
-                   "[default: the bpy module].")
-@pass_state
-def validate(state: State, strict: bool, renders: str, blender: str | None) -> None:
-    """Check the catalog against CATALOG_FORMAT.md.
-
-    Every problem is printed as `file:line: field: message`, all of them in one run;
-    warnings as `file:line: warning: ...`. Exit status 1 when the catalog is invalid, or
-    when a quality that already has renders in the store changed its settings. Every
-    model file is opened in Blender: it must open, have every object models.yaml names
-    and a camera per view (answers are cached by the file's content, so an unchanged
-    model costs nothing the next time; without the bpy module or --blender, a warning
-    says the models were not checked).
-
-    \b
-    Example:
-      sitegen --catalog catalog validate --strict
-    """
-    catalog, warnings = state.load(strict=strict)
-    _check_qualities(catalog, _open_store(renders))
-    _check_models(catalog, blender)
-    kinds = sum(len(p.kinds) for p in catalog.products.values())
-    click.echo(f"catalog valid: {len(catalog.products)} products, {kinds} kinds, "
-               f"{len(catalog.finishes)} finishes, {len(catalog.models)} models"
-               + (f", {len(warnings)} warning(s)" if warnings else ""))
-
-
-@cli.command()
-@click.argument("product")
-@click.option("--kind", "kind_id", help="Only this kind of the product.")
-@click.option("--count", is_flag=True, help="Print only the number of distinct render keys.")
-@click.option("--default", "defaults", is_flag=True,
-              help="Print each kind's default colouring as `<kind> <key>` (`<kind> -` if none).")
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per colouring (kind, part values, key), one per line.")
-@pass_state
-def variants(state: State, product: str, kind_id: str | None, count: bool, defaults: bool,
-             as_json: bool) -> None:
-    """List the allowed colourings of PRODUCT, whatever its render policy.
-
-    By default: the product's distinct render keys, one per line, sorted.
-
-    \b
-    Examples:
-      sitegen variants kino-stool
-      sitegen variants kino-stool --kind lino-top --count
-      sitegen variants maru-bench --default
-      sitegen variants oto-pouf --json
-    """
-    from sitegen.expand import (
-        count_colourings,
-        count_union,
-        default_colouring,
-        expand_product,
-        iter_colourings,
-        product_keys,
-    )
-
-    catalog, _ = state.load()
-    if product not in catalog.products:
-        raise click.BadParameter(f"unknown product {product!r} (known: "
-                                 f"{', '.join(catalog.products)})", param_hint="PRODUCT")
-    plans = expand_product(catalog, catalog.products[product])
-    if kind_id is not None:
-        plans = tuple(p for p in plans if p.kind == kind_id)
-        if not plans:
-            kinds = ", ".join(k.id for k in catalog.products[product].kinds)
-            raise click.BadParameter(f"unknown kind {kind_id!r} of {product} (known: {kinds})",
-                                     param_hint="--kind")
-    if count:
-        n = count_colourings(plans[0]) if len(plans) == 1 else count_union(plans)
-        click.echo(json.dumps({"count": n}) if as_json else str(n))
-    elif defaults:
-        for plan in plans:
-            values = default_colouring(plan)
-            if as_json:
-                click.echo(json.dumps(_colouring_json(plan, values)))
-            else:
-                click.echo(f"{plan.kind} {plan.key(values) if values is not None else '-'}")
-    elif as_json:
-        out = sys.stdout
-        for plan in plans:
-            for values in iter_colourings(plan):
-                out.write(json.dumps(_colouring_json(plan, values)) + "\n")
-    else:
-        sys.stdout.write("".join(key + "\n" for key in product_keys(plans)))
-
-
-def _colouring_json(plan: Any, values: tuple[int, ...] | None) -> dict[str, Any]:
-    return {
-        "kind": plan.kind,
-        "parts": dict(zip(plan.part_names, values, strict=True)) if values is not None else None,
-        "key": plan.key(values) if values is not None else None,
-    }
-
-
-@cli.command()
-@pass_state
-def products(state: State) -> None:
-    """Show every product: kinds, sketchbook entries and allowed colouring counts.
-
-    An entry groups kinds whose part names are equal or nested; "switch" means the page
-    shows a style switch (a selection fits several kinds), "follows" that the kind follows
-    from the selection.
-
-    \b
-    Example:
-      sitegen products
-    """
-    from sitegen.expand import count_colourings, count_union, expand_product, sketchbook_entries
-
-    catalog, _ = state.load()
-    rows = [("PRODUCT", "KINDS", "SKETCHBOOK ENTRIES", "VIEWS", "COLOURINGS")]
-    for product in catalog.products.values():
-        plans = expand_product(catalog, product)
-        kinds = ", ".join(f"{p.kind} ({count_colourings(p)})" for p in plans)
-        entries = "; ".join(
-            " + ".join(e.kinds) + (" [switch]" if e.style_switch else " [follows]"
-                                   if len(e.kinds) > 1 else "")
-            for e in sketchbook_entries(plans)
-        )
-        views = str(len(catalog.models[product.model].views))
-        rows.append((product.id, kinds, entries, views, str(count_union(plans))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-RENDERS_OPTION = click.option(
-    "--renders", "renders", default="renders", show_default=True,
-    help="The render store: a folder, or s3://bucket/prefix, of pictures with their index.")
 
 # A plan larger than this asks for --limit or --yes before starting.
 CONFIRM_ABOVE = 5000
 
 
-def _open_store(location: str) -> RenderStore:
-    from sitegen.store import open_store
 
-    return open_store(location)
-
-
-def _check_qualities(catalog: Catalog, store: RenderStore) -> None:
-    """Refuse a quality whose settings changed since its renders were made."""
-    from sitegen.plan import check_quality_unchanged
-
-    for quality in catalog.qualities.values():
-        check_quality_unchanged(quality, store.quality_settings(quality.id))
-
-
-def _check_models(catalog: Catalog, blender: str | None) -> None:
-    """Open every model file in Blender (cached): refuse a model that fails, with places.
-
-    Without a Blender here (no bpy module, no --blender), or with the bpy module's workers
-    unable to start, a warning says the models were not checked; a --blender that cannot
-    run is an error.
-    """
-    from sitegen.errors import CatalogError
-    from sitegen.modelcheck import check_models
-    from sitegen.render.blender import find_blender
-
-    try:
-        problems = check_models(catalog, list(catalog.models), find_blender(blender))
-    except SitegenError as exc:
-        if blender is not None:
-            raise
-        click.echo(f"warning: model files not checked: {exc.format_message()}", err=True)
-        return
-    found = sorted(p for model in problems.values() for p in model)
-    if found:
-        raise CatalogError(found)
-
-
-def _check_choices(catalog: Catalog, quality: str | None, products: tuple[str, ...],
-                   order: str | None, view: str | None) -> None:
-    def known(value: str | None, ids: Any, hint: str) -> None:
-        if value is not None and value not in ids:
-            raise click.BadParameter(f"unknown {value!r} (known: {', '.join(ids)})",
-                                     param_hint=hint)
-
-    known(quality, catalog.qualities, "--quality")
-    for product in products:
-        known(product, catalog.products, "--product")
-    known(order, catalog.orders, "--order")
-    known(view, sorted({v for m in catalog.models.values() for v in m.views}), "--view")
-
-
-@cli.command()
+@click.command()
 @click.option("--quality", help="Render at this quality: the products' wanted colourings at Q "
               "instead of the primary quality, and the orders made at Q (with --order, that "
               "order at Q) [default: the primary quality, and each order at its own].")
@@ -324,9 +93,9 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
     from sitegen.plan import plan_renders, wanted_renders
 
     catalog, _ = state.load()
-    _check_choices(catalog, quality, products, order, view)
-    store = _open_store(renders)
-    _check_qualities(catalog, store)
+    check_choices(catalog, quality, products, order, view)
+    store = open_store(renders)
+    check_qualities(catalog, store)
     holding = contextlib.nullcontext() if dry_run else store.lock("sitegen render")
     with holding:
         wanted = list(wanted_renders(catalog, quality=quality, products=products, order=order,
@@ -528,59 +297,8 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: 
         sys.exit(1)
 
 
-@cli.command()
-@click.option("--broker", required=True, metavar="URL",
-              help="The farm's Redis broker: redis://HOST:6379/0 (the URL `render --farm` gets).")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Pool processes, each with "
-              "one Blender worker [default: one per two cores].")
-@click.option("--threads", type=click.IntRange(min=0), default=0,
-              help="Render threads per Blender worker [default: the cores divided among them].")
-@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
-              help="Run the Blender workers in this executable instead of the bpy module.")
-@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
-              help="auto: Cycles on a GPU when one is present (OptiX, CUDA, HIP, oneAPI).")
-@click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Restart a Blender worker after this many renders.")
-@click.option("--max-tasks-per-child", type=click.IntRange(min=1), default=100,
-              show_default=True, help="Replace a pool process after this many chunks.")
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
-              help="Where fetched input files are kept [default: farm/ in $SITEGEN_CACHE_DIR, "
-                   "else in ~/.cache/sitegen].")
-@click.option("--visibility-timeout", type=click.IntRange(min=60), default=3600,
-              show_default=True, help="Seconds after which Redis gives an unacknowledged "
-              "chunk (its worker machine gone) to another worker: longer than any chunk takes.")
-@click.option("--hostname", help="The worker's name [default: celery@HOST].")
-@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
-@click.option("--renders", "renders", default="renders", show_default=True,
-              help="The render store the host uses: a folder (shared or local) or s3://BUCKET/PREFIX.")
-def worker(broker: str, concurrency: int | None, threads: int, blender: str | None, device: str,
-           recycle_after: int, max_tasks_per_child: int, cache: Path | None,
-           visibility_timeout: int, hostname: str | None, loglevel: str, renders: str) -> None:
-    """Run a farm worker: render the chunks that `sitegen render --farm` sends.
 
-    A Celery worker whose pool processes each keep one Blender worker warm across chunks.
-    Input files come from the store by content hash and are cached locally; pictures,
-    thumbnails and receipts go to the store; the host indexes them. SIGTERM finishes the
-    running chunks, then stops; a killed worker's chunks go to another worker.
-
-    \b
-    Examples:
-      sitegen worker --broker redis://farm-host:6379/0 --renders s3://bucket/renders
-      sitegen worker --broker redis://127.0.0.1:6379/0 --renders renders --concurrency 2
-    """
-    from sitegen.farm import WorkerSettings, default_cache, run_worker
-    from sitegen.render import default_workers
-
-    settings = WorkerSettings(renders=renders, cache=cache or default_cache(),
-                              concurrency=concurrency or default_workers(), threads=threads,
-                              blender=blender, device=device, recycle_after=recycle_after,
-                              tasks_per_child=max_tasks_per_child,
-                              visibility_timeout=visibility_timeout)
-    run_worker(broker, settings, loglevel=loglevel, hostname=hostname)
-
-
-@cli.command()
+@click.command()
 @click.option("--quality", help="The pictures wanted at this quality: the products' at Q "
               "and the orders made at Q [default: the primary quality and each order's own].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row, then totals.")
@@ -612,8 +330,8 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
     from sitegen.render.blender import find_blender
 
     catalog, _ = state.load()
-    _check_choices(catalog, quality, (), None, None)
-    store = _open_store(renders)
+    check_choices(catalog, quality, (), None, None)
+    store = open_store(renders)
     stored = store.stored()
     made_by = {record.address: record.blender for record in store.records()}
     version = find_blender(blender).version
@@ -686,7 +404,7 @@ def _version_counts(versions: Any) -> dict[str, int]:
     return {v: counts[v] for v in sorted(counts, key=order)}
 
 
-@cli.group()
+@click.group()
 def index() -> None:
     """Maintain the render store's index."""
 
@@ -700,76 +418,15 @@ def index_rebuild(renders: str) -> None:
     Example:
       sitegen index rebuild --renders renders
     """
-    store = _open_store(renders)
+    store = open_store(renders)
     with store.lock("sitegen index rebuild"):
         found = store.rebuild_index()
     click.echo(f"indexed {found} picture(s) in {renders}; their fingerprints are unknown "
                "until they are rendered again")
 
 
-@cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="The output folder.")
-@click.option("--quality", help="The quality whose pictures the site shows [default: the "
-              "primary one].")
-@RENDERS_OPTION
-@pass_state
-def build(state: State, out: Path, quality: str | None, renders: str) -> None:
-    """Build the static sketchbook site from the catalog and the render store.
 
-    Pages, page data, swatches and hashed assets are gathered first, then written beside
-    OUT and swapped in at once, with a manifest of every file (and the quality, for
-    `publish`) last: OUT is always the previous complete site or the new one. A rebuild
-    with nothing changed rewrites no file.
-
-    \b
-    Examples:
-      sitegen build
-      sitegen build --out /tmp/site --renders renders
-    """
-    from sitegen.site import build_facts, ready_by_model, site_files, write_site
-
-    catalog, _ = state.load()
-    _check_choices(catalog, quality, (), None, None)
-    store = _open_store(renders)
-    quality = quality or catalog.primary_quality.id
-    files = site_files(catalog, quality, ready_by_model(store.stored(quality), quality))
-    report = write_site(files, out, facts=build_facts(catalog, quality))
-    click.echo(f"built {out}: {len(files)} files, {len(report.written)} written, "
-               f"{report.unchanged} unchanged, {len(report.removed)} removed")
-
-
-@cli.command()
-@click.option("--out", "build_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("build"), show_default=True, help="The built site to serve.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@RENDERS_OPTION
-@pass_state
-def serve(state: State, build_dir: Path, host: str, port: int, renders: str) -> None:
-    """Preview the built site at http://HOST:PORT/, renders served where the site expects them.
-
-    \b
-    Example:
-      sitegen build && sitegen serve --port 8000
-    """
-    from sitegen.site.serve import make_server
-
-    catalog, _ = state.load()
-    if not (build_dir / "index.html").is_file():
-        raise SitegenError(f"{build_dir}/index.html not found: run `sitegen build` first")
-    server = make_server(build_dir, Path(renders), catalog.site.renders_url, host, port)
-    click.echo(f"serving {build_dir} at http://{host}:{server.server_address[1]}/ "
-               "(Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        server.server_close()
-
-
-@cli.command("verify-layers")
+@click.command("verify-layers")
 @click.option("--product", "products", multiple=True,
               help="Only this product (repeatable) [default: every product].")
 @click.option("--quality", help="The layered quality to verify [default: the primary one].")
@@ -821,7 +478,7 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
     from sitegen.verify import iter_report_lines, plan_verification, run_verification
 
     catalog, _ = state.load()
-    _check_choices(catalog, quality, products, None, view)
+    check_choices(catalog, quality, products, None, view)
     quality = quality or catalog.primary_quality.id
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
@@ -831,7 +488,7 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
     if renders is not None:
         if "://" not in renders and not Path(renders).is_dir():
             raise SitegenError(f"no render store at {renders}")
-        store = _open_store(renders)
+        store = open_store(renders)
     settings = PoolSettings(workers=workers or default_workers())
 
     def on_term(signum: int, frame: Any) -> None:
@@ -874,36 +531,3 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
         sys.exit(1)
 
 
-cli.add_command(publish)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning failures into messages and exit statuses."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        cli.main(args=argv, prog_name="sitegen", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        if debug:
-            traceback.print_exc()
-        exc.message = shorten(exc.message)  # type: ignore[misc]
-        exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.stderr.close()  # `sitegen variants ... | head` is not an error
-        sys.exit(0)
-    except Exception as exc:
-        if debug:
-            raise
-        failure = environment_failure(exc)
-        if failure is not None:  # a full disk, a read-only folder: not a bug
-            failure.show()
-            sys.exit(failure.exit_code)
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (this is a bug; run with "
-                   "--debug for the traceback)", err=True)
-        sys.exit(1)
