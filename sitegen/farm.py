@@ -22,10 +22,10 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from sitegen.cache import cache_dir
@@ -33,6 +33,19 @@ from sitegen.catalog import file_hashes
 from sitegen.catalog.models import MAPS, Catalog
 from sitegen.errors import SitegenError
 from sitegen.plan import Job, digest
+from sitegen.protocol import (
+    ChunkJob,
+    ChunkPayload,
+    ChunkResult,
+    FarmEvent,
+    FarmFailed,
+    FarmRendered,
+    FarmWorkerInfo,
+    Material,
+    OpenMessage,
+    Receipt,
+    RenderFields,
+)
 from sitegen.render import (
     Event,
     PoolSettings,
@@ -200,13 +213,14 @@ def _register_inspect_command() -> None:
         return
 
     @inspect_command()  # type: ignore[untyped-decorator]
-    def sitegen_farm(state: Any) -> dict[str, Any]:
+    def sitegen_farm(state: Any) -> FarmWorkerInfo | dict[str, Any]:
         s = _settings
         if s is None:
             return {}
-        return {"processes": s.concurrency, "threads": s.threads_per_worker(),
+        info: FarmWorkerInfo = {"processes": s.concurrency, "threads": s.threads_per_worker(),
                 "device": s.device, "renders": s.renders, "blender": s.blender or "bpy",
                 "version": _blender_version(s.blender)}
+        return info
 
 
 _register_inspect_command()
@@ -328,12 +342,18 @@ class BlobCache:
         return named
 
 
-def local_open(message: Event, cache: BlobCache) -> Event:
+def local_open(message: OpenMessage, cache: BlobCache) -> OpenMessage:
     """An `open` message with its blob references replaced by local files."""
     blend = str(cache.path(message["blend"]))
-    materials = {fid: {k: str(cache.path(v)) if k in MAPS and v else v for k, v in m.items()}
+    materials = {fid: cast(Material, {k: str(cache.path(v)) if k in MAPS and v else v
+                                      for k, v in _fields(m)})
                  for fid, m in message["materials"].items()}
     return {**message, "blend": blend, "materials": materials}
+
+
+def _fields(material: Material) -> Iterable[tuple[str, str | None]]:
+    """A material's fields (a colour, texture paths or None), by name."""
+    return cast(Mapping[str, str | None], material).items()
 
 
 # A folder store is a folder on this machine. A remote store (`store.remote`: S3,
@@ -346,7 +366,7 @@ def receipt_name(address: str) -> str:
     return f"{RECEIPTS}/{address}.json"
 
 
-def stored_receipt(store: RenderStore, job: Mapping[str, Any], run: str) -> Event | None:
+def stored_receipt(store: RenderStore, job: ChunkJob, run: str) -> Receipt | None:
     """The receipt of a job's picture if the store holds that very picture, else None.
 
     The picture must have the job's fingerprint and be the file the receipt describes (a
@@ -356,7 +376,7 @@ def stored_receipt(store: RenderStore, job: Mapping[str, Any], run: str) -> Even
     data = store.read_file(receipt_name(job["address"]))
     if data is None:
         return None
-    receipt: Event = json.loads(data)
+    receipt: Receipt = json.loads(data)
     if receipt.get("fingerprint") != job["fingerprint"] or (job["force"]
                                                              and receipt.get("run") != run):
         return None
@@ -365,10 +385,10 @@ def stored_receipt(store: RenderStore, job: Mapping[str, Any], run: str) -> Even
     return receipt
 
 
-def answer_from_receipts(store: RenderStore, payload: Mapping[str, Any]
-                         ) -> tuple[list[Event], list[Mapping[str, Any]]]:
+def answer_from_receipts(store: RenderStore, payload: ChunkPayload
+                         ) -> tuple[list[FarmEvent], list[ChunkJob]]:
     """A chunk's jobs whose pictures are stored (as `rendered` events), and the others."""
-    events: list[Event] = []
+    events: list[FarmEvent] = []
     todo = []
     for job in payload["jobs"]:
         check_address(job["address"])
@@ -380,16 +400,17 @@ def answer_from_receipts(store: RenderStore, payload: Mapping[str, Any]
     return events, todo
 
 
-def _failed(job: Mapping[str, Any], error: str) -> Event:
-    return {"event": "failed", "address": job["address"], "error": error}
+def _failed(job: Mapping[str, object], error: str) -> FarmFailed:
+    return {"event": "failed", "address": cast(str, job["address"]), "error": error}
 
 
 class _OpenFailed(Exception):
     pass
 
 
-def render_chunk(payload: Mapping[str, Any], settings: WorkerSettings,
-                 progress: Callable[[list[Event]], None] = lambda events: None) -> list[Event]:
+def render_chunk(payload: ChunkPayload, settings: WorkerSettings,
+                 progress: Callable[[list[FarmEvent]], None] = lambda events: None
+                 ) -> list[FarmEvent]:
     """Render one chunk here; returns its events (rendered, failed, worker), in order.
 
     `progress` gets the events so far after each job. Jobs whose picture the store already
@@ -407,7 +428,7 @@ def render_chunk(payload: Mapping[str, Any], settings: WorkerSettings,
         return events
     cache = BlobCache(store, settings.cache)
     try:
-        message = {**local_open(payload["open"], cache),
+        message: OpenMessage = {**local_open(payload["open"], cache),
                    "threads": settings.threads_per_worker(), "device": settings.device}
     except SitegenError as exc:
         return events + [_failed(job, exc.format_message()) for job in todo]
@@ -437,8 +458,8 @@ def render_chunk(payload: Mapping[str, Any], settings: WorkerSettings,
     return events
 
 
-def _render_job(store: RenderStore, message: Event, key: str, job: Mapping[str, Any],
-                payload: Mapping[str, Any], settings: WorkerSettings, work: Path) -> Event:
+def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJob,
+                payload: ChunkPayload, settings: WorkerSettings, work: Path) -> FarmEvent:
     """Render one job into the scratch folder, then put picture, thumbnail, receipt."""
     address = job["address"]
     worker = _blender(settings, payload["timeout"])
@@ -452,13 +473,14 @@ def _render_job(store: RenderStore, message: Event, key: str, job: Mapping[str, 
     thumb = work / thumb_address(address)
     note = work / receipt_name(address)
     try:
-        fields = {k: job[k] for k in ("view", "values", "layer") if k in job}
+        fields = cast(RenderFields, {k: v for k, v in job.items()
+                                     if k in ("view", "values", "layer")})
         answer = worker.ask({"op": "render", "id": address, **fields, "out": str(out)},
                             payload["timeout"])
         worker.renders += 1
         if answer.get("event") != "rendered":
             return _failed(job, str(answer.get("error")))
-        receipt = {"address": address, "fingerprint": job["fingerprint"],
+        receipt: Receipt = {"address": address, "fingerprint": job["fingerprint"],
                    "run": payload["run"], "sha256": answer["sha256"],
                    "bytes": answer["bytes"], "seconds": answer["seconds"],
                    "timings": answer.get("timings", {}), "blender": worker.blender,
@@ -474,13 +496,14 @@ def _render_job(store: RenderStore, message: Event, key: str, job: Mapping[str, 
             store.put_file(receipt_name(address), note)
         except (OSError, SitegenError) as exc:
             return _failed(job, f"cannot store the picture: {exc}")
-        return {"event": "rendered", **receipt}
+        # (the cast: mypy wants the optional `skipped` spelled out; it is absent here)
+        return cast(FarmRendered, {"event": "rendered", **receipt})
     finally:
         for path in (out, thumb, note):
             path.unlink(missing_ok=True)
 
 
-def _render_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def _render_task(task: Any, payload: ChunkPayload) -> ChunkResult:
     """The Celery task: one chunk, its progress in the result backend after each job."""
     assert _settings is not None, "the farm task runs in `sitegen worker` only"
     delivery = _count_delivery(task)
@@ -491,7 +514,7 @@ def _render_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
         return {"delivery": delivery, "worker": worker,
                 "events": events + [_failed(job, error) for job in todo]}
 
-    def progress(events: list[Event]) -> None:
+    def progress(events: list[FarmEvent]) -> None:
         task.update_state(state="PROGRESS",
                           meta={"delivery": delivery, "worker": worker, "events": events})
 
@@ -529,7 +552,8 @@ class FarmWorker:
     blender: str | None = None  # its Blender's version ("5.0.1"); None: not told
 
 
-def portable_open(message: Event, hashes: Mapping[str, str]) -> tuple[Event, dict[str, Path]]:
+def portable_open(message: OpenMessage, hashes: Mapping[str, str]
+                  ) -> tuple[OpenMessage, dict[str, Path]]:
     """An `open` message with each file path replaced by a blob reference, and the files.
 
     Returns the message and the files it refers to, by content hash (to put as blobs).
@@ -541,7 +565,7 @@ def portable_open(message: Event, hashes: Mapping[str, str]) -> tuple[Event, dic
         files[sha] = Path(path)
         return f"{BLOB_REF}{sha}/{Path(path).name}"
 
-    materials = {fid: {k: ref(v) if k in MAPS and v else v for k, v in m.items()}
+    materials = {fid: cast(Material, {k: ref(v) if k in MAPS and v else v for k, v in _fields(m)})
                  for fid, m in message["materials"].items()}
     return {**message, "blend": ref(message["blend"]), "materials": materials}, files
 
@@ -606,7 +630,7 @@ class Farm:
         by_group: dict[tuple[str, str], list[Job]] = {}
         for job in jobs:
             by_group.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
-        opens: dict[tuple[str, str], Event] = {}
+        opens: dict[tuple[str, str], OpenMessage] = {}
         uploads: dict[str, Path] = {}
         for (quality, model), group in by_group.items():
             message = open_message(catalog, quality, model, group, settings)
@@ -619,7 +643,7 @@ class Farm:
         try:
             for chunk in chunk_jobs(jobs, settings):
                 first = chunk[0].wanted
-                payload = {
+                payload: ChunkPayload = {
                     "run": run, "quality": first.quality, "model": first.model,
                     "open": opens[(first.quality, first.model)], "timeout": settings.timeout,
                     "jobs": [{"address": job.wanted.address,
@@ -677,7 +701,7 @@ class Farm:
         """Handle a chunk's new events; True when the chunk is finished."""
         status = meta["status"]
         if status in ("PROGRESS", "SUCCESS"):
-            data = meta["result"]
+            data: ChunkResult = meta["result"]
             delivery = data["delivery"]
             if delivery > chunk.delivery:
                 if delivery > 1:
@@ -706,11 +730,11 @@ class Farm:
         return True
 
 
-def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: RenderStore,
+def _collect(event: FarmEvent, chunk: _Chunk, catalog: Catalog, store: RenderStore,
              summary: Summary, on_event: Callable[[Event], None]) -> None:
     """Index one result (the host's only thread); each picture once, whatever the deliveries."""
     if event["event"] not in ("rendered", "failed"):
-        on_event(event)
+        on_event(cast(Event, event))
         return
     address = event["address"]
     job = chunk.jobs.get(address)
@@ -721,7 +745,7 @@ def _collect(event: Event, chunk: _Chunk, catalog: Catalog, store: RenderStore,
         event = _failed(event, "the farm answered with another fingerprint")
     if event["event"] == "failed":
         summary.failed.append((address, event["error"]))
-        on_event(event)
+        on_event(cast(Event, event))
         return
     if store.remote:  # record() would upload a copy in the host's cache over the new one
         for name in (address, thumb_address(address)):

@@ -14,12 +14,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sitegen.cache import CheckCache, check_key, file_sha256
 from sitegen.catalog.models import Catalog, Model
 from sitegen.catalog.source import Document, format_field
 from sitegen.errors import Problem, SitegenError
+from sitegen.protocol import CheckFacts, CheckMessage
 from sitegen.render import WORKER_SCRIPT, WorkerGone, WorkerProcess, WorkerStartError
 from sitegen.render.blender import Blender
 
@@ -47,12 +48,12 @@ def check_models(catalog: Catalog, models: Iterable[str], blender: Blender, *,
         raise BlenderUnavailable(blender.missing)
     cache = cache or CheckCache(CACHE_KIND)
     ids = list(dict.fromkeys(models))
-    facts: dict[str, dict[str, Any]] = {}
-    asked: dict[str, tuple[str, dict[str, Any]]] = {}
+    facts: dict[str, CheckFacts] = {}
+    asked: dict[str, tuple[str, CheckMessage]] = {}
     for model_id in ids:
         model = catalog.models[model_id]
         blend = catalog.blend_path(model)
-        message = {"op": "check", "blend": str(blend),
+        message: CheckMessage = {"op": "check", "blend": str(blend),
                    "objects": sorted({name for mesh in model.meshes
                                       for name in mesh.object_names}),
                    "views": list(dict.fromkeys(model.views))}
@@ -60,7 +61,7 @@ def check_models(catalog: Catalog, models: Iterable[str], blender: Blender, *,
                         blender.version)
         held = cache.get(key)
         if isinstance(held, dict):
-            facts[model_id] = held
+            facts[model_id] = cast(CheckFacts, held)
         else:
             asked[model_id] = (key, message)
     if asked:
@@ -69,15 +70,15 @@ def check_models(catalog: Catalog, models: Iterable[str], blender: Blender, *,
             for m in ids}
 
 
-def _ask_blender(asked: Mapping[str, tuple[str, dict[str, Any]]], blender: Blender,
-                 timeout: float, cache: CheckCache) -> dict[str, dict[str, Any]]:
+def _ask_blender(asked: Mapping[str, tuple[str, CheckMessage]], blender: Blender,
+                 timeout: float, cache: CheckCache) -> dict[str, CheckFacts]:
     """Check the files in one worker; a file that ends the worker is reported (not cached)
     and the worker restarted for the next one."""
     if not WORKER_SCRIPT.is_file():
         raise SitegenError(f"the Blender worker is missing: {WORKER_SCRIPT}")
     log_dir = Path(tempfile.mkdtemp(prefix="sitegen-check-"))
     worker = WorkerProcess(blender.command(WORKER_SCRIPT), log_dir, "check")
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, CheckFacts] = {}
     try:
         for model_id, (key, message) in asked.items():
             if not worker.alive():
@@ -90,7 +91,7 @@ def _ask_blender(asked: Mapping[str, tuple[str, dict[str, Any]]], blender: Blend
             if answer.get("event") != "checked":
                 raise SitegenError(f"checking {Path(message['blend']).name} with Blender "
                                    f"failed: {answer.get('error')}")
-            found[model_id] = {name: answer.get(name) for name in FACTS}
+            found[model_id] = cast(CheckFacts, {name: answer.get(name) for name in FACTS})
             cache.put(key, found[model_id])
     except WorkerStartError as exc:
         raise SitegenError(f"Blender workers could not start: {blender.shown}: {exc}") from None
@@ -100,7 +101,7 @@ def _ask_blender(asked: Mapping[str, tuple[str, dict[str, Any]]], blender: Blend
     return found
 
 
-def model_problems(catalog: Catalog, model: Model, facts: Mapping[str, Any],
+def model_problems(catalog: Catalog, model: Model, facts: CheckFacts,
                    version: str | None) -> list[Problem]:
     """What a check's answer says is wrong with a model, placed in its YAML file."""
     file, where = model._where

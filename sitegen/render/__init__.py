@@ -20,22 +20,26 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sitegen.catalog.models import Catalog
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
 from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
 from sitegen.package_data import package_path
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
+from sitegen.protocol import Material, OpenMessage, Quality, RenderFields, WorkerMessage
 from sitegen.render.blender import Blender, find_blender, short_version
 from sitegen.store import RenderStore, make_thumbnail, thumb_address
 
 WORKER_SCRIPT = package_path("sitegen.blender", "worker.py")  # blender/worker.py in the repo
 
-Event = dict[str, Any]
+Event = dict[str, Any]  # a run's progress events (rendered, failed, worker, refused)
+# A worker's answer as parsed: one of sitegen.protocol.WorkerAnswer, by its `event`; the
+# caller checks the event before it casts the answer to its TypedDict.
+Answer = dict[str, Any]
 
 NEUTRAL_KEY = "neutral"  # the neutral material's name in `open` and `render` messages
 
@@ -134,7 +138,7 @@ class WorkerProcess:
             lines.put(line)
         lines.put(b"")  # EOF
 
-    def _answer(self, timeout: float, *, until_ready: bool = False) -> Event:
+    def _answer(self, timeout: float, *, until_ready: bool = False) -> Answer:
         """The next answer: the next stdout line that is a JSON object (with `until_ready`,
         the `ready` event). Other lines are kept in `noise`, never taken for answers."""
         deadline = time.monotonic() + timeout
@@ -158,7 +162,7 @@ class WorkerProcess:
                 return event
             self.noise.append(line.decode(errors="replace").rstrip())
 
-    def ask(self, message: Event, timeout: float) -> Event:
+    def ask(self, message: WorkerMessage, timeout: float) -> Answer:
         """Send one message and wait for its answer."""
         assert self.proc is not None and self.proc.stdin is not None
         try:
@@ -236,30 +240,30 @@ class _Task:
 
 
 def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job],
-                 settings: PoolSettings) -> Event:
+                 settings: PoolSettings) -> OpenMessage:
     """The `open` message for a model at a quality, with every finish the jobs use (and
     the neutral material, when layers need it)."""
     m = catalog.models[model]
     values = {v for job in jobs for _, v in job.wanted.values}
-    materials = {str(f): finish_material(catalog, catalog.finishes[f])
+    materials = {str(f): cast(Material, finish_material(catalog, catalog.finishes[f]))
                  for f in sorted(v for v in values if v > 0)}
     if NEUTRAL in values:
-        materials[NEUTRAL_KEY] = dict(NEUTRAL_MATERIAL)
+        materials[NEUTRAL_KEY] = cast(Material, dict(NEUTRAL_MATERIAL))
     return {
         "op": "open",
         "blend": str(catalog.blend_path(m)),
         "meshes": {mesh.id: mesh.object_names for mesh in m.meshes},
         "materials": materials,
-        "quality": catalog.qualities[quality].model_dump(),
+        "quality": cast(Quality, catalog.qualities[quality].model_dump()),
         "threads": settings.threads_per_worker(),
         "device": settings.device,
     }
 
 
-def render_fields(wanted: Wanted) -> Event:
+def render_fields(wanted: Wanted) -> RenderFields:
     """What a `render` message says of a wanted picture: view, a value per mesh (a finish
     id, 0 for hidden, "neutral"), and for a layer which one (blender/README.md)."""
-    fields: Event = {"view": wanted.view, "values": {
+    fields: RenderFields = {"view": wanted.view, "values": {
         mesh: NEUTRAL_KEY if value == NEUTRAL else value for mesh, value in wanted.values}}
     if wanted.layer is not None:
         fields["layer"] = ({"kind": "part", "meshes": list(wanted.layer)} if wanted.layer
@@ -304,7 +308,7 @@ def render_jobs(catalog: Catalog, store: RenderStore, jobs: Sequence[Job],
     lock = threading.Lock()
     results: queue.Queue[Event] = queue.Queue()
     stop = threading.Event()
-    open_cache: dict[tuple[str, str], Event] = {}
+    open_cache: dict[tuple[str, str], OpenMessage] = {}
     by_group: dict[tuple[str, str], list[Job]] = {}
     for job in jobs:
         by_group.setdefault((job.wanted.quality, job.wanted.model), []).append(job)
@@ -446,8 +450,8 @@ def _refuse_broken_models(catalog: Catalog, jobs: Sequence[Job], blender: Blende
     return [job for job in jobs if job.wanted.model not in refused]
 
 
-def index_picture(catalog: Catalog, store: RenderStore, summary: Summary, job: Job, event: Event,
-                  *, rendered: bool = True) -> None:
+def index_picture(catalog: Catalog, store: RenderStore, summary: Summary, job: Job,
+                  event: Mapping[str, Any], *, rendered: bool = True) -> None:
     """Index a stored picture and count it (`rendered`: its render time counts too)."""
     # A quality's settings are kept with its first picture: from then on it is immutable.
     store.remember_quality(job.wanted.quality,

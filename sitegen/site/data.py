@@ -10,7 +10,6 @@ import bisect
 import struct
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sitegen import layers
 from sitegen.catalog.models import Catalog, Product
@@ -26,6 +25,7 @@ from sitegen.expand import (
     sketchbook_entries,
 )
 from sitegen.layers import backdrop_name, kind_patterns
+from sitegen.protocol import KindData, PageData, PresenceLayers
 
 Row = tuple[int, ...]
 
@@ -164,7 +164,7 @@ def count_ready_from_rows(plans: Sequence[KindPlan], entry: SketchbookEntry,
 
 def product_data(catalog: Catalog, product: Product, quality: str,
                  ready_keys: Mapping[str, Collection[str]], renders_url: str,
-                 swatches: Mapping[int, str]) -> dict[str, Any]:
+                 swatches: Mapping[int, str]) -> PageData:
     """The page data of a product (docs/site.md), given the ready keys per view.
 
     `renders_url` and `swatches` are as the page must use them (relative to the page).
@@ -181,12 +181,12 @@ def product_data(catalog: Catalog, product: Product, quality: str,
             used.update(dict.fromkeys(v for v in part.domain if v))
     finishes = [f for f in catalog.finishes.values() if f.id in used]
     patterns = dict.fromkeys(f.pattern for f in finishes)
-    kinds: dict[str, Any] = {}
+    kinds: dict[str, KindData] = {}
     entry_of = {k: i for i, e in enumerate(entries) for k in e.kinds}
     names = {k.id: k.label for k in product.kinds}
     for plan in plans:
         default = default_colouring(plan)
-        kind: dict[str, Any] = {
+        kind: KindData = {
             "name": names[plan.kind],
             "entry": entry_of[plan.kind],
             "parts": [{
@@ -211,7 +211,7 @@ def product_data(catalog: Catalog, product: Product, quality: str,
             if duplicates:
                 kind["duplicate"] = duplicates
         kinds[plan.kind] = kind
-    data: dict[str, Any] = {
+    data: PageData = {
         "version": 1,
         "product": {"id": product.id, "name": product.label},
         "model": model.id,
@@ -236,11 +236,11 @@ def product_data(catalog: Catalog, product: Product, quality: str,
 
 
 def ready_layers(catalog: Catalog, product: Product, ready: Collection[str]
-                 ) -> dict[str, dict[str, Any]]:
+                 ) -> dict[str, PresenceLayers]:
     """The ready layers of a product in one view (docs/layers.md, "Page data"):
     presence -> {"backdrop": ready?, "parts": {"<meshes joined by .>": [ready finishes]}},
     for every presence pattern of the product's kinds."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, PresenceLayers] = {}
     for plan in expand_product(catalog, product):
         for pattern in kind_patterns(catalog, product, plan):
             entry = out.setdefault(pattern.presence, {
