@@ -9,14 +9,14 @@ from typing import Any
 import click
 
 from sitegen.catalog.models import Catalog
-from sitegen.cli.options import State, check_qualities, open_store, pass_state
+from sitegen.cli.options import State, check_qualities, open_store, pass_state, renders_option
+from sitegen.cli.output import print_table
 from sitegen.errors import SitegenError
 
 
 @click.command()
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit status 1).")
-@click.option("--renders", "renders", default="renders", show_default=True,
-              help="The render store whose qualities must not have changed.")
+@renders_option(help="The render store whose qualities must not have changed.")
 @click.option("--blender", type=click.Path(exists=True, dir_okay=False),
               help="Check the model files with this Blender executable or Python with bpy "
                    "[default: the bpy module].")
@@ -141,9 +141,7 @@ def products(state: State) -> None:
         )
         views = str(len(catalog.models[product.model].views))
         rows.append((product.id, kinds, entries, views, str(count_union(plans))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
 
 
 def _check_models(catalog: Catalog, blender: str | None) -> None:

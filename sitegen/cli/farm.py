@@ -6,20 +6,15 @@ from pathlib import Path
 
 import click
 
+from sitegen.cli.options import blender_worker_options, renders_option
+
 
 @click.command()
 @click.option("--broker", required=True, metavar="URL",
               help="The farm's Redis broker: redis://HOST:6379/0 (the URL `render --farm` gets).")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Pool processes, each with "
               "one Blender worker [default: one per two cores].")
-@click.option("--threads", type=click.IntRange(min=0), default=0,
-              help="Render threads per Blender worker [default: the cores divided among them].")
-@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
-              help="Run the Blender workers in this executable instead of the bpy module.")
-@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
-              help="auto: Cycles on a GPU when one is present (OptiX, CUDA, HIP, oneAPI).")
-@click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Restart a Blender worker after this many renders.")
+@blender_worker_options
 @click.option("--max-tasks-per-child", type=click.IntRange(min=1), default=100,
               show_default=True, help="Replace a pool process after this many chunks.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
@@ -31,8 +26,8 @@ import click
 @click.option("--hostname", help="The worker's name [default: celery@HOST].")
 @click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
-@click.option("--renders", "renders", default="renders", show_default=True,
-              help="The render store the host uses: a folder (shared or local) or s3://BUCKET/PREFIX.")
+@renders_option(help="The render store the host uses: a folder (shared or local) or "
+                     "s3://BUCKET/PREFIX.")
 def worker(broker: str, concurrency: int | None, threads: int, blender: str | None, device: str,
            recycle_after: int, max_tasks_per_child: int, cache: Path | None,
            visibility_timeout: int, hostname: str | None, loglevel: str, renders: str) -> None:

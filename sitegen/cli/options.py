@@ -3,8 +3,9 @@ of the options against the catalog and the store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,6 +15,8 @@ from sitegen.errors import Problem
 
 if TYPE_CHECKING:
     from sitegen.store import RenderStore
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -35,12 +38,40 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-RENDERS_OPTION = click.option(
-    "--renders", "renders", default="renders", show_default=True,
-    help="The render store: a folder, or s3://bucket/prefix, of pictures with their index.")
+RENDERS_HELP = "The render store: a folder, or s3://bucket/prefix, of pictures with their index."
+
+
+def renders_option(help: str = RENDERS_HELP, **settings: Any) -> Callable[[F], F]:
+    """--renders: where the render store is (a folder or s3://BUCKET/PREFIX), default
+    `renders`; a command says what it does with the store in `help`."""
+    return click.option("--renders", "renders", **{"default": "renders", "show_default": True,
+                                                   "help": help, **settings})
+
+
+def blender_worker_options(command: F) -> F:
+    """--threads, --recycle-after, --blender, --device: how each Blender worker runs, for the
+    commands that start them (`render` and the farm's `worker`)."""
+    options = [
+        click.option("--threads", type=click.IntRange(min=0), default=0,
+                     help="Render threads per Blender worker [default: the cores divided "
+                          "among them]."),
+        click.option("--recycle-after", type=click.IntRange(min=1), default=100,
+                     show_default=True, help="Restart a Blender worker after this many renders."),
+        click.option("--blender", type=click.Path(exists=True, dir_okay=False),
+                     help="Run the Blender workers in this Blender executable, or this Python "
+                          "with bpy, instead of the bpy module (its version is an input of "
+                          "every picture)."),
+        click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto",
+                     show_default=True, help="auto: Cycles on a GPU when one is present (OptiX, "
+                     "CUDA, HIP, oneAPI)."),
+    ]
+    for option in reversed(options):  # listed in --help in this order
+        command = option(command)
+    return command
 
 
 def open_store(location: str) -> RenderStore:
+    """The render store at LOCATION (its modules, boto3 for S3, imported on first use)."""
     from sitegen.store import open_store
 
     return open_store(location)
@@ -54,9 +85,9 @@ def check_qualities(catalog: Catalog, store: RenderStore) -> None:
         check_quality_unchanged(quality, store.quality_settings(quality.id))
 
 
-
 def check_choices(catalog: Catalog, quality: str | None, products: tuple[str, ...],
-                   order: str | None, view: str | None) -> None:
+                  order: str | None, view: str | None) -> None:
+    """Refuse an unknown quality, product, order or view as a bad option."""
     def known(value: str | None, ids: Any, hint: str) -> None:
         if value is not None and value not in ids:
             raise click.BadParameter(f"unknown {value!r} (known: {', '.join(ids)})",

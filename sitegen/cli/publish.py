@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sitegen.cli.options import renders_option
+from sitegen.cli.output import Progress
 from sitegen.errors import SitegenError
 
 if TYPE_CHECKING:
@@ -36,8 +38,7 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="Upload every file, changed or not.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="The built site (made by `sitegen build`).")
-@click.option("--renders", "renders", default="renders", show_default=True,
-              help="The render store the pictures come from.")
+@renders_option(help="The render store the pictures come from.")
 @click.option("--quality", help="The quality the build shows, which `sitegen build` records "
               "in it [default: the build's]; another one is an error (rebuild with `sitegen "
               "build --quality Q`).")
@@ -237,16 +238,10 @@ def _print_plan(plan: PublishPlan, remote: Any, key_prefix: str | None, dry_run:
 
 def _apply(bucket: Bucket, plan: PublishPlan, jobs: int, target: str) -> PublishReport:
     """Carry the plan out with a progress bar; Ctrl-C leaves a bucket a rerun completes."""
-    from tqdm import tqdm
-
     from sitegen.publish import apply_plan
 
-    bar = tqdm(total=plan.upload_bytes, unit="B", unit_scale=True, unit_divisor=1024,
-               dynamic_ncols=True, desc="upload")
-
-    def on_event(event: dict[str, Any]) -> None:
-        if event["event"] == "upload":
-            bar.update(event["bytes"])
+    bar = Progress(plan.upload_bytes, unit="B", desc="upload", in_bytes=True)
+    on_event = bar.on_event
 
     try:
         return apply_plan(bucket, plan, jobs=jobs, on_event=on_event, target=target)

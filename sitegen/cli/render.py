@@ -12,13 +12,15 @@ import click
 
 from sitegen.catalog.models import Catalog
 from sitegen.cli.options import (
-    RENDERS_OPTION,
     State,
+    blender_worker_options,
     check_choices,
     check_qualities,
     open_store,
     pass_state,
+    renders_option,
 )
+from sitegen.cli.output import Progress, print_table
 from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
@@ -42,25 +44,17 @@ CONFIRM_ABOVE = 5000
               "useful first (every product's default colourings before the rest).")
 @click.option("--workers", type=click.IntRange(min=1), help="Blender workers [default: one per "
               "two cores].")
-@click.option("--threads", type=click.IntRange(min=0), default=0,
-              help="Render threads per worker [default: the cores divided among workers].")
+@blender_worker_options
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds one render (or a worker's start and model load) may take before "
                    "the worker is killed and the render retried once elsewhere.")
-@click.option("--recycle-after", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Restart a worker after this many renders.")
-@click.option("--blender", type=click.Path(exists=True, dir_okay=False),
-              help="Run the workers in this Blender executable, or this Python with bpy, instead "
-                   "of the bpy module (its version is an input of every picture).")
-@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
-              help="auto: Cycles on a GPU when one is present (OptiX, CUDA, HIP, oneAPI).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; render nothing.")
 @click.option("--yes", is_flag=True, help=f"Start a plan above {CONFIRM_ABOVE} renders.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON events instead of a bar.")
 @click.option("--farm", metavar="URL", help="Render on a farm of `sitegen worker`s through "
               "this Redis broker (redis://HOST:6379/0) instead of local workers; the workers "
               "must use this store.")
-@RENDERS_OPTION
+@renders_option()
 @pass_state
 def render(state: State, quality: str | None, products: tuple[str, ...], order: str | None,
            view: str | None, stale: bool, force: bool, limit: int | None, workers: int | None,
@@ -201,8 +195,6 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: 
                 device: str, as_json: bool, farm: str | None = None) -> None:
     import signal
 
-    from tqdm import tqdm
-
     from sitegen.render import PoolSettings, default_workers, render_jobs
 
     settings = PoolSettings(workers=workers or default_workers(), threads=threads,
@@ -236,21 +228,13 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: 
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    bar = None if as_json else tqdm(total=len(jobs), unit="render", dynamic_ncols=True)
+    bar = None if as_json else Progress(len(jobs), unit="render")
 
     def on_event(event: dict[str, Any]) -> None:
         if as_json:
             click.echo(json.dumps(event))
         elif bar is not None:
-            if event["event"] in ("rendered", "failed"):
-                bar.update(1)
-            if event["event"] == "failed":
-                bar.write(f"failed: {event['address']}: {event['error']}")
-            elif event["event"] == "worker" and event["state"] == "killed":
-                bar.write(f"worker killed ({event['error']}); retrying {event['address']}")
-            elif event["event"] == "refused":  # its pictures will not come
-                bar.total -= event["pictures"]
-                bar.refresh()
+            bar.on_event(event)
 
     try:
         if farm is not None:
@@ -305,7 +289,7 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: 
 @click.option("--blender", type=click.Path(exists=True, dir_okay=False),
               help="Judge pictures against this Blender executable or Python with bpy (the "
                    "version is an input of every picture) [default: the bpy module].")
-@RENDERS_OPTION
+@renders_option()
 @pass_state
 def status(state: State, quality: str | None, as_json: bool, blender: str | None,
            renders: str) -> None:
@@ -385,9 +369,7 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
     table += [[", ".join(r[c]) or "-" if c == "blender" else str(r[c]) for c in columns]
               for r in rows]
     table.append(["total", "", "", "", "", *(str(totals[c]) for c in columns[5:-2]), "", ""])
-    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-    for line in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    print_table(table)
 
 
 def _version_counts(versions: Any) -> dict[str, int]:
@@ -410,7 +392,7 @@ def index() -> None:
 
 
 @index.command("rebuild")
-@RENDERS_OPTION
+@renders_option()
 def index_rebuild(renders: str) -> None:
     """Recreate a lost index from the picture files (fingerprints become unknown).
 
@@ -434,8 +416,9 @@ def index_rebuild(renders: str) -> None:
               help="Colourings per product, drawn uniformly among its allowed ones.")
 @click.option("--seed", type=int, help="Seed of the draw [default: a new one, printed].")
 @click.option("--view", help="Only this view [default: every view of each product's model].")
-@click.option("--renders", "renders", help="Take the layers this render store holds (same "
-              "fingerprints) instead of rendering them; it is only read [default: render all].")
+@renders_option(default=None, show_default=False,
+                help="Take the layers this render store holds (same fingerprints) instead of "
+                     "rendering them; it is only read [default: render all].")
 @click.option("--samples", type=click.IntRange(min=1),
               help="Render layers and full pictures at this many samples instead.")
 @click.option("--denoise", type=click.Choice(["off", "fast", "balanced", "high"]),
@@ -472,8 +455,6 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
     import random
     import signal
 
-    from tqdm import tqdm
-
     from sitegen.render import PoolSettings, default_workers
     from sitegen.verify import iter_report_lines, plan_verification, run_verification
 
@@ -498,21 +479,11 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
     bar = None
     if not as_json:
         click.echo(f"seed {seed}: {len(verification.pictures)} picture(s) to compare")
-        bar = tqdm(total=len(verification.pictures), unit="step", dynamic_ncols=True,
-                   desc="render")
+        bar = Progress(len(verification.pictures), unit="step", desc="render")
 
     def on_event(event: dict[str, Any]) -> None:
-        if bar is None:
-            return
-        if event["event"] == "plan":  # renders, then one comparison per picture
-            bar.total = event["render"] + event["pictures"]
-            bar.refresh()
-        elif event["event"] in ("rendered", "failed", "compared"):
-            if event["event"] == "compared":
-                bar.set_description("compare")
-            bar.update(1)
-            if event["event"] == "failed":
-                bar.write(f"failed: {event['address']}: {event['error']}")
+        if bar is not None:
+            bar.on_event(event)
 
     try:
         report = run_verification(verification, settings, store=store, out=out,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sitegen.cli.options import RENDERS_OPTION, State, check_choices, open_store, pass_state
+from sitegen.cli.options import State, check_choices, open_store, pass_state, renders_option
 from sitegen.errors import SitegenError
 
 
@@ -15,7 +15,7 @@ from sitegen.errors import SitegenError
               show_default=True, help="The output folder.")
 @click.option("--quality", help="The quality whose pictures the site shows [default: the "
               "primary one].")
-@RENDERS_OPTION
+@renders_option()
 @pass_state
 def build(state: State, out: Path, quality: str | None, renders: str) -> None:
     """Build the static sketchbook site from the catalog and the render store.
@@ -47,7 +47,7 @@ def build(state: State, out: Path, quality: str | None, renders: str) -> None:
               default=Path("build"), show_default=True, help="The built site to serve.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@RENDERS_OPTION
+@renders_option()
 @pass_state
 def serve(state: State, build_dir: Path, host: str, port: int, renders: str) -> None:
     """Preview the built site at http://HOST:PORT/, renders served where the site expects them.
