@@ -217,9 +217,10 @@ def _register_inspect_command() -> None:
         s = _settings
         if s is None:
             return {}
-        info: FarmWorkerInfo = {"processes": s.concurrency, "threads": s.threads_per_worker(),
-                "device": s.device, "renders": s.renders, "blender": s.blender or "bpy",
-                "version": _blender_version(s.blender)}
+        info: FarmWorkerInfo = {
+            "processes": s.concurrency, "threads": s.threads_per_worker(),
+            "device": s.device, "renders": s.renders, "blender": s.blender or "bpy",
+            "version": _blender_version(s.blender)}
         return info
 
 
@@ -429,7 +430,8 @@ def render_chunk(payload: ChunkPayload, settings: WorkerSettings,
     cache = BlobCache(store, settings.cache)
     try:
         message: OpenMessage = {**local_open(payload["open"], cache),
-                   "threads": settings.threads_per_worker(), "device": settings.device}
+                                "threads": settings.threads_per_worker(),
+                                "device": settings.device}
     except SitegenError as exc:
         return events + [_failed(job, exc.format_message()) for job in todo]
     key = digest(message)
@@ -481,11 +483,11 @@ def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJo
         if answer.get("event") != "rendered":
             return _failed(job, str(answer.get("error")))
         receipt: Receipt = {"address": address, "fingerprint": job["fingerprint"],
-                   "run": payload["run"], "sha256": answer["sha256"],
-                   "bytes": answer["bytes"], "seconds": answer["seconds"],
-                   "timings": answer.get("timings", {}), "blender": worker.blender,
-                   "worker": _work_name(),
-                   "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+                            "run": payload["run"], "sha256": answer["sha256"],
+                            "bytes": answer["bytes"], "seconds": answer["seconds"],
+                            "timings": answer.get("timings", {}), "blender": worker.blender,
+                            "worker": _work_name(),
+                            "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         try:
             make_thumbnail(out, thumb)
             store.put_file(thumb_address(address), thumb)  # once the picture is there, so
