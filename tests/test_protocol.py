@@ -205,6 +205,16 @@ def test_farm_payloads_the_host_sends(catalog: Catalog, tmp_path: Path) -> None:
         valid("farm", "ChunkPayload", payload)
 
 
+def test_what_a_farm_worker_says_of_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery.worker.control import Panel
+
+    inspect = Panel.data["sitegen_farm"]  # the inspect command the host broadcasts
+    monkeypatch.setattr(farm, "_settings", None)
+    assert inspect(None) == {}  # not in `sitegen worker`
+    monkeypatch.setattr(farm, "_settings", farm.WorkerSettings(renders="renders", threads=2))
+    valid("farm", "FarmWorkerInfo", inspect(None))
+
+
 def test_page_data_of_the_demo(demo_site: Any) -> None:
     pages = {name: json.loads(data) for name, data in demo_site.files.items()
              if name.endswith("/data.json")}
