@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from sitegen.catalog.models import MAPS, Catalog, Finish, Order, Product, Quality
 from sitegen.errors import SitegenError
@@ -291,3 +291,142 @@ def check_quality_unchanged(quality: Quality, stored_settings: Mapping[str, Any]
             f"({'; '.join(diffs)}); a quality is immutable once it has renders: add a new "
             "quality with these settings instead (and make it primary if the site should "
             "show it)")
+
+
+class StatusRow(TypedDict):
+    """`sitegen status` for one product at one quality and view (`--json` prints it as is)."""
+
+    product: str
+    quality: str
+    view: str
+    allowed: int  # the product's allowed colourings
+    wanted: int  # pictures, or layers at a layered quality
+    ready: int  # the unknown ones included
+    missing: int
+    stale: int
+    unknown: int  # ready, of an unknown fingerprint (an index rebuilt from the files)
+    unit: str  # "pictures" or "layers"
+    colourings_ready: int
+    blender: dict[str, int]  # Blender version -> ready pictures made with it
+
+
+class StatusTotals(TypedDict):
+    """Every wanted picture counted once, even when two products want it."""
+
+    wanted: int
+    ready: int
+    missing: int
+    stale: int
+    unknown: int
+
+
+def status_rows(catalog: Catalog, stored: Mapping[str, Stored],
+                made_by: Mapping[str, str | None], file_hashes: Mapping[str, str],
+                quality: str | None, blender: str | None
+                ) -> tuple[list[StatusRow], StatusTotals]:
+    """Per product, quality and view: the wanted pictures missing, ready (or of an unknown
+    fingerprint) and stale against what `blender` would render now; then the totals.
+
+    At a layered quality the wanted pictures are layers and `colouring_ready` counts the
+    colourings whose every layer is ready; `made_by` gives the Blender version of each
+    stored address.
+    """
+    from sitegen.expand import count_union
+    from sitegen.layers import count_ready_from_layers
+
+    rows: list[StatusRow] = []
+    counted: dict[str, str] = {}  # address -> missing, unknown, ready or stale
+    for product in catalog.products.values():
+        allowed = count_union(expand_product(catalog, product))
+        groups: dict[tuple[str, str], list[Wanted]] = {}
+        for w in wanted_renders(catalog, quality=quality, products=[product.id]):
+            groups.setdefault((w.quality, w.view), []).append(w)
+        for (q, view), items in sorted(groups.items()):
+            states: Counter[str] = Counter()
+            for w in items:
+                held = stored.get(w.address)
+                if held is None:
+                    state_of = "missing"
+                elif held.fingerprint is None:
+                    state_of = "unknown"
+                elif is_current(held, render_inputs(catalog, w, file_hashes, blender)):
+                    state_of = "ready"
+                else:
+                    state_of = "stale"
+                states[state_of] += 1
+                counted[w.address] = state_of
+            ready = [w for w in items if counted[w.address] in ("ready", "unknown")]
+            layered = bool(catalog.qualities[q].layers)
+            rows.append(StatusRow(
+                product=product.id, quality=q, view=view, allowed=allowed, wanted=len(items),
+                ready=states["ready"] + states["unknown"], missing=states["missing"],
+                stale=states["stale"], unknown=states["unknown"],
+                unit="layers" if layered else "pictures",
+                colourings_ready=(count_ready_from_layers(catalog, product,
+                                                          {w.key for w in ready})
+                                  if layered else len(ready)),
+                blender=version_counts(made_by.get(w.address) for w in ready)))
+    tally = Counter(counted.values())
+    totals = StatusTotals(wanted=len(counted), ready=tally["ready"] + tally["unknown"],
+                          missing=tally["missing"], stale=tally["stale"],
+                          unknown=tally["unknown"])
+    return rows, totals
+
+
+def version_counts(versions: Iterable[str | None]) -> dict[str, int]:
+    """Blender version -> pictures, oldest version first (pictures of no known version are
+    left out)."""
+    counts: dict[str, int] = {}
+    for v in versions:
+        if v:
+            counts[v] = counts.get(v, 0) + 1
+
+    def order(v: str) -> tuple[tuple[int, ...], str]:
+        return tuple(int(p) for p in v.split(".") if p.isdigit()), v
+
+    return {v: counts[v] for v in sorted(counts, key=order)}
+
+
+class LayerReadiness(TypedDict):
+    """At a layered quality, one product at one view: colourings ready now and after a plan."""
+
+    product: str
+    quality: str
+    view: str
+    colourings_ready: int
+    colourings_ready_after: int
+    allowed: int  # the product's allowed colourings
+
+
+def layer_readiness(catalog: Catalog, wanted: Iterable[Wanted], plan: Plan,
+                    stored: Collection[str]) -> list[LayerReadiness]:
+    """Per product and view of the wanted layers, the colourings ready now and once `plan`
+    is rendered (a colouring is ready when all its layers are, whichever product wanted
+    them); `stored` holds the store's addresses."""
+    from sitegen.expand import count_union
+    from sitegen.layers import count_ready_from_layers
+
+    rendering = {job.wanted.address for job in plan.jobs}
+    groups: dict[tuple[str, str, str], tuple[set[str], set[str]]] = {}  # now, after
+    products: dict[tuple[str, str, str], dict[str, None]] = {}
+    for w in wanted:
+        if w.layer is None:
+            continue
+        place = (w.quality, w.model, w.view)
+        now, after = groups.setdefault(place, (set(), set()))
+        products.setdefault(place, {})[w.product] = None
+        if w.address in stored:
+            now.add(w.key)
+        if w.address in stored or w.address in rendering:
+            after.add(w.key)
+    rows: list[LayerReadiness] = []
+    for place, (now, after) in groups.items():
+        q, _, view = place
+        for product_id in products[place]:
+            product = catalog.products[product_id]
+            rows.append(LayerReadiness(
+                product=product_id, quality=q, view=view,
+                colourings_ready=count_ready_from_layers(catalog, product, now),
+                colourings_ready_after=count_ready_from_layers(catalog, product, after),
+                allowed=count_union(expand_product(catalog, product))))
+    return rows

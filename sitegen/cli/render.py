@@ -24,6 +24,7 @@ from sitegen.cli.output import Progress, print_table
 from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
+    from sitegen.plan import LayerReadiness
     from sitegen.store import RenderStore
 
 # A plan larger than this asks for --limit or --yes before starting.
@@ -84,7 +85,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
                                "--recycle-after are options of `sitegen worker`")
 
     from sitegen.catalog import file_hashes
-    from sitegen.plan import plan_renders, wanted_renders
+    from sitegen.plan import layer_readiness, plan_renders, wanted_renders
 
     catalog, _ = state.load()
     check_choices(catalog, quality, products, order, view)
@@ -99,7 +100,8 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
         if limit is not None:
             plan.jobs = plan.jobs[:limit]
         _print_plan(plan, len(wanted), as_json)
-        _print_layer_readiness(catalog, wanted, plan, store.stored(), as_json)
+        _print_layer_readiness(layer_readiness(catalog, wanted, plan, store.stored()),
+                               as_json)
         if dry_run and as_json:
             for job in plan.jobs:
                 click.echo(json.dumps({"event": "job", "address": job.wanted.address,
@@ -154,40 +156,16 @@ def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
         click.echo(f"  {product}: {n} {reason}")
 
 
-def _print_layer_readiness(catalog: Catalog, wanted: list[Any], plan: Any,
-                           stored: Mapping[str, Any], as_json: bool) -> None:
+def _print_layer_readiness(rows: list[LayerReadiness], as_json: bool) -> None:
     """At layered qualities: per product and view, the colourings ready now and after the
-    plan (a colouring is ready when all its layers are, whichever product wanted them)."""
-    from sitegen.expand import count_union, expand_product
-    from sitegen.layers import count_ready_from_layers
-
-    rendering = {job.wanted.address for job in plan.jobs}
-    groups: dict[tuple[str, str, str], tuple[set[str], set[str]]] = {}  # now, after
-    products: dict[tuple[str, str, str], dict[str, None]] = {}
-    for w in wanted:
-        if w.layer is None:
-            continue
-        place = (w.quality, w.model, w.view)
-        now, after = groups.setdefault(place, (set(), set()))
-        products.setdefault(place, {})[w.product] = None
-        if w.address in stored:
-            now.add(w.key)
-        if w.address in stored or w.address in rendering:
-            after.add(w.key)
-    for place, (now, after) in groups.items():
-        q, _, view = place
-        for product_id in products[place]:
-            product = catalog.products[product_id]
-            row = {"product": product_id, "quality": q, "view": view,
-                   "colourings_ready": count_ready_from_layers(catalog, product, now),
-                   "colourings_ready_after": count_ready_from_layers(catalog, product, after),
-                   "allowed": count_union(expand_product(catalog, product))}
-            if as_json:
-                click.echo(json.dumps({"event": "layers", **row}))
-            else:
-                click.echo(f"  {product_id} {q}/{view}: colourings ready "
-                           f"{row['colourings_ready']} -> {row['colourings_ready_after']} "
-                           f"of {row['allowed']}")
+    plan."""
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps({"event": "layers", **row}))
+        else:
+            click.echo(f"  {row['product']} {row['quality']}/{row['view']}: colourings ready "
+                       f"{row['colourings_ready']} -> {row['colourings_ready_after']} "
+                       f"of {row['allowed']}")
 
 
 def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: int | None,
@@ -308,9 +286,7 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
       sitegen status --quality preview
     """
     from sitegen.catalog import file_hashes
-    from sitegen.expand import count_union, expand_product
-    from sitegen.layers import count_ready_from_layers
-    from sitegen.plan import is_current, render_inputs, wanted_renders
+    from sitegen.plan import status_rows
     from sitegen.render.blender import find_blender
 
     catalog, _ = state.load()
@@ -319,45 +295,7 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
     stored = store.stored()
     made_by = {record.address: record.blender for record in store.records()}
     version = find_blender(blender).version
-    hashes = file_hashes(catalog)
-    rows = []
-    counted: dict[str, str] = {}  # address -> missing, unknown, ready or stale
-    for product in catalog.products.values():
-        allowed = count_union(expand_product(catalog, product))
-        groups: dict[tuple[str, str], list[Any]] = {}
-        for w in wanted_renders(catalog, quality=quality, products=[product.id]):
-            groups.setdefault((w.quality, w.view), []).append(w)
-        for (q, view), items in sorted(groups.items()):
-            row: dict[str, Any] = {"product": product.id, "quality": q, "view": view,
-                                   "allowed": allowed,
-                   "wanted": len(items), "ready": 0, "missing": 0, "stale": 0, "unknown": 0}
-            for w in items:
-                held = stored.get(w.address)
-                if held is None:
-                    state_of = "missing"
-                elif held.fingerprint is None:
-                    state_of = "unknown"
-                    row["ready"] += 1
-                elif is_current(held, render_inputs(catalog, w, hashes, version)):
-                    state_of = "ready"
-                else:
-                    state_of = "stale"
-                row[state_of] += 1
-                counted[w.address] = state_of
-            ready = [w for w in items if counted[w.address] in ("ready", "unknown")]
-            row["unit"] = "layers" if catalog.qualities[q].layers else "pictures"
-            row["colourings_ready"] = (
-                count_ready_from_layers(catalog, product, {w.key for w in ready})
-                if catalog.qualities[q].layers else len(ready))
-            row["blender"] = _version_counts(made_by.get(w.address) for w in ready)
-            rows.append(row)
-    # Totals count each picture once, even when two products want it.
-    totals = {k: 0 for k in ("wanted", "ready", "missing", "stale", "unknown")}
-    for state_of in counted.values():
-        totals["wanted"] += 1
-        totals[state_of] += 1
-        if state_of == "unknown":
-            totals["ready"] += 1
+    rows, totals = status_rows(catalog, stored, made_by, file_hashes(catalog), quality, version)
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
@@ -366,24 +304,16 @@ def status(state: State, quality: str | None, as_json: bool, blender: str | None
     columns = ["product", "quality", "view", "allowed", "unit", "wanted", "ready", "missing",
                "stale", "unknown", "colourings_ready", "blender"]
     table = [[c.upper().replace("_", " ") for c in columns]]
-    table += [[", ".join(r[c]) or "-" if c == "blender" else str(r[c]) for c in columns]
-              for r in rows]
-    table.append(["total", "", "", "", "", *(str(totals[c]) for c in columns[5:-2]), "", ""])
+    table += [[_cell(r, c) for c in columns] for r in rows]
+    table.append(["total", "", "", "", "", *(_cell(totals, c) for c in columns[5:-2]), "", ""])
     print_table(table)
 
 
-def _version_counts(versions: Any) -> dict[str, int]:
-    """Blender version -> pictures, oldest version first (pictures of no known version are
-    left out)."""
-    counts: dict[str, int] = {}
-    for v in versions:
-        if v:
-            counts[v] = counts.get(v, 0) + 1
-
-    def order(v: str) -> tuple[tuple[int, ...], str]:
-        return tuple(int(p) for p in v.split(".") if p.isdigit()), v
-
-    return {v: counts[v] for v in sorted(counts, key=order)}
+def _cell(row: Mapping[str, object], column: str) -> str:
+    value = row[column]
+    if isinstance(value, dict):  # Blender version -> pictures
+        return ", ".join(value) or "-"
+    return str(value)
 
 
 @click.group()
