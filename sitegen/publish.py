@@ -20,10 +20,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from sitegen.cache import file_sha256
+from sitegen.catalog.models import Catalog, Publish
 from sitegen.errors import SitegenError
 from sitegen.s3_client import (
     CREDENTIALS_HELP,
@@ -35,6 +36,9 @@ from sitegen.s3_client import (
 from sitegen.site import MANIFEST, MARKER, is_absolute_url, read_manifest
 from sitegen.site.data import site_renders as site_renders  # which pictures: the site's rule
 from sitegen.site.write import current_files
+
+if TYPE_CHECKING:
+    from sitegen.store import RenderStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -649,3 +653,172 @@ def _cloudfront_errors(distribution: str) -> Iterator[None]:
     except BotoCoreError as exc:
         raise SitegenError(f"CloudFront invalidation of {distribution} failed: {exc}; the "
                            "upload is done") from None
+
+
+# -- one publish, step by step (the command prints between the steps) ---------------------
+
+
+class QualityMismatch(SitegenError):
+    """--quality names another quality than the one the build shows."""
+
+
+def publish_settings(block: Publish | None, *, bucket: str | None, prefix: str | None,
+                     endpoint_url: str | None, region: str | None, max_deletes: int | None,
+                     invalidate: str | None) -> Publish:
+    """site.publish with the command line's options over it, validated like the catalog."""
+    from pydantic import ValidationError
+
+    given = {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint_url,
+             "region": region, "max_deletes": max_deletes, "invalidate": invalidate}
+    merged = block.model_dump() if block is not None else {}
+    merged.update({k: v for k, v in given.items() if v is not None})
+    if not merged.get("bucket"):
+        raise SitegenError("no bucket to publish to: give --bucket NAME, or set bucket in "
+                           "the catalog's site section (site: {publish: {bucket: NAME}})")
+    try:
+        return Publish.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: "
+                             f"{e['msg']}" for e in exc.errors())
+        raise SitegenError(f"invalid publish settings: {problems}") from None
+
+
+@dataclass(frozen=True)
+class SiteToPublish:
+    """A verified build, the quality it shows and the URLs it was made with."""
+
+    out: Path
+    files: dict[str, Path]
+    quality: str
+    site_prefix: str  # where the site goes in the bucket
+    target: str  # s3://bucket/prefix
+    renders_url: str  # as built, even if the catalog moved on
+    base_url: str
+
+
+def gather_site(catalog: Catalog, settings: Publish, out: Path, *, renders: str,
+                quality: str | None, delete: bool) -> SiteToPublish:
+    """The build in `out` checked against its manifest, with the quality it shows (which
+    --quality, when given, must be: QualityMismatch if not); a --delete that would remove the
+    render store `renders` is refused first."""
+    site_prefix = normalize_prefix(settings.prefix)
+    if delete and renders.startswith("s3://"):
+        from sitegen.store.s3 import parse_location
+
+        store_bucket, store_prefix = parse_location(renders)
+        if store_bucket == settings.bucket and store_prefix.startswith(site_prefix):
+            raise SitegenError(
+                f"the render store {renders} lies under the published prefix "
+                f"s3://{settings.bucket}/{site_prefix}: --delete would remove its index and "
+                "files; publish to another bucket or prefix, or leave out --delete")
+    build = verified_build(out)
+    shown = _built_quality(catalog, build, out, quality)
+    # The pages were made with these URLs: publish them as built, even if the catalog moved on.
+    return SiteToPublish(
+        out=out, files=build.files, quality=shown, site_prefix=site_prefix,
+        target=f"s3://{settings.bucket}/{site_prefix}",
+        renders_url=str(build.facts.get("renders_url", catalog.site.renders_url)),
+        base_url=str(build.facts.get("base_url", catalog.site.base_url)))
+
+
+def _built_quality(catalog: Catalog, build: Build, out: Path, given: str | None) -> str:
+    """The quality the build shows (its manifest says; an older one's pages); `given` must
+    agree."""
+    shown: str | None = build.quality
+    if shown is None:  # a manifest without facts: what the pages show
+        qualities = built_qualities(out)
+        if len(qualities) > 1:
+            raise SitegenError(f"{out} shows pictures of several qualities "
+                               f"({', '.join(sorted(qualities))}): run `sitegen build` again")
+        shown = next(iter(qualities), None) or given or str(catalog.primary_quality.id)
+    if given is not None and given != shown:
+        raise QualityMismatch(
+            f"{given!r}, but {out} was built with --quality {shown} (its pages show {shown} "
+            f"pictures): publish it without --quality, or run `sitegen build --quality "
+            f"{given}` first")
+    if shown not in catalog.qualities:
+        raise SitegenError(f"{out} shows {shown} pictures, a quality the catalog no longer "
+                           "has: run `sitegen build` again")
+    return shown
+
+
+@dataclass(frozen=True)
+class LocalSide:
+    """Every object to publish, by key: the site's files and the pictures it shows."""
+
+    local: dict[str, LocalFile]
+    key_prefix: str | None  # where the pictures go; None: not uploaded
+    addresses: list[str]  # the pictures, by their address in the store
+
+
+def gather_objects(catalog: Catalog, site: SiteToPublish, store: RenderStore,
+                   renders_prefix: str | None) -> LocalSide:
+    """The site's files and the store's pictures that the site shows (fetched here from a
+    remote store), keyed as they go into the bucket."""
+    key_prefix: str | None
+    if renders_prefix is not None:
+        key_prefix = normalize_prefix(renders_prefix, "--renders-prefix")
+    else:
+        key_prefix = renders_key_prefix(site.renders_url, site.site_prefix)
+    addresses = [] if key_prefix is None else site_renders(catalog, site.quality,
+                                                           store.stored(site.quality))
+    store.fetch_pictures(addresses)  # from a remote store: local copies of what the site shows
+    local = local_objects(site.files, render_files(addresses, store.path_of), site.site_prefix,
+                          key_prefix)
+    return LocalSide(local=local, key_prefix=key_prefix, addresses=addresses)
+
+
+@dataclass(frozen=True)
+class BucketPlan:
+    """What the bucket holds, the plan against it, and the pages to invalidate."""
+
+    bucket: Bucket
+    scopes: list[str]
+    manifest_key: str
+    local: dict[str, LocalFile]
+    remote: RemoteState
+    plan: PublishPlan
+    paths: list[str]  # to invalidate in the CDN ([] without a distribution)
+    target: str
+
+
+def plan_against_bucket(site: SiteToPublish, objects: LocalSide, settings: Publish, *,
+                        delete: bool, force: bool, jobs: int) -> BucketPlan:
+    """Read what the bucket holds under the site's scopes (the manifest, else the objects'
+    metadata) and plan the uploads and deletes."""
+    bucket = open_bucket(settings.bucket, settings.endpoint_url, settings.region, jobs)
+    key_prefix = objects.key_prefix
+    scopes = [site.site_prefix] + ([key_prefix] if key_prefix is not None
+                                   and not key_prefix.startswith(site.site_prefix) else [])
+    manifest_key = site.site_prefix + MANIFEST_NAME
+    remote = fetch_remote(bucket, scopes, manifest_key, objects.local.keys(), detail=not force,
+                          jobs=jobs)
+    plan = plan_publish(objects.local, remote.objects, delete=delete,
+                        max_deletes=settings.max_deletes, force=force, scopes=scopes)
+    paths = (invalidation_paths(plan, site.site_prefix, url_root_of(site.base_url))
+             if settings.invalidate else [])
+    return BucketPlan(bucket=bucket, scopes=scopes, manifest_key=manifest_key,
+                      local=objects.local, remote=remote, plan=plan, paths=paths,
+                      target=site.target)
+
+
+def carry_out(planned: BucketPlan, *, jobs: int,
+              progress: Callable[[int], Callable[[Event], None]]) -> PublishReport | None:
+    """Upload and delete as planned, then write the publish manifest; None when there was
+    nothing to do. `progress(bytes to upload)` gives the callback of apply_plan's events.
+
+    A plan refused for its deletes is an error before anything changes.
+    """
+    plan = planned.plan
+    if plan.refused:
+        raise too_many_deletes(plan, planned.target)
+    if not plan.uploads and not plan.deletes:
+        if planned.remote.by_metadata:  # remember what was read, for a quicker next run
+            write_manifest(planned.bucket, planned.manifest_key, planned.scopes, planned.local,
+                           planned.remote, plan, PublishReport())
+        return None
+    report = apply_plan(planned.bucket, plan, jobs=jobs, on_event=progress(plan.upload_bytes),
+                        target=planned.target)
+    write_manifest(planned.bucket, planned.manifest_key, planned.scopes, planned.local,
+                   planned.remote, plan, report)
+    return report
