@@ -44,14 +44,8 @@ import yaml
 import sitegen.render as render_mod
 from sitegen.catalog import Catalog, file_hashes, load_catalog
 from sitegen.plan import Job, plan_renders, wanted_renders
-from sitegen.render import (
-    PoolSettings,
-    WorkerProcess,
-    default_workers,
-    open_message,
-    render_jobs,
-    worker_command,
-)
+from sitegen.render import PoolSettings, default_workers, open_message, render_jobs
+from sitegen.render.workers import WorkerProcess, worker_command
 from sitegen.store import FolderStore
 
 SECTION = "render"

@@ -50,15 +50,13 @@ from sitegen.render import (
     Event,
     PoolSettings,
     Summary,
-    WorkerGone,
-    WorkerProcess,
     chunk_jobs,
     index_picture,
     open_message,
     render_fields,
     threads_per_worker,
-    worker_command,
 )
+from sitegen.render.workers import WorkerGone, WorkerProcess, worker_command
 from sitegen.store import TEMP_MARK, RenderStore, make_thumbnail, open_store, thumb_address
 
 TASK_NAME = "sitegen.render_chunk"

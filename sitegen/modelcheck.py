@@ -21,8 +21,8 @@ from sitegen.catalog.models import Catalog, Model
 from sitegen.catalog.source import Document, format_field
 from sitegen.errors import Problem, SitegenError
 from sitegen.protocol import CheckFacts, CheckMessage
-from sitegen.render import WORKER_SCRIPT, WorkerGone, WorkerProcess, WorkerStartError
 from sitegen.render.blender import Blender
+from sitegen.render.workers import WORKER_SCRIPT, WorkerGone, WorkerProcess, WorkerStartError
 
 CACHE_KIND = "models"
 # What an answer of the worker's `check` says of a file (blender/README.md), as cached.

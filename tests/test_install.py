@@ -122,8 +122,9 @@ def test_the_installed_wheel_validates_renders_and_builds(tmp_path: Path) -> Non
         return subprocess.run([str(a) for a in args], capture_output=True, text=True,
                               timeout=timeout, cwd=work, env=env, check=False)
 
-    where = run(python, "-c", "import json, sitegen, sitegen.render as r, sitegen.site as s; "
-                "print(json.dumps([sitegen.__file__, str(r.WORKER_SCRIPT), str(s.TEMPLATES)]))")
+    where = run(python, "-c", "import json, sitegen, sitegen.render.workers as r, "
+                "sitegen.site as s; print(json.dumps([sitegen.__file__, str(r.WORKER_SCRIPT), "
+                "str(s.TEMPLATES)]))")
     assert where.returncode == 0, where.stderr
     for path in json.loads(where.stdout):
         assert Path(path).is_relative_to(site_packages / "sitegen"), path
