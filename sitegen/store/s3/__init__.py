@@ -59,18 +59,17 @@ from urllib.parse import urlsplit
 
 from sitegen.cache import cache_dir, file_sha256
 from sitegen.errors import SitegenError
-from sitegen.store import (
+from sitegen.store.folder import (
     BLOBS,
     FolderStore,
-    Record,
-    RenderStore,
-    Stored,
     is_picture_name,
     select_quality,
     select_records,
     select_stored,
     thumb_address,
 )
+from sitegen.store.protocol import RenderStore
+from sitegen.store.records import Record, Stored
 from sitegen.store.s3.index import BucketIndex
 from sitegen.store.s3.lock import BucketLock
 from sitegen.store.s3.objects import SHA_META, BucketObjects, Conflict

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sitegen.errors import SitegenError
-from sitegen.store import INDEX_NAME, SCHEMA, insert_record
+from sitegen.store.folder import INDEX_NAME, SCHEMA, insert_record
 from sitegen.store.s3.objects import BucketObjects, Conflict
 
 INDEX_TYPE = "application/vnd.sqlite3"

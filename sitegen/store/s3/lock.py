@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitegen.errors import SitegenError
-from sitegen.store import LOCK_NAME
+from sitegen.store.folder import LOCK_NAME
 from sitegen.store.s3.objects import BucketObjects, Conflict
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sitegen.errors import SitegenError
 from sitegen.s3_client import error_code, make_s3_client, s3_errors
-from sitegen.store import TEMP_MARK
+from sitegen.store.folder import TEMP_MARK
 
 SHA_META = "sha256"  # x-amz-meta-sha256, as publish writes it
 # Codes of a refused conditional write: 412, 409 (a concurrent conditional write), and
