@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from sitegen.catalog import Catalog, load_catalog
+from sitegen.catalog import Catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.expand import (
     KindPlan,
     count_colourings,

@@ -35,7 +35,8 @@ from typing import Any
 
 import yaml
 
-from sitegen.catalog import Catalog, file_hashes, load_catalog
+from sitegen.catalog import Catalog, file_hashes
+from sitegen.catalog.load import load_catalog
 from sitegen.expand import count_union, expand_product
 from sitegen.plan import Job, fingerprint, render_inputs, wanted_renders
 from sitegen.render import PoolSettings, default_workers, render_jobs

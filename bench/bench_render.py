@@ -42,7 +42,8 @@ from typing import Any
 import yaml
 
 import sitegen.render as render_mod
-from sitegen.catalog import Catalog, file_hashes, load_catalog
+from sitegen.catalog import Catalog, file_hashes
+from sitegen.catalog.load import load_catalog
 from sitegen.plan import Job, plan_renders, wanted_renders
 from sitegen.render import PoolSettings, default_workers, open_message, render_jobs
 from sitegen.render.workers import WorkerProcess, worker_command

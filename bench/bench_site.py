@@ -33,7 +33,8 @@ if __package__ in (None, ""):  # run as a script: make `sitegen` importable
 from bench_catalog import Times, stats, timed  # noqa: E402
 
 import sitegen.site
-from sitegen.catalog import Catalog, load_catalog
+from sitegen.catalog import Catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.expand import expand_product, iter_keys, sketchbook_entries
 from sitegen.site import site_files, write_site
 from sitegen.site.data import (

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_catalog as bc  # noqa: E402
 
-from sitegen.catalog import load_catalog  # noqa: E402
+from sitegen.catalog.load import load_catalog  # noqa: E402
 from sitegen.expand import count_colourings, iter_keys  # noqa: E402
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sitegen.catalog import Catalog, load_catalog
+from sitegen.catalog import Catalog
+from sitegen.catalog.load import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "catalog"

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sitegen.catalog import Catalog, load_catalog
+from sitegen.catalog import Catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.plan import Wanted, wanted_renders
 from sitegen.site import BuildReport, ready_by_model, site_files, write_site
 from sitegen.site.serve import make_server

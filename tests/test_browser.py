@@ -692,7 +692,7 @@ def catalog_site(root: Path, cat: dict[str, Any], ready_keys: Callable[[Any], di
     """Build a catalog (a dict, see conftest.BASE) with these ready keys (model -> view ->
     keys, or layer names at a layered quality, from the loaded catalog) at `quality` and
     serve it: yields (catalog, ready, base URL)."""
-    from sitegen.catalog import load_catalog
+    from sitegen.catalog.load import load_catalog
     from sitegen.site import site_files, write_site
 
     cwd = os.getcwd()
@@ -1027,7 +1027,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
     count() is exact (a BigInt above Number.MAX_SAFE_INTEGER, a number below), the gallery
     pages through them without listing them, and the nearest ready colouring of one that
     lacks a layer is found by branch and bound."""
-    from sitegen.catalog import load_catalog
+    from sitegen.catalog.load import load_catalog
     from sitegen.layers import count_ready_from_layers
     from sitegen.plan import wanted_renders
     from sitegen.site import site_files, write_site

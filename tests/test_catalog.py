@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import base_catalog, write_png
 
-from sitegen.catalog import load_catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.errors import CatalogError
 
 

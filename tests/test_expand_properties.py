@@ -21,7 +21,8 @@ from conftest import write_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.catalog import Catalog, load_catalog
+from sitegen.catalog import Catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.expand import (
     count_colourings,
     count_union,

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from conftest import base_catalog, write_png
 
-from sitegen.catalog import load_catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.errors import CatalogError
 
 ROOT_ONLY = ("needs root to mount a tmpfs or a read-only bind mount (run the suite as root, "

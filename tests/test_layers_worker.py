@@ -256,7 +256,7 @@ def demo(size: tuple[int, int], samples: int, out: Path, denoise: str, cases: li
 
     from conftest import DEMO
 
-    from sitegen.catalog import load_catalog
+    from sitegen.catalog.load import load_catalog
     from sitegen.plan import finish_material
 
     catalog, _ = load_catalog(DEMO)

@@ -20,7 +20,8 @@ from referencing import Registry, Resource
 from test_render import catalog_data, make_project
 
 from sitegen import farm, modelcheck, protocol
-from sitegen.catalog import file_hashes, load_catalog
+from sitegen.catalog import file_hashes
+from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
 from sitegen.plan import Job, Wanted, plan_renders, wanted_renders
 from sitegen.render import PoolSettings, open_message, render_fields

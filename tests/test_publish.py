@@ -17,7 +17,7 @@ from conftest import base_catalog, use_test_aws
 
 from sitegen import publish as pub
 from sitegen.cache import file_sha256
-from sitegen.catalog import load_catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.cli import State
 from sitegen.cli.publish import publish
 from sitegen.errors import SitegenError

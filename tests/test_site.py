@@ -30,7 +30,7 @@ from conftest import base_catalog, write_catalog
 from markupsafe import escape
 from sitefixtures import DEMO, GOLDEN, ROOT, read_tree
 
-from sitegen.catalog import load_catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.expand import default_colouring, expand_product
 from sitegen.site import site_files, write_site
 

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import base_catalog, use_test_aws
 
-from sitegen.catalog import load_catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.cli import cli
 from sitegen.errors import SitegenError
 from sitegen.plan import wanted_renders

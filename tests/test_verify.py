@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import DEMO
 
-from sitegen.catalog import load_catalog
+from sitegen.catalog.load import load_catalog
 from sitegen.expand import (
     count_colourings,
     count_union,

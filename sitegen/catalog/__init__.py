@@ -1,10 +1,13 @@
-"""The catalog: YAML files loaded into typed entities, validated as CATALOG_FORMAT.md says."""
+"""The catalog: YAML files loaded into typed entities, validated as CATALOG_FORMAT.md says.
+
+`sitegen.catalog.load.load_catalog` loads one; this package's own import stays light (the
+models), so that expansion, which the loader's last checks use, can import them.
+"""
 
 from sitegen.cache import file_sha256
-from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
 
-__all__ = ["Catalog", "file_hashes", "load_catalog"]
+__all__ = ["Catalog", "file_hashes"]
 
 
 def file_hashes(catalog: Catalog) -> dict[str, str]:

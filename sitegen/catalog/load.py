@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sitegen.catalog.check_expansion import check_expansion
 from sitegen.catalog.checker import Locator
 from sitegen.catalog.images import image_problem
 from sitegen.catalog.models import (
@@ -32,10 +33,6 @@ def load_catalog(root: Path, *, strict: bool = False) -> tuple[Catalog, list[Pro
     Returns the catalog and its warnings; raises CatalogError with every problem found when
     there is any error (or any warning, with `strict`).
     """
-    # Expansion imports the catalog's models: its checks are imported when a catalog is
-    # loaded, not with this module.
-    from sitegen.catalog.check_expansion import check_expansion
-
     if not root.is_dir():
         raise SitegenError(f"{display_path(root)}: catalog folder not found")
     catalog = Catalog(root.resolve())
