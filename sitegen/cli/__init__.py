@@ -2,7 +2,9 @@
 
 The group and the entry point live here; the commands, one module per group of them: catalog
 (validate, variants, products), render (render, status, index, verify-layers), farm
-(worker), site (build, serve), publish (publish). options holds what they share.
+(worker), site (build, serve), publish (publish). What they share: options (the State,
+the option declarations, the checks of options) and output (tables, progress bars).
+A command parses options, calls its stage and prints; the computing is the stage's.
 """
 
 from __future__ import annotations
