@@ -80,6 +80,11 @@ class Plan:
         """(product, reason) -> number of jobs; reasons shortened to their first word."""
         return Counter((j.wanted.product, j.reason.split(":")[0]) for j in self.jobs)
 
+    def reasons(self) -> dict[str, int]:
+        """Reason -> number of jobs, whole reasons ("stale: texture changed"), in the order
+        the jobs first give them."""
+        return dict(Counter(j.reason for j in self.jobs))
+
 
 def quality_settings(quality: Quality) -> dict[str, Any]:
     """The settings of a quality that change its pictures."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from sitegen.catalog.models import Catalog
 from sitegen.cli.options import State, check_qualities, open_store, pass_state, renders_option
 from sitegen.cli.output import print_table
 from sitegen.errors import SitegenError
+
+if TYPE_CHECKING:
+    from sitegen.expand import KindPlan
 
 
 @click.command()
@@ -106,7 +109,7 @@ def variants(state: State, product: str, kind_id: str | None, count: bool, defau
         sys.stdout.write("".join(key + "\n" for key in product_keys(plans)))
 
 
-def _colouring_json(plan: Any, values: tuple[int, ...] | None) -> dict[str, Any]:
+def _colouring_json(plan: KindPlan, values: tuple[int, ...] | None) -> dict[str, Any]:
     return {
         "kind": plan.kind,
         "parts": dict(zip(plan.part_names, values, strict=True)) if values is not None else None,

@@ -24,7 +24,7 @@ from sitegen.cli.output import Progress, print_table
 from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
-    from sitegen.plan import LayerReadiness
+    from sitegen.plan import Job, LayerReadiness, Plan
     from sitegen.store import RenderStore
 
 # A plan larger than this asks for --limit or --yes before starting.
@@ -137,7 +137,7 @@ def _planned_blender(blender: str | None, farm: str | None) -> str | None:
     return find_blender(blender).version
 
 
-def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
+def _print_plan(plan: Plan, wanted: int, as_json: bool) -> None:
     counts = plan.counts()
     if as_json:
         click.echo(json.dumps({"event": "plan", "wanted": wanted, "ready": plan.ready,
@@ -145,10 +145,7 @@ def _print_plan(plan: Any, wanted: int, as_json: bool) -> None:
                                "by_product": {f"{p} {r}": n for (p, r), n in
                                               sorted(counts.items())}}))
         return
-    reasons: dict[str, int] = {}
-    for job in plan.jobs:
-        reasons[job.reason] = reasons.get(job.reason, 0) + 1
-    line = ", ".join(f"{n} ({r})" for r, n in reasons.items()) or "nothing"
+    line = ", ".join(f"{n} ({r})" for r, n in plan.reasons().items()) or "nothing"
     click.echo(f"wanted {wanted}: {plan.ready} ready; render {line}")
     if plan.stale_kept:
         click.echo(f"{plan.stale_kept} stale picture(s) kept: re-render them with --stale")
@@ -168,7 +165,7 @@ def _print_layer_readiness(rows: list[LayerReadiness], as_json: bool) -> None:
                        f"of {row['allowed']}")
 
 
-def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Any], workers: int | None,
+def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: int | None,
                 threads: int, timeout: float, recycle_after: int, blender: str | None,
                 device: str, as_json: bool, farm: str | None = None) -> None:
     import signal
