@@ -1,4 +1,5 @@
-"""What the commands print beyond plain lines: tables, and progress bars fed by events."""
+"""The terminal side of the commands: tables, progress bars fed by a stage's events, and
+SIGTERM taken as Ctrl-C."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ class Progress:
     def close(self) -> None:
         """Take the bar off the terminal (closing twice is harmless)."""
         self.bar.close()
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM stop a long command as Ctrl-C does (what finished is kept, and said)."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)

@@ -20,7 +20,7 @@ from sitegen.cli.options import (
     pass_state,
     renders_option,
 )
-from sitegen.cli.output import Progress, print_table
+from sitegen.cli.output import Progress, interrupt_on_sigterm, print_table
 from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
@@ -168,8 +168,6 @@ def _print_layer_readiness(rows: list[LayerReadiness], as_json: bool) -> None:
 def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: int | None,
                 threads: int, timeout: float, recycle_after: int, blender: str | None,
                 device: str, as_json: bool, farm: str | None = None) -> None:
-    import signal
-
     from sitegen.render import PoolSettings, default_workers, render_jobs
 
     settings = PoolSettings(workers=workers or default_workers(), threads=threads,
@@ -199,10 +197,7 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: 
         settings = replace(settings, workers=max(1, processes),
                            threads=max((w.threads for w in farm_workers), default=1))
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    interrupt_on_sigterm()
     bar = None if as_json else Progress(len(jobs), unit="render")
 
     def on_event(event: dict[str, Any]) -> None:
@@ -380,7 +375,6 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
       sitegen verify-layers --samples 64 --denoise off
     """
     import random
-    import signal
 
     from sitegen.render import PoolSettings, default_workers
     from sitegen.verify import iter_report_lines, plan_verification, run_verification
@@ -399,10 +393,7 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
         store = open_store(renders)
     settings = PoolSettings(workers=workers or default_workers())
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    interrupt_on_sigterm()
     bar = None
     if not as_json:
         click.echo(f"seed {seed}: {len(verification.pictures)} picture(s) to compare")
