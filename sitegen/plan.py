@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from sitegen.catalog.models import MAPS, Catalog, Finish, Order, Product, Quality
+from sitegen.catalog.models import MAPS, Catalog, Finish, Order, Pattern, Product, Quality
 from sitegen.errors import SitegenError
 from sitegen.expand import (
     KindPlan,
@@ -24,6 +24,7 @@ from sitegen.layers import (
     kind_patterns,
     pattern_layer_pictures,
 )
+from sitegen.protocol import Material
 from sitegen.store.records import Stored as Stored  # what the store says; verify imports it here
 
 # Bumped when the way pictures are made changes (the Blender worker, material building):
@@ -98,19 +99,21 @@ def digest(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def finish_material(catalog: Catalog, finish: Finish) -> dict[str, Any]:
+def finish_material(catalog: Catalog, finish: Finish) -> Material:
     """How a finish looks: its colour, and per map the texture file used (or None).
 
     The pattern's map mode says where each map comes from: the pattern's shared file, or
     the finish's own file.
     """
     pattern = catalog.patterns[finish.pattern]
-    material: dict[str, Any] = {"color": finish.color}
+    maps: dict[str, str | None] = {}
     for map_name in MAPS:
-        owner: Finish | Any = pattern if getattr(pattern.maps, map_name) == "pattern" else finish
+        owner: Finish | Pattern = (pattern if getattr(pattern.maps, map_name) == "pattern"
+                                   else finish)
         path = catalog.texture_path(owner, map_name)
-        material[map_name] = str(path) if path is not None else None
-    return material
+        maps[map_name] = str(path) if path is not None else None
+    return {"color": finish.color, "diffuse": maps["diffuse"], "normal": maps["normal"],
+            "roughness": maps["roughness"]}
 
 
 def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, str],
@@ -136,8 +139,11 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
             inputs["neutral"] = digest(NEUTRAL_MATERIAL)
         elif value and f"finish {value}" not in inputs:
             material = finish_material(catalog, catalog.finishes[value])
-            inputs[f"finish {value}"] = digest({k: file_hashes[v] if k in MAPS and v else v
-                                                for k, v in material.items()})
+            hashed: dict[str, str | None] = {"color": material["color"]}
+            for map_name in MAPS:
+                path = material[map_name]  # type: ignore[literal-required]
+                hashed[map_name] = file_hashes[path] if path else None
+            inputs[f"finish {value}"] = digest(hashed)
     return inputs
 
 

@@ -81,6 +81,8 @@ from sitegen.plan import (
     is_current,
     render_inputs,
 )
+from sitegen.render import Event, PoolSettings
+from sitegen.store import RenderStore
 
 SSIM_WINDOW = 8
 SSIM_NOTE = ("luminance (BT.601), 8x8 non-overlapping windows, C1=(0.01*255)^2, "
@@ -503,9 +505,9 @@ def _render_kind(w: Wanted) -> str:
     return "full" if w.layer is None else "backdrop" if not w.layer else "part"
 
 
-def run_verification(verification: Verification, settings: Any, *,
-                     store: Any = None, out: Path | None = None,
-                     on_event: Callable[[dict[str, Any]], None] = lambda e: None) -> Report:
+def run_verification(verification: Verification, settings: PoolSettings, *,
+                     store: RenderStore | None = None, out: Path | None = None,
+                     on_event: Callable[[Event], None] = lambda e: None) -> Report:
     """Render what is missing into a temporary store, stack, compare.
 
     `store`: a render store to take layers from (those whose fingerprint matches exactly);
@@ -546,7 +548,7 @@ def run_verification(verification: Verification, settings: Any, *,
         temp = FolderStore(Path(tmp))
         seconds: dict[str, list[float]] = {}
 
-        def on_render(event: dict[str, Any]) -> None:
+        def on_render(event: Event) -> None:
             if event.get("event") == "rendered":
                 kind = _render_kind(jobs[event["address"]].wanted)
                 seconds.setdefault(kind, []).append(float(event["seconds"]))
@@ -565,7 +567,7 @@ def run_verification(verification: Verification, settings: Any, *,
         report.rendered_layers = len(jobs) - report.rendered_full
 
         def read(w: Wanted) -> bytes:
-            data = (temp.read_file(w.address) if w.address in jobs
+            data = (temp.read_file(w.address) if w.address in jobs or store is None
                     else store.read_file(w.address))
             if data is None:
                 raise SitegenError(f"{w.address}: the picture is missing")

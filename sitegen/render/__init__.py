@@ -98,7 +98,7 @@ def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job]
     the neutral material, when layers need it)."""
     m = catalog.models[model]
     values = {v for job in jobs for _, v in job.wanted.values}
-    materials = {str(f): cast(Material, finish_material(catalog, catalog.finishes[f]))
+    materials = {str(f): finish_material(catalog, catalog.finishes[f])
                  for f in sorted(v for v in values if v > 0)}
     if NEUTRAL in values:
         materials[NEUTRAL_KEY] = cast(Material, dict(NEUTRAL_MATERIAL))
