@@ -439,3 +439,22 @@ def sketchbook_entries(plans: Sequence[KindPlan]) -> list[SketchbookEntry]:
         parts = dict.fromkeys(name for plan in members for name in plan.part_names)
         entries.append(SketchbookEntry(tuple(p.kind for p in members), tuple(parts), switch))
     return entries
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    """What `sitegen products` shows of a product."""
+
+    product: str
+    kinds: tuple[tuple[str, int], ...]  # (kind, its allowed colourings)
+    entries: tuple[SketchbookEntry, ...]
+    views: int
+    colourings: int  # distinct over its kinds
+
+
+def summarize_product(catalog: Catalog, product: Product) -> ProductSummary:
+    """A product's kinds with their counts, its sketchbook entries, views and count."""
+    plans = expand_product(catalog, product)
+    return ProductSummary(product.id, tuple((p.kind, count_colourings(p)) for p in plans),
+                          tuple(sketchbook_entries(plans)),
+                          len(catalog.models[product.model].views), count_union(plans))

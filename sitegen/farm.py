@@ -23,7 +23,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -550,6 +550,13 @@ class FarmWorker:
     device: str
     renders: str
     blender: str | None = None  # its Blender's version ("5.0.1"); None: not told
+
+
+def pool_for(workers: Sequence[FarmWorker], settings: PoolSettings) -> PoolSettings:
+    """The host's pool settings for a farm: as many chunks at a time as the workers have
+    processes (one when none answered yet), their largest thread count."""
+    return replace(settings, workers=max(1, sum(w.processes for w in workers)),
+                   threads=max((w.threads for w in workers), default=1))
 
 
 def portable_open(message: OpenMessage, hashes: Mapping[str, str]

@@ -130,20 +130,19 @@ def products(state: State) -> None:
     Example:
       sitegen products
     """
-    from sitegen.expand import count_colourings, count_union, expand_product, sketchbook_entries
+    from sitegen.expand import summarize_product
 
     catalog, _ = state.load()
     rows = [("PRODUCT", "KINDS", "SKETCHBOOK ENTRIES", "VIEWS", "COLOURINGS")]
     for product in catalog.products.values():
-        plans = expand_product(catalog, product)
-        kinds = ", ".join(f"{p.kind} ({count_colourings(p)})" for p in plans)
+        summary = summarize_product(catalog, product)
+        kinds = ", ".join(f"{kind} ({n})" for kind, n in summary.kinds)
         entries = "; ".join(
             " + ".join(e.kinds) + (" [switch]" if e.style_switch else " [follows]"
                                    if len(e.kinds) > 1 else "")
-            for e in sketchbook_entries(plans)
+            for e in summary.entries
         )
-        views = str(len(catalog.models[product.model].views))
-        rows.append((product.id, kinds, entries, views, str(count_union(plans))))
+        rows.append((product.id, kinds, entries, str(summary.views), str(summary.colourings)))
     print_table(rows)
 
 

@@ -174,15 +174,13 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: 
                             recycle_after=recycle_after, timeout=timeout, blender=blender,
                             device=device)
     if farm is not None:
-        from dataclasses import replace
 
-        from sitegen.farm import Farm, redact
+        from sitegen.farm import Farm, pool_for, redact
 
         farm_client = Farm(farm)
         farm = redact(farm)  # shown without its password
         farm_client.check()
         farm_workers = farm_client.workers()
-        processes = sum(w.processes for w in farm_workers)
         if as_json:
             click.echo(json.dumps({"event": "farm", "url": farm, "workers": [
                 {"hostname": w.hostname, "processes": w.processes, "threads": w.threads,
@@ -194,8 +192,7 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: 
         else:
             click.echo(f"farm {farm}: no worker answered yet; the chunks wait in the queue "
                        "until one starts (`sitegen worker`)", err=True)
-        settings = replace(settings, workers=max(1, processes),
-                           threads=max((w.threads for w in farm_workers), default=1))
+        settings = pool_for(farm_workers, settings)
 
     interrupt_on_sigterm()
     bar = None if as_json else Progress(len(jobs), unit="render")
