@@ -28,7 +28,7 @@ from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.protocol import Material, OpenMessage, Quality, RenderFields
 from sitegen.render.blender import Blender, find_blender
 from sitegen.render.workers import WorkerGone, WorkerProcess, WorkerStartError, worker_command
-from sitegen.store import RenderStore, make_thumbnail, thumb_address
+from sitegen.store import RenderStore, make_thumbnail, remove_picture, thumb_address
 
 Event = dict[str, Any]  # a run's progress events (rendered, failed, worker, refused)
 
@@ -263,9 +263,7 @@ def render_jobs(catalog: Catalog, store: RenderStore, jobs: Sequence[Job],
         while not results.empty():  # rendered but not indexed: removed, as the index says
             event = results.get_nowait()
             if event["event"] == "rendered":
-                address = event["job"].wanted.address
-                store.path_of(address).unlink(missing_ok=True)
-                store.path_of(thumb_address(address)).unlink(missing_ok=True)
+                remove_picture(store, event["job"].wanted.address)
         raise
     finally:
         stop.set()
@@ -331,15 +329,15 @@ def _collect(event: Event, catalog: Catalog, store: RenderStore, summary: Summar
     if event["event"] == "rendered":
         job: Job = event["job"]
         address = job.wanted.address
-        picture, thumb = store.path_of(address), store.path_of(thumb_address(address))
+        picture = store.path_of(address)
         try:
-            make_thumbnail(picture, thumb)
+            make_thumbnail(picture, store.path_of(thumb_address(address)))
             index_picture(catalog, store, summary, job, event)
         except (OSError, EnvironmentFailure) as exc:
-            picture.unlink(missing_ok=True)
-            thumb.unlink(missing_ok=True)
+            remove_picture(store, address)
             store.check_space(picture.parent)  # a full disk stops the run, with its cause
-            failure = environment_failure(exc, getattr(exc, "path", None) or picture.parent)
+            # An EnvironmentFailure (the index's) stays as it is; an OSError names the folder.
+            failure = environment_failure(exc, picture.parent)
             if failure is not None:
                 raise failure from None
             if not isinstance(exc, OSError) or exc.errno is not None:

@@ -23,6 +23,7 @@ from sitegen.store.folder import (
     insert_record,
     is_picture_name,
     make_thumbnail,
+    remove_picture,
     select_quality,
     select_records,
     select_stored,
@@ -34,7 +35,8 @@ from sitegen.store.records import Record, Stored
 __all__ = [
     "BLOBS", "INDEX_NAME", "LOCK_NAME", "SCHEMA", "TEMP_MARK", "THUMB_SIZE", "THUMB_SUFFIX",
     "FolderStore", "Record", "RenderStore", "Stored", "check_writable", "index_errors",
-    "insert_record", "is_picture_name", "make_thumbnail", "open_store", "select_quality",
+    "insert_record", "is_picture_name", "make_thumbnail", "open_store", "remove_picture",
+    "select_quality",
     "select_records", "select_stored", "thumb_address",
 ]
 

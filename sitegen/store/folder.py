@@ -128,8 +128,7 @@ class FolderStore:
         removed = 0
         for address in addresses:
             if address not in indexed and self.exists(address):
-                self.path_of(address).unlink(missing_ok=True)
-                self.path_of(thumb_address(address)).unlink(missing_ok=True)
+                remove_picture(self, address)
                 removed += 1
         return removed
 
@@ -322,12 +321,17 @@ def index_errors(path: Path) -> Iterator[None]:
         raise failure from None
 
 
+def _existing(path: Path) -> Path:
+    """`path`, or its nearest parent that exists (a store not made yet)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def _free_bytes(path: Path) -> int:
-    place = path
-    while not place.exists() and place != place.parent:
-        place = place.parent
+    """Bytes free to this user on `path`'s file system (MIN_FREE when it cannot tell)."""
     try:
-        stats = os.statvfs(place)
+        stats = os.statvfs(_existing(path))
     except OSError:
         return MIN_FREE
     return stats.f_bavail * stats.f_frsize if stats.f_blocks else MIN_FREE
@@ -340,9 +344,7 @@ MIN_FREE = 256 * 1024  # less free space than this counts as a full disk
 def check_writable(folder: Path) -> None:
     """Raise EnvironmentFailure when `folder` (or, not made yet, its nearest existing
     parent) cannot take a picture now: no space, read-only, no permission."""
-    place = folder
-    while not place.exists() and place != place.parent:
-        place = place.parent
+    place = _existing(folder)
     if _free_bytes(place) < MIN_FREE:
         raise EnvironmentFailure(place, errno.ENOSPC)
     probe = place / f".space{TEMP_MARK}{os.getpid()}"
@@ -356,6 +358,13 @@ def check_writable(folder: Path) -> None:
     finally:
         with contextlib.suppress(OSError):
             probe.unlink()
+
+
+def remove_picture(store: RenderStore, address: str) -> None:
+    """Delete a picture's local file and its thumbnail (one that is not, or cannot be,
+    indexed), so the index and the files agree."""
+    store.path_of(address).unlink(missing_ok=True)
+    store.path_of(thumb_address(address)).unlink(missing_ok=True)
 
 
 def make_thumbnail(picture: Path, thumb: Path) -> None:
