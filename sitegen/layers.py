@@ -29,7 +29,7 @@ NEUTRAL = -1
 NEUTRAL_MATERIAL = {"color": "#b0b0b0", "diffuse": None, "normal": None, "roughness": None}
 
 PREFIX = "layer-"
-BACKDROP = "backdrop"
+BACKDROP = "base"  # the backdrop with its parts as holdouts (until 2026-12: "backdrop")
 
 
 def presence_of(mesh_values: Sequence[int]) -> str:
@@ -38,7 +38,7 @@ def presence_of(mesh_values: Sequence[int]) -> str:
 
 
 def backdrop_name(presence: str) -> str:
-    """`layer-<presence>-backdrop`."""
+    """`layer-<presence>-base`."""
     return f"{PREFIX}{presence}-{BACKDROP}"
 
 

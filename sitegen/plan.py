@@ -90,7 +90,10 @@ class Plan:
 def quality_settings(quality: Quality) -> dict[str, Any]:
     """The settings of a quality that change its pictures."""
     data = quality.model_dump()
-    return {name: data[name] for name in PICTURE_SETTINGS}
+    settings = {name: data[name] for name in PICTURE_SETTINGS}
+    if quality.sizes:  # (only when given: qualities without sizes keep their fingerprints)
+        settings["sizes"] = sorted(quality.sizes)
+    return settings
 
 
 def digest(data: Any) -> str:
@@ -294,8 +297,8 @@ def check_quality_unchanged(quality: Quality, stored_settings: Mapping[str, Any]
     if stored_settings is None:
         return
     now = quality_settings(quality)
-    diffs = [f"{k} {stored_settings.get(k)!r} -> {now[k]!r}" for k in PICTURE_SETTINGS
-             if stored_settings.get(k) != now[k]]
+    diffs = [f"{k} {stored_settings.get(k)!r} -> {now.get(k)!r}"
+             for k in (*PICTURE_SETTINGS, "sizes") if stored_settings.get(k) != now.get(k)]
     if diffs:
         raise SitegenError(
             f"quality '{quality.id}' already has renders made with other settings "

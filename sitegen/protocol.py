@@ -46,6 +46,7 @@ class Quality(TypedDict):
     denoise: Literal["off", "fast", "balanced", "high"]
     primary: bool
     layers: bool
+    sizes: NotRequired[list[int]]  # smaller widths made on the host (sitegen.sizes)
     compositing: NotRequired[bool]
 
 
@@ -66,6 +67,7 @@ class Layer(TypedDict):
 
     kind: Literal["backdrop", "part"]
     meshes: NotRequired[list[str]]  # for a part
+    crop: NotRequired[bool]  # a part: render only its screen bounds (default true)
 
 
 class RenderFields(TypedDict):
@@ -330,6 +332,8 @@ class PageData(TypedDict):
     ext: str
     renders_url: str
     thumb_suffix: str
+    resolution: list[int]  # the quality's [width, height]: the full-size picture
+    sizes: list[int]  # the smaller widths also stored (`<name>.w<W>.<ext>`), ascending
     views: list[str]
     meshes: list[str]
     patterns: dict[str, PatternData]

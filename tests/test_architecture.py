@@ -19,6 +19,7 @@ PACKAGE = ROOT / "sitegen"
 LAYERS: dict[str, int] = {
     # 0: shared vocabulary, no domain
     "sitegen": 0, "sitegen.errors": 0, "sitegen.cache": 0, "sitegen.package_data": 0,
+    "sitegen.sizes": 0,
     "sitegen.protocol": 0, "sitegen.schemas": 0, "sitegen.constraints": 0,
     "sitegen.store.records": 0, "sitegen.s3_client": 0,
     # 1-4: the catalog, its expansion and the plan (pure)

@@ -168,6 +168,9 @@ class Quality(Entity):
                        BeforeValidator(_denoise_boolean)] = "fast"
     primary: bool = False
     layers: bool = False
+    # Smaller widths also made from each picture (CATALOG_FORMAT.md 1.1, sitegen/sizes.py);
+    # validate checks each is below the resolution's width, none twice.
+    sizes: list[Annotated[int, Field(ge=1, le=65536)]] = Field(default_factory=list)
 
     @property
     def ext(self) -> str:

@@ -84,6 +84,14 @@ def _check_qualities(check: Checker, locator: Locator) -> None:
         check.error(primaries[1] if primaries else qualities[0], "primary",
                     message=f"exactly one quality must be primary: true (primary now: {names})")
     for q in qualities:
+        width = q.resolution[0]
+        too_wide = [w for w in q.sizes if w >= width]
+        twice = sorted({w for w in q.sizes if q.sizes.count(w) > 1})
+        if too_wide:
+            check.error(q, "sizes", message=f"sizes {listing(map(str, too_wide))} not smaller "
+                        f"than the resolution's width ({width}): a size is a downscaled copy")
+        if twice:
+            check.error(q, "sizes", message=f"sizes {listing(map(str, twice))} given twice")
         if q.transparent and q.format == "jpeg":
             check.error(q, "transparent", message="jpeg has no transparency: use png or webp, "
                         "or transparent: false")

@@ -295,7 +295,7 @@ export class Layers {
   names(kind, values) {
     const presence = this.presence(kind, values);
     const groups = this.groups.get(kind);
-    const names = [`layer-${presence}-backdrop`];
+    const names = [`layer-${presence}-base`];
     kind.parts.forEach((p, i) => {
       if (values[i] !== 0) names.push(`layer-${presence}-${groups[i]}-${values[i]}`);
     });
