@@ -520,11 +520,13 @@ export class Layers {
 // ---------------------------------------------------------------------------------------
 // Stacking in linear light (docs/layers.md, "Stacking in the browser")
 //
-// CSS blends in display space (sRGB values); the renderer averages light. At a pixel a part
-// covers only partly the two differ a lot (a dark part on a light floor). So once every
-// layer is decoded, the page redraws the stack into a canvas in linear light: the sRGB
-// curve undone, the part layers added (premultiplied), the rest of the pixel taken from the
-// backdrop, the curve redone. sitegen/verify.py `composite` does the same in Python.
+// The backdrop (`layer-<presence>-base`) holds the present parts as holdouts: black where a
+// part covers a pixel, only the (1 - coverage) share of the floor at an edge. So every
+// layer is *added*: CSS adds display values (plus-lighter), which differs from the render
+// where a part covers a pixel only partly (the renderer averages light). Once every layer
+// is decoded, the page redraws the stack into a canvas in linear light: the sRGB curve
+// undone, backdrop and part layers (premultiplied) added, clamped to 1, the curve redone.
+// sitegen/verify.py `composite` does the same in Python.
 
 const TO_LINEAR = new Float32Array(256);
 for (let v = 0; v < 256; v++) {
@@ -548,35 +550,32 @@ function toSrgbTable() {
 
 /**
  * Stack RGBA pixel arrays (straight alpha, as `getImageData` gives them) in linear light:
- * out = sum(a_i * lin(L_i)) + (1 - min(1, sum a_i)) * lin(B), each sum clamped to 1, then
- * back to sRGB. `out` (RGBA, opaque) may be `backdrop` itself.
+ * out = min(1, lin(B) + sum(a_i * lin(L_i))) per channel, then back to sRGB. A pixel no
+ * layer touches (every alpha 0) keeps the backdrop's bytes. `out` (RGBA, opaque) may be
+ * `backdrop` itself.
  */
 export function stackLinear(backdrop, layers, out) {
   const srgb = toSrgbTable();
   const n = backdrop.length;
   for (let i = 0; i < n; i += 4) {
-    let alpha = 0;
-    let r = 0;
-    let g = 0;
-    let b = 0;
+    let touched = false;
+    let r = TO_LINEAR[backdrop[i]];
+    let g = TO_LINEAR[backdrop[i + 1]];
+    let b = TO_LINEAR[backdrop[i + 2]];
     for (const layer of layers) {
       const a = layer[i + 3];
       if (a === 0) continue;
       const f = a / 255;
-      alpha += f;
+      touched = true;
       r += f * TO_LINEAR[layer[i]];
       g += f * TO_LINEAR[layer[i + 1]];
       b += f * TO_LINEAR[layer[i + 2]];
     }
-    if (alpha === 0) {
+    if (!touched) {
       out[i] = backdrop[i];
       out[i + 1] = backdrop[i + 1];
       out[i + 2] = backdrop[i + 2];
     } else {
-      const rest = alpha >= 1 ? 0 : 1 - alpha;
-      r = Math.min(r, 1) + rest * TO_LINEAR[backdrop[i]];
-      g = Math.min(g, 1) + rest * TO_LINEAR[backdrop[i + 1]];
-      b = Math.min(b, 1) + rest * TO_LINEAR[backdrop[i + 2]];
       out[i] = srgb[Math.round(Math.min(r, 1) * SRGB_STEPS)];
       out[i + 1] = srgb[Math.round(Math.min(g, 1) * SRGB_STEPS)];
       out[i + 2] = srgb[Math.round(Math.min(b, 1) * SRGB_STEPS)];

@@ -40,6 +40,37 @@ export function toFilter(object) {
   return filter;
 }
 
+/**
+ * A picture's copy `width` pixels wide (CATALOG_FORMAT.md, sitegen/sizes.py
+ * `sized_address`): `<name>.w<W>.<ext>`. A width that is null, undefined or the full
+ * width leaves the URL as it is (the full size has the plain name).
+ */
+export function sizedUrl(url, width, fullWidth = null) {
+  if (width === null || width === undefined || width === fullWidth) return url;
+  const dot = url.lastIndexOf(".");
+  const slash = url.lastIndexOf("/");
+  if (dot <= slash) throw new Error(`no extension in ${url}`);
+  return `${url.slice(0, dot)}.w${width}${url.slice(dot)}`;
+}
+
+/**
+ * The width to load for a picture shown `cssWidth` CSS pixels wide at `dpr` device pixels
+ * per CSS pixel: the smallest of `sizes` (the quality's smaller widths) that is at least
+ * cssWidth * dpr, else the full width.
+ */
+export function chooseWidth(sizes, fullWidth, cssWidth, dpr = 1) {
+  const needed = cssWidth * (dpr > 0 ? dpr : 1);
+  let best = fullWidth;
+  for (const w of sizes || []) if (w < fullWidth && w >= needed && w < best) best = w;
+  return best;
+}
+
+/** A `srcset` (w descriptors): every smaller size, then the full width (the plain name). */
+export function srcsetOf(url, sizes, fullWidth) {
+  const widths = [...new Set((sizes || []).filter((w) => w < fullWidth))].sort((a, b) => a - b);
+  return [...widths.map((w) => `${sizedUrl(url, w)} ${w}w`), `${url} ${fullWidth}w`].join(", ");
+}
+
 /** A count as a number when that is exact (below 2^53), else as the exact BigInt. */
 export function exact(n) {
   return typeof n === "bigint" && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
@@ -60,6 +91,10 @@ export class Model {
     }
     this.data = raw;
     this.rendersBase = new URL(raw.renders_url || "", pageUrl).href;
+    // The full size (the plain name) and the smaller widths each picture also has.
+    this.resolution = Array.isArray(raw.resolution) ? raw.resolution : null;
+    this.fullWidth = this.resolution ? this.resolution[0] : null;
+    this.sizes = this.fullWidth ? [...(raw.sizes || [])].filter((w) => w < this.fullWidth).sort((a, b) => a - b) : [];
     this.kinds = new Map(); // kind id -> prepared kind
     for (const [id, kind] of Object.entries(raw.kinds)) {
       const index = new Map(kind.parts.map((p, i) => [p.name, i]));
@@ -209,18 +244,32 @@ export class Model {
    * Every URL the picture is made of: the picture itself, or at a layered quality the
    * backdrop and then each present part's layer, in kind order.
    */
-  pictureUrls(kind, values, view, thumb = false) {
+  pictureUrls(kind, values, view, thumb = false, width = null) {
     const data = this.data;
     const tail = thumb ? data.thumb_suffix || ".thumb.webp" : `.${data.ext}`;
     const names = this.layers
       ? this.layers.names(kind, this.arrayOf(kind, values))
       : [this.keyOf(kind, values)];
-    return names.map((name) => `${this.rendersBase}${data.quality}/${data.model}/${view}/${name}${tail}`);
+    const sized = !thumb && width !== null && width !== this.fullWidth && this.sizes.includes(width);
+    return names.map((name) => {
+      const url = `${this.rendersBase}${data.quality}/${data.model}/${view}/${name}${tail}`;
+      return sized ? sizedUrl(url, width) : url;
+    });
   }
 
   /** The picture's URL (at a layered quality: its backdrop's). */
-  pictureUrl(kind, values, view, thumb = false) {
-    return this.pictureUrls(kind, values, view, thumb)[0];
+  pictureUrl(kind, values, view, thumb = false, width = null) {
+    return this.pictureUrls(kind, values, view, thumb, width)[0];
+  }
+
+  /** The width to load for a picture shown `cssWidth` CSS pixels wide (see chooseWidth). */
+  widthFor(cssWidth, dpr = 1) {
+    return chooseWidth(this.sizes, this.fullWidth, cssWidth, dpr);
+  }
+
+  /** The `srcset` of a picture's (full-size, plain) URL: every size and the full width. */
+  srcset(url) {
+    return this.fullWidth ? srcsetOf(url, this.sizes, this.fullWidth) : null;
   }
 
   /** Whether the colouring's picture (at a layered quality: every layer) is ready. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Model, exact, showsStyleSwitch, toFilter, viewName } from "../static/model.js";
+import { Model, chooseWidth, exact, showsStyleSwitch, sizedUrl, srcsetOf, toFilter, viewName } from "../static/model.js";
 import { PAGE, stoolData, stoolValues } from "./fixture.mjs";
 
 const model = (options) => new Model(stoolData(options), PAGE);
@@ -237,7 +237,7 @@ test("at a layered quality a picture is its backdrop and the present parts' laye
   const lino = stateOf(m, "lino", { Frame: 2, Top: 11, Rim: 20 });
   const base = "https://shop.example/sketch/renders/preview/kino/front/";
   assert.deepEqual(m.pictureUrls(lino.kind, lino.values, "front"), [
-    `${base}layer-1110-backdrop.jpg`, `${base}layer-1110-frame-2.jpg`,
+    `${base}layer-1110-base.jpg`, `${base}layer-1110-frame-2.jpg`,
     `${base}layer-1110-top-11.jpg`, `${base}layer-1110-rim-20.jpg`]);
   assert.equal(m.isReady(lino.kind, lino.values, "front"), true);
   const lino21 = stateOf(m, "lino", { Frame: 2, Top: 11, Rim: 21 });
@@ -248,4 +248,59 @@ test("at a layered quality a picture is its backdrop and the present parts' laye
   // wood: frame 2 & top 2 only; lino: 2 frames x (top 10 rim 20, top 11 rim 20).
   assert.equal(m.count(m.entries[0], "front", toFilter({})), 5n);
   assert.equal(exact(m.count(m.entries[0], "front", toFilter({ Rim: [0] }))), 1);
+});
+
+test("a sized copy's URL is <name>.w<W>.<ext>; the full width keeps the plain name", () => {
+  const url = "https://shop.example/r/q/kino/front/frame-1_top-2.jpg";
+  assert.equal(sizedUrl(url, 400), "https://shop.example/r/q/kino/front/frame-1_top-2.w400.jpg");
+  assert.equal(sizedUrl(url, null), url);
+  assert.equal(sizedUrl(url, 1600, 1600), url);
+  assert.equal(sizedUrl("../../r/q/m/v/layer-11-base.webp", 800), "../../r/q/m/v/layer-11-base.w800.webp");
+  assert.throws(() => sizedUrl("https://shop.example/r.x/name", 400), /no extension/);
+});
+
+test("the width to load: the smallest size covering the shown width in device pixels", () => {
+  const sizes = [400, 800, 1200];
+  assert.equal(chooseWidth(sizes, 1600, 360, 1), 400);
+  assert.equal(chooseWidth(sizes, 1600, 400, 1), 400); // exactly enough
+  assert.equal(chooseWidth(sizes, 1600, 401, 1), 800);
+  assert.equal(chooseWidth(sizes, 1600, 360, 2), 800); // 720 device pixels
+  assert.equal(chooseWidth(sizes, 1600, 700, 2), 1600); // 1400: none is enough, the full size
+  assert.equal(chooseWidth(sizes, 1600, 2000, 1), 1600);
+  assert.equal(chooseWidth([800, 400], 1600, 300, 1), 400); // any order
+  assert.equal(chooseWidth([], 1600, 10, 1), 1600);
+  assert.equal(chooseWidth(undefined, 1600, 10, 1), 1600);
+  assert.equal(chooseWidth(sizes, 1600, 300, 0), 400); // no ratio known: 1
+});
+
+test("a srcset lists every size and the full width, ascending", () => {
+  const url = "https://x/q/m/v/k.jpg";
+  assert.equal(srcsetOf(url, [800, 400], 1600), "https://x/q/m/v/k.w400.jpg 400w, https://x/q/m/v/k.w800.jpg 800w, https://x/q/m/v/k.jpg 1600w");
+  assert.equal(srcsetOf(url, [], 1600), "https://x/q/m/v/k.jpg 1600w");
+});
+
+test("the model builds sized picture and layer URLs from resolution and sizes", () => {
+  const data = { ...stoolData(), resolution: [1600, 1200], sizes: [400, 800] };
+  const m = new Model(data, PAGE);
+  assert.equal(m.fullWidth, 1600);
+  assert.deepEqual(m.sizes, [400, 800]);
+  const s = stateOf(m, "wood", { Frame: 1, Top: 11 });
+  const plainUrl = m.pictureUrl(s.kind, s.values, "front");
+  assert.equal(m.pictureUrl(s.kind, s.values, "front", false, 400), plainUrl.replace(/\.jpg$/, ".w400.jpg"));
+  assert.equal(m.pictureUrl(s.kind, s.values, "front", false, 1600), plainUrl);
+  assert.equal(m.pictureUrl(s.kind, s.values, "front", false, 555), plainUrl); // not a size
+  assert.equal(m.pictureUrl(s.kind, s.values, "front", true, 400), m.pictureUrl(s.kind, s.values, "front", true));
+  assert.equal(m.widthFor(300, 1), 400);
+  assert.equal(m.widthFor(500, 1), 800);
+  assert.equal(m.widthFor(500, 2), 1600);
+  assert.equal(m.srcset(plainUrl), srcsetOf(plainUrl, [400, 800], 1600));
+  // Layers of one stack: all at the same width.
+  data.layers = { front: { "1110": { backdrop: true, parts: { frame: [2], top: [11], rim: [20] } } } };
+  for (const kind of Object.values(data.kinds)) delete kind.ready;
+  const layered = new Model(data, PAGE);
+  const lino = stateOf(layered, "lino", { Frame: 2, Top: 11, Rim: 20 });
+  const urls = layered.pictureUrls(lino.kind, lino.values, "front", false, 800);
+  assert.equal(urls.length, 4);
+  assert.ok(urls.every((u) => u.endsWith(".w800.jpg")), urls.join(" "));
+  assert.match(urls[0], /layer-1110-base\.w800\.jpg$/);
 });
