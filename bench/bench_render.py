@@ -17,7 +17,7 @@ Two benchmarks:
 
 The batch's breakdown comes from the worker's own `timings` (sync, scene_sync, sampling,
 render, write) and from wrapping, for the duration of a run, `WorkerProcess.start/ask/stop`,
-`sitegen.render._collect`, `sitegen.render.make_thumbnail` and the store's `record` and
+`sitegen.render._collect`, `sitegen.render.make_companions` and the store's `record` and
 `remember_quality` (the index) with timers: sitegen's code itself is not changed.
 """
 
@@ -64,7 +64,7 @@ AIM_SPEEDUP = 3.0  # small: batch renders/min >= 3x the old way
 AIM_OUTSIDE_SAMPLING = 0.10  # primary: time outside sampling < 10 % of the batch's wall time
 
 pc = time.perf_counter
-_THUMB = "make_thumbnail"  # imported into sitegen.render, called there by _collect
+_THUMB = "make_companions"  # imported into sitegen.render, called there by _collect
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +276,7 @@ class Recorder:
 
 @contextlib.contextmanager
 def instrumented(store: FolderStore) -> Iterator[Recorder]:
-    """Wrap WorkerProcess.start/ask/stop, _collect, make_thumbnail and the store's index
+    """Wrap WorkerProcess.start/ask/stop, _collect, make_companions and the store's index
     writes (record, remember_quality) with timers for the duration of the block; everything
     is put back afterwards."""
     rec = Recorder()
@@ -321,10 +321,10 @@ def instrumented(store: FolderStore) -> Iterator[Recorder]:
         finally:
             rec.add("collect", pc() - t)
 
-    def thumbnail(*args: Any, **kwargs: Any) -> None:
+    def thumbnail(*args: Any, **kwargs: Any) -> Any:
         t = pc()
         try:
-            orig_thumb(*args, **kwargs)
+            return orig_thumb(*args, **kwargs)
         finally:
             rec.add("thumbnail", pc() - t)
 

@@ -57,7 +57,14 @@ from sitegen.render import (
     threads_per_worker,
 )
 from sitegen.render.workers import WorkerGone, WorkerProcess, worker_command
-from sitegen.store import TEMP_MARK, RenderStore, make_thumbnail, open_store, thumb_address
+from sitegen.store import (
+    TEMP_MARK,
+    RenderStore,
+    companion_addresses,
+    make_companions,
+    open_store,
+    remove_picture,
+)
 
 TASK_NAME = "sitegen.render_chunk"
 QUEUE = "sitegen"
@@ -470,7 +477,9 @@ def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJo
             raise _OpenFailed(answer.get("error"))
         worker.opened = ("farm", key)
     out = work / address
-    thumb = work / thumb_address(address)
+    quality = message["quality"]
+    widths, level = quality.get("sizes", []), quality["jpeg_quality"]
+    companions = [work / name for name in companion_addresses(address, widths)]
     note = work / receipt_name(address)
     try:
         fields = cast(RenderFields, {k: v for k, v in job.items()
@@ -487,9 +496,10 @@ def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJo
                             "worker": _work_name(),
                             "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         try:
-            make_thumbnail(out, thumb)
-            store.put_file(thumb_address(address), thumb)  # once the picture is there, so
-            store.put_file(address, out)  # is its thumbnail
+            # The companions first: once the picture is there, so are they.
+            for name in make_companions(out, address, lambda a: work / a, widths, level):
+                store.put_file(name, work / name)
+            store.put_file(address, out)
             # The receipt goes last: when it is there, picture and thumbnail are complete.
             note.parent.mkdir(parents=True, exist_ok=True)
             note.write_text(json.dumps(receipt, sort_keys=True))
@@ -499,7 +509,7 @@ def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJo
         # (the cast: mypy wants the optional `skipped` spelled out; it is absent here)
         return cast(FarmRendered, {"event": "rendered", **receipt})
     finally:
-        for path in (out, thumb, note):
+        for path in (out, note, *companions):
             path.unlink(missing_ok=True)
 
 
@@ -755,8 +765,7 @@ def _collect(event: FarmEvent, chunk: _Chunk, catalog: Catalog, store: RenderSto
         on_event(cast(Event, event))
         return
     if store.remote:  # record() would upload a copy in the host's cache over the new one
-        for name in (address, thumb_address(address)):
-            store.path_of(name).unlink(missing_ok=True)
+        remove_picture(store, address)  # (the local copies, with its companions)
     index_picture(catalog, store, summary, job, event, rendered=not event.get("skipped"))
     on_event({k: v for k, v in event.items() if k not in ("run", "fingerprint")})
 

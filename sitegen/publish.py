@@ -356,15 +356,14 @@ def local_objects(site: Mapping[str, Path], renders: Mapping[str, Path], prefix:
 
 
 def render_files(addresses: Iterable[str], path_of: Callable[[str], Path]) -> dict[str, Path]:
-    """Store address -> path for the pictures and those of their thumbnails that exist."""
-    from sitegen.store import thumb_address
+    """Store address -> path for the pictures and those of their companions (thumbnails,
+    sized copies) that exist."""
+    from sitegen.store import companion_files
 
     files = {}
     for address in addresses:
         files[address] = path_of(address)
-        thumb = thumb_address(address)
-        if path_of(thumb).is_file():
-            files[thumb] = path_of(thumb)
+        files.update(companion_files(address, path_of))
     return files
 
 

@@ -18,19 +18,26 @@ product whichever other products are verified with it.
 
 Compositing, as the sketchbook does (templates/static/layers.js):
 
+The backdrop holds the present parts as holdouts (black where a part covers a pixel, the
+rest of an edge pixel's light beside it), so the backdrop and the part layers partition
+every pixel's coverage and the stack is a plain sum:
+
 - `composite`: what the page shows once a stack's layers are decoded (`stackLinear`,
   drawn into a canvas): in linear light: the sRGB curve undone on every 8-bit value, the
-  part layers added (alpha times colour, summed and clamped to 1; alphas summed and
-  clamped to 1), the rest of the pixel (1 - alpha) taken from the backdrop, the curve
-  redone, rounded to 8 bits; a pixel no layer touches is the backdrop's. The same tables
-  as the page (32-bit floats for sRGB -> linear, 65,536 linear steps back), so the pixels
-  are the page's.
+  backdrop plus each part layer's alpha times colour, clamped to 1, the curve redone,
+  rounded to 8 bits; a pixel no layer touches is the backdrop's. The same tables as the
+  page (32-bit floats for sRGB -> linear, 65,536 linear steps back), so the pixels are the
+  page's.
 - `composite_css`: the CSS stack the page shows before that, and instead of it where the
   pixels cannot be read (renders from another origin without CORS): display space, the
-  part layers in one isolated group with `mix-blend-mode: plus-lighter` (premultiplied
-  colours added and clamped to 1, alphas added and clamped to 1), the group "over" the
-  opaque backdrop; float maths, one rounding to 8 bits at the end (a browser may also
-  round its group surface to 8 bits: at most half a level more).
+  backdrop and the part layers in one isolated group, each layer added with
+  `mix-blend-mode: plus-lighter` (premultiplied colours added, clamped to 1); float maths,
+  one rounding to 8 bits at the end (a browser may also round its group surface to 8 bits:
+  at most half a level more).
+
+The full pictures are rendered lossless (PNG) whatever the quality's format: the layers
+are scored as the page receives them (encoded as the quality says, lossy or not) against
+the render itself.
 
 The verdict (and `psnr`, `ssim`) is on `composite`; `psnr_css`, `ssim_css` score the CSS
 stack.
@@ -162,12 +169,13 @@ def colouring_wanted(catalog: Catalog, quality: Quality, product: Product, plan:
 
 
 def full_quality(catalog: Catalog, quality: Quality) -> Quality:
-    """The layered quality's settings for whole pictures: layers off, film opaque."""
+    """The layered quality's settings for whole pictures: layers off, film opaque, lossless
+    (PNG), no sizes: the reference the encoded layers are scored against."""
     name = f"{quality.id}-full"
     while name in catalog.qualities:
         name += "-verify"
     return quality.model_copy(update={"id": name, "layers": False, "transparent": False,
-                                      "primary": False})
+                                      "primary": False, "format": "png", "sizes": []})
 
 
 @dataclass
@@ -288,13 +296,13 @@ TO_SRGB: Image8 = np.floor(_linear_to_srgb(np.arange(SRGB_STEPS + 1) / SRGB_STEP
 
 
 def composite(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
-    """The page's stack in linear light (layers.js `stackLinear`): the part layers (H x W x
-    4, straight alpha) added in linear light, the rest of each pixel from the opaque
-    backdrop (H x W x 3), back to 8-bit sRGB; pixels no layer covers are the backdrop's."""
+    """The page's stack in linear light (layers.js `stackLinear`): the opaque backdrop (H x
+    W x 3, its parts held out) plus the part layers' premultiplied colours (H x W x 4,
+    straight alpha), in linear light, clamped to 1, back to 8-bit sRGB; pixels no layer
+    touches are the backdrop's."""
     base = backdrop[..., :3]
     colour, alpha = _added(backdrop, layers, lambda rgb: TO_LINEAR[rgb])
-    rest = np.where(alpha >= 1, 0.0, 1.0 - alpha)
-    out = np.minimum(np.minimum(colour, 1.0) + rest * TO_LINEAR[base], 1.0)
+    out = np.minimum(colour + TO_LINEAR[base], 1.0)
     steps = np.floor(out * SRGB_STEPS + 0.5).astype(np.int64)  # Math.round: half up
     result: Image8 = np.where(alpha > 0, TO_SRGB[steps], base).astype(np.uint8)
     return result
@@ -318,15 +326,13 @@ def _added(backdrop: Image8, layers: Sequence[Image8],
 
 
 def composite_css(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
-    """The page's CSS stack: the part layers (H x W x 4, straight alpha) added in one
-    isolated group (plus-lighter), the group "over" the opaque backdrop (H x W x 3), in
-    display space; 8-bit in, float maths, 8-bit out (rounded half up)."""
+    """The page's CSS stack: the opaque backdrop (H x W x 3) and the part layers (H x W x 4,
+    straight alpha) in one isolated group, each layer added (plus-lighter), in display
+    space; 8-bit in, float maths, 8-bit out (rounded half up)."""
     base = backdrop[..., :3].astype(np.float64) / 255
-    colour, alpha = _added(backdrop, layers, lambda rgb: rgb.astype(np.float64) / 255)
-    np.minimum(colour, 1.0, out=colour)
-    np.minimum(alpha, 1.0, out=alpha)
-    out = colour + (1.0 - alpha) * base
-    result: Image8 = np.clip(np.floor(out * 255 + 0.5), 0, 255).astype(np.uint8)
+    colour, _ = _added(backdrop, layers, lambda rgb: rgb.astype(np.float64) / 255)
+    out = np.minimum(colour + base, 1.0)
+    result: Image8 = np.floor(out * 255 + 0.5).astype(np.uint8)
     return result
 
 

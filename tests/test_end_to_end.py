@@ -113,7 +113,7 @@ def browse(site: str, tmp_path: Path) -> None:
                 all: window.sketchbook.count({}),
                 withTable: window.sketchbook.count({Pads: [4031]}),
             })""")
-            assert state["ready"] and state["url"].endswith("-backdrop.webp"), state
+            assert state["ready"] and state["url"].endswith("-base.webp"), state
             assert state["all"] == 80 and state["withTable"] == 20, state
             page.wait_for_load_state("networkidle")
             widths = page.eval_on_selector_all(

@@ -195,9 +195,9 @@ def test_layer_names_list_a_parts_meshes_in_model_order(load: Load) -> None:
     assert pattern.presence == "1011"
     assert [name for _, _, name in pattern.layers(lino)][:1] == ["layer-1011-frame.rim-1127"]
     assert colouring_layers(lino, (1127, 235)) == [
-        "layer-1011-backdrop", "layer-1011-frame.rim-1127", "layer-1011-insert-235"]
+        "layer-1011-base", "layer-1011-frame.rim-1127", "layer-1011-insert-235"]
     assert parse_layer_name("layer-1011-frame.rim-1127") == LayerName("1011", ("frame", "rim"),
                                                                       1127)
-    assert parse_layer_name("layer-1011-backdrop") == LayerName("1011", (), 0)
+    assert parse_layer_name("layer-1011-base") == LayerName("1011", (), 0)
     assert parse_layer_name("frame-1127_top-0_insert-0_rim-0") is None
     assert parse_layer_name("layer-1127") is None  # the key of a one-mesh model named "layer"

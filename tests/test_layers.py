@@ -38,13 +38,13 @@ def optional_top() -> dict[str, Any]:
 
 def test_names_and_their_parse() -> None:
     assert presence_of([1127, 0, 235, 1127]) == "1011"
-    assert backdrop_name("1011") == "layer-1011-backdrop"
+    assert backdrop_name("1011") == "layer-1011-base"
     assert part_layer_name("1011", ["frame", "rim"], 1127) == "layer-1011-frame.rim-1127"
-    assert parse_layer_name("layer-1011-backdrop") == LayerName("1011", (), 0)
+    assert parse_layer_name("layer-1011-base") == LayerName("1011", (), 0)
     assert parse_layer_name("layer-1011-frame.rim-1127") == LayerName(
         "1011", ("frame", "rim"), 1127)
     for not_a_layer in ("frame-1127_top-0_insert-235_rim-1127", "layer-1011", "layer-10a1-x-1",
-                        "layer-1011-frame-x", "layer--backdrop"):
+                        "layer-1011-frame-x", "layer--base"):
         assert parse_layer_name(not_a_layer) is None, not_a_layer
     assert not is_layer_name("frame-1127_top-0_insert-235_rim-1127")
 
@@ -78,7 +78,7 @@ def test_a_colourings_layer_pictures(load: Load) -> None:
     catalog = load()
     lino = expand_product(catalog, catalog.products["kino-stool"])[1]
     backdrop, frame, insert = colouring_layer_pictures(lino, (1128, 236))
-    assert (backdrop.name, backdrop.meshes) == ("layer-1011-backdrop", ())
+    assert (backdrop.name, backdrop.meshes) == ("layer-1011-base", ())
     assert backdrop.mesh_values == (NEUTRAL, 0, NEUTRAL, NEUTRAL)
     assert (frame.name, frame.meshes) == ("layer-1011-frame.rim-1128", ("frame", "rim"))
     assert frame.mesh_values == (1128, 0, NEUTRAL, 1128)
@@ -112,10 +112,10 @@ def test_ready_counts_follow_the_ready_layers(load: Load) -> None:
     # Without the walnut frame on the lino top's presence, 2 fewer; without its backdrop, 6.
     assert count_ready_from_layers(
         catalog, product, every - {"layer-1011-frame.rim-1140"}) == 16
-    assert count_ready_from_layers(catalog, product, every - {"layer-1011-backdrop"}) == 12
+    assert count_ready_from_layers(catalog, product, every - {"layer-1011-base"}) == 12
     # The top-less wood colourings need their own backdrop and frame layers only.
     assert count_ready_from_layers(
-        catalog, product, {"layer-1000-backdrop", "layer-1000-frame-1127"}) == 1
+        catalog, product, {"layer-1000-base", "layer-1000-frame-1127"}) == 1
     by_frame = count_ready_from_layers_by(
         catalog, product, every - {"layer-1011-frame.rim-1140"}, "Frame")
     assert by_frame == {1127: 6, 1128: 6, 1140: 4}

@@ -761,7 +761,8 @@ def layered_data() -> dict[str, Any]:
     data["qualities"][0]["primary"] = False
     settings = {"engine": "cycles", "samples": 4, "resolution": [64, 48], "format": "png",
                 "denoise": "off"}
-    data["qualities"] += [{"id": "layered", **settings, "primary": True, "layers": True},
+    data["qualities"] += [{"id": "layered", **settings, "primary": True, "layers": True,
+                           "sizes": [32, 20]},
                           {"id": "flat", **settings}]
     data["orders"].append({"id": "full-check", "product": "pair", "quality": "flat",
                            "views": ["main"], "select": {"Box": {"finishes": [1]}}})
@@ -769,8 +770,8 @@ def layered_data() -> dict[str, Any]:
 
 
 # Per view: presence `11` (box and ball) and `10` (box alone; also solo's default).
-LAYER_NAMES = ["layer-11-backdrop", "layer-11-box-1", "layer-11-box-3", "layer-11-box-4",
-               "layer-11-ball-2", "layer-10-backdrop", "layer-10-box-1", "layer-10-box-3",
+LAYER_NAMES = ["layer-11-base", "layer-11-box-1", "layer-11-box-3", "layer-11-box-4",
+               "layer-11-ball-2", "layer-10-base", "layer-10-box-1", "layer-10-box-3",
                "layer-10-box-4"]
 LAYERS = {f"layered/scene/{v}/{n}.png" for v in ("main", "side") for n in LAYER_NAMES}
 
@@ -794,19 +795,28 @@ def test_a_layered_quality_renders_layers_and_makes_every_colouring_ready(
     assert result.returncode == 0, result.stderr
     assert project.pictures() >= LAYERS
     store = project.store
-    assert {p.relative_to(store).as_posix() for p in (store / "layered").rglob("*.png")} == LAYERS
+    # Each layer, and beside it its copies at the quality's sizes (CATALOG_FORMAT.md 1.1:
+    # `.w<W>` before the extension, the height in proportion), which are not indexed.
+    sized = {a.replace(".png", f".w{w}.png") for a in LAYERS for w in (32, 20)}
+    assert {p.relative_to(store).as_posix()
+            for p in (store / "layered").rglob("*.png")} == LAYERS | sized
+    assert set(project.records()) & sized == set()
     main = store / "layered" / "scene" / "main"
-    with Image.open(main / "layer-11-backdrop.png") as backdrop, \
+    with Image.open(main / "layer-11-base.png") as backdrop, \
             Image.open(main / "layer-11-ball-2.png") as ball:
         assert (backdrop.mode, ball.mode) == ("RGB", "RGBA")
         assert 0 < np.asarray(ball)[..., 3].mean() < 255  # a part on transparent pixels
+    for name, mode in (("layer-11-base", "RGB"), ("layer-11-ball-2", "RGBA")):
+        for width, height in ((32, 24), (20, 15)):
+            with Image.open(main / f"{name}.w{width}.png") as im:
+                assert (im.format, im.size, im.mode) == ("PNG", (width, height), mode)
 
     # The stack of box 1 + ball 2 (as the browser composites it) against the full render
     # at the same settings.
     from sitegen.verify import composite, decode, psnr
 
     full = decode((store / "flat/scene/main/box-1_ball-2.png").read_bytes(), "RGB")
-    stacked = composite(decode((main / "layer-11-backdrop.png").read_bytes(), "RGB"), [
+    stacked = composite(decode((main / "layer-11-base.png").read_bytes(), "RGB"), [
         decode((main / name).read_bytes(), "RGBA")
         for name in ("layer-11-box-1.png", "layer-11-ball-2.png")])
     assert psnr(stacked, full) > 28  # tiny, 4 samples: silhouette pixels weigh a lot

@@ -53,9 +53,9 @@ def srgb(linear: float) -> int:
 
 
 def test_complementary_half_alpha_layers_add_up_exactly() -> None:
-    # Where two parts meet, their holdout mattes are complementary (128 + 127 = 255): the
-    # added layers cover the pixel fully and no backdrop (green) leaks through.
-    backdrop = pixel(0, 255, 0)
+    # Where two parts meet, their holdout mattes are complementary (128 + 127 = 255) and
+    # the backdrop, which holds the parts out, is black there: the sum is exact.
+    backdrop = pixel(0, 0, 0)
     red, blue = pixel(255, 0, 0, 128), pixel(0, 0, 255, 127)
     # The page's canvas, in linear light: 128/255 of red's light, 127/255 of blue's.
     expected = [[[srgb(128 / 255), 0, srgb(127 / 255)]]]
@@ -65,16 +65,32 @@ def test_complementary_half_alpha_layers_add_up_exactly() -> None:
     # The CSS stack, in display space.
     assert composite_css(backdrop, [red, blue]).tolist() == [[[128, 0, 127]]]
     assert composite_css(backdrop, [blue, red]).tolist() == [[[128, 0, 127]]]
-    # (Plain "over", one layer after the other, would leave G = 64 of the backdrop.)
 
 
-def test_an_opaque_layer_hides_the_backdrop() -> None:
-    backdrop = pixel(200, 100, 50)
+def test_the_backdrop_and_a_part_partition_an_edge_pixel() -> None:
+    # A part covering 40 % of a pixel: the holdout backdrop keeps 60 % of the floor's light
+    # beside it, the layer brings the part's 40 %: their sum is the full render's pixel.
+    floor, part = 0.8, 0.05  # linear light
+    backdrop = pixel(*[srgb(0.6 * floor)] * 3)
+    layer = pixel(*[srgb(part)] * 3, 102)  # 102 / 255 = 0.4
+    lin = [((v / 255 + 0.055) / 1.055) ** 2.4 for v in (srgb(0.6 * floor), srgb(part))]
+    assert composite(backdrop, [layer]).tolist() == [[[srgb(lin[0] + 0.4 * lin[1])] * 3]]
+    assert abs(composite(backdrop, [layer])[0, 0, 0] - srgb(0.6 * floor + 0.4 * part)) <= 1
+    # The CSS stack adds display values: 0.4 x the part's level plus the backdrop's.
+    assert composite_css(backdrop, [layer]).tolist() == [
+        [[math.floor(srgb(0.6 * floor) + 0.4 * srgb(part) + 0.5)] * 3]]
+
+
+def test_an_opaque_layer_over_its_black_holdout() -> None:
+    backdrop = pixel(0, 0, 0)
     for stack in (composite, composite_css):
         assert stack(backdrop, [pixel(10, 20, 30, 255)]).tolist() == [[[10, 20, 30]]]
         # Opaque layers that overlap (they never should) are clamped, not wrapped.
         assert stack(backdrop, [pixel(255, 10, 0, 255), pixel(100, 10, 0, 255)]
                      )[0, 0, 0] == 255
+        # Light added to a backdrop that is not black is clamped too.
+        assert stack(pixel(200, 200, 200), [pixel(200, 200, 200, 255)]).tolist() == [
+            [[255, 255, 255]]]
     # Every 8-bit value survives the trip to linear light and back.
     values = np.arange(256, dtype=np.uint8)
     layer = np.stack([values, values[::-1], values, np.full(256, 255, np.uint8)], axis=1)
@@ -90,16 +106,17 @@ def test_partial_and_missing_layers() -> None:
         assert stack(backdrop, [pixel(0, 0, 0, 0)]).tolist() == [[[200, 200, 200]]]
         with pytest.raises(ValueError):
             stack(np.zeros((2, 2, 3), np.uint8), [np.zeros((2, 3, 4), np.uint8)])
-    # 20 % of a grey 100 over 200: 0.2 * 100 + 0.8 * 200 = 180 in display space ...
-    assert composite_css(backdrop, [pixel(100, 100, 100, 51)]).tolist() == [[[180] * 3]]
-    # ... and in linear light the same mix of the two lights.
-    lin = [((v / 255 + 0.055) / 1.055) ** 2.4 for v in (100, 200)]
-    assert composite(backdrop, [pixel(100, 100, 100, 51)]).tolist() == [
-        [[srgb(0.2 * lin[0] + 0.8 * lin[1])] * 3]]
-    # Half a black part over white: the CSS stack says 127, light says 188.
-    white, half = pixel(255, 255, 255), pixel(0, 0, 0, 128)
-    assert composite_css(white, [half]).tolist() == [[[127] * 3]]
-    assert composite(white, [half]).tolist() == [[[srgb(127 / 255)] * 3]] == [[[187] * 3]]
+    # 20 % of a grey 100 added to a held-out 160: 0.2 * 100 + 160 = 180 in display space ...
+    assert composite_css(pixel(160, 160, 160), [pixel(100, 100, 100, 51)]).tolist() == [
+        [[180] * 3]]
+    # ... and in linear light the sum of the two lights.
+    lin = [((v / 255 + 0.055) / 1.055) ** 2.4 for v in (100, 160)]
+    assert composite(pixel(160, 160, 160), [pixel(100, 100, 100, 51)]).tolist() == [
+        [[srgb(0.2 * lin[0] + lin[1])] * 3]]
+    # Half a white part beside a black hole: the CSS stack says 128, light says 188.
+    black, half = pixel(0, 0, 0), pixel(255, 255, 255, 128)
+    assert composite_css(black, [half]).tolist() == [[[128] * 3]]
+    assert composite(black, [half]).tolist() == [[[srgb(128 / 255)] * 3]] == [[[188] * 3]]
 
 
 def test_composite_is_the_pages_linear_stack(tmp_path: Path) -> None:

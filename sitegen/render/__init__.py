@@ -28,7 +28,7 @@ from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.protocol import Material, OpenMessage, Quality, RenderFields
 from sitegen.render.blender import Blender, find_blender
 from sitegen.render.workers import WorkerGone, WorkerProcess, WorkerStartError, worker_command
-from sitegen.store import RenderStore, make_thumbnail, remove_picture, thumb_address
+from sitegen.store import RenderStore, make_companions, remove_picture
 
 Event = dict[str, Any]  # a run's progress events (rendered, failed, worker, refused)
 
@@ -319,9 +319,10 @@ def index_picture(catalog: Catalog, store: RenderStore, summary: Summary, job: J
 def _collect(event: Event, catalog: Catalog, store: RenderStore, summary: Summary) -> None:
     """Index one result (calling thread only).
 
-    The thumbnail decodes the whole picture: one that does not decode (Blender writes a
-    truncated file on a full disk and says nothing) is removed and counted as failed. A
-    picture that cannot be indexed or given its thumbnail because of the machine is
+    The thumbnail and sized copies decode the whole picture: one that does not decode
+    (Blender writes a truncated file on a full disk and says nothing) is removed and counted
+    as failed. A picture that cannot be indexed or given its companions because of the
+    machine is
     removed, so the index and the files agree, and the run stops with the cause
     (EnvironmentFailure); so does a failed render when the store's disk can take no
     picture now.
@@ -331,7 +332,8 @@ def _collect(event: Event, catalog: Catalog, store: RenderStore, summary: Summar
         address = job.wanted.address
         picture = store.path_of(address)
         try:
-            make_thumbnail(picture, store.path_of(thumb_address(address)))
+            quality = catalog.qualities[job.wanted.quality]
+            make_companions(picture, address, store.path_of, quality.sizes, quality.jpeg_quality)
             index_picture(catalog, store, summary, job, event)
         except (OSError, EnvironmentFailure) as exc:
             remove_picture(store, address)

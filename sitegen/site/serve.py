@@ -1,7 +1,7 @@
 """`sitegen serve`: preview the built site locally, with the renders where the site expects them.
 
 The preview serves what `publish` would upload and nothing else: files inside the build
-folder (hidden ones left out) and pictures and thumbnails inside the store, with every
+folder (hidden ones left out) and pictures, thumbnails and sized copies inside the store, with every
 path resolved (symlinks followed) and refused (404) when it leads outside them. A
 malformed path (a NUL or control byte, bad percent-encoding or UTF-8, a `..` segment,
 too long) is answered 400.
@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from sitegen.site import is_absolute_url
-from sitegen.store import THUMB_SUFFIX, is_picture_name
+from sitegen.store import is_companion_name, is_picture_name
 
 MAX_PATH = 2048  # characters of the request's path, encoded
 MAX_NAME = 255  # bytes of one segment, decoded (NAME_MAX)
@@ -31,9 +31,9 @@ class BadPath(ValueError):
     """A request path that cannot name a file: answered 400."""
 
 
-def is_picture_or_thumb(name: str) -> bool:
-    """A file the preview serves from the store."""
-    return is_picture_name(name) or (name.endswith(THUMB_SUFFIX) and not name.startswith("."))
+def is_served_render(name: str) -> bool:
+    """A file the preview serves from the store: a picture, a thumbnail, a sized copy."""
+    return is_picture_name(name) or is_companion_name(name)
 
 
 def path_segments(raw: str) -> list[str]:
@@ -109,7 +109,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
                 and segments[:len(prefix)] == prefix):
             target = inside(self.renders_dir, segments[len(prefix):])
             # Only pictures and thumbnails: not the index, the lock or the blobs.
-            if target is None or not is_picture_or_thumb(os.path.basename(target)):
+            if target is None or not is_served_render(os.path.basename(target)):
                 return self.missing
             return target
         if any(s.startswith(".") for s in segments):

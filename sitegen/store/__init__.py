@@ -19,9 +19,13 @@ from sitegen.store.folder import (
     THUMB_SUFFIX,
     FolderStore,
     check_writable,
+    companion_addresses,
+    companion_files,
     index_errors,
     insert_record,
+    is_companion_name,
     is_picture_name,
+    make_companions,
     make_thumbnail,
     remove_picture,
     select_quality,
@@ -34,9 +38,9 @@ from sitegen.store.records import Record, Stored
 
 __all__ = [
     "BLOBS", "INDEX_NAME", "LOCK_NAME", "SCHEMA", "TEMP_MARK", "THUMB_SIZE", "THUMB_SUFFIX",
-    "FolderStore", "Record", "RenderStore", "Stored", "check_writable", "index_errors",
-    "insert_record", "is_picture_name", "make_thumbnail", "open_store", "remove_picture",
-    "select_quality",
+    "FolderStore", "Record", "RenderStore", "Stored", "check_writable", "companion_addresses",
+    "companion_files", "index_errors", "insert_record", "is_companion_name", "is_picture_name",
+    "make_companions", "make_thumbnail", "open_store", "remove_picture", "select_quality",
     "select_records", "select_stored", "thumb_address",
 ]
 

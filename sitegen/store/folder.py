@@ -16,10 +16,11 @@ import shutil
 import socket
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from sitegen import sizes
 from sitegen.cache import file_sha256
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
 from sitegen.store.protocol import RenderStore
@@ -59,10 +60,24 @@ def thumb_address(address: str) -> str:
     return address.rsplit(".", 1)[0] + THUMB_SUFFIX
 
 
+def companion_addresses(address: str, widths: Iterable[int] = ()) -> list[str]:
+    """The files made from a picture: its thumbnail, then its copy at each width
+    (`sitegen.sizes`)."""
+    return [thumb_address(address), *sizes.sized_addresses(address, widths)]
+
+
 def is_picture_name(name: str) -> bool:
-    """Whether a file name in the store is a picture (not a thumbnail or a temporary file)."""
+    """Whether a file name in the store is a picture (not a thumbnail, a sized copy or a
+    temporary file)."""
     return (not name.startswith(".") and not name.endswith(THUMB_SUFFIX)
-            and name.rsplit(".", 1)[-1] in ("png", "jpg", "webp"))
+            and name.rsplit(".", 1)[-1] in ("png", "jpg", "webp")
+            and not sizes.is_sized_name(name))
+
+
+def is_companion_name(name: str) -> bool:
+    """Whether a file name in the store is a picture's thumbnail or sized copy."""
+    return not name.startswith(".") and (name.endswith(THUMB_SUFFIX)
+                                         or sizes.is_sized_name(name))
 
 
 def insert_record(db: sqlite3.Connection, address: str, fingerprint: str | None,
@@ -360,25 +375,72 @@ def check_writable(folder: Path) -> None:
             probe.unlink()
 
 
+def companion_files(address: str, path_of: Callable[[str], Path]) -> dict[str, Path]:
+    """The companions of a picture that exist beside it: address -> path (its thumbnail,
+    its sized copies by the names `sitegen.sizes` gives them)."""
+    thumb = thumb_address(address)
+    found = {thumb: path_of(thumb)} if path_of(thumb).is_file() else {}
+    picture = path_of(address)
+    stem, ext = picture.name.rsplit(".", 1)  # (ids have no glob characters)
+    folder = address.rsplit("/", 1)[0]
+    for sized in sorted(picture.parent.glob(f"{stem}.w*.{ext}")):
+        if sized.name[len(stem):].count(".") == 2 and sizes.is_sized_name(sized.name):
+            found[f"{folder}/{sized.name}"] = sized
+    return found
+
+
 def remove_picture(store: RenderStore, address: str) -> None:
-    """Delete a picture's local file and its thumbnail (one that is not, or cannot be,
-    indexed), so the index and the files agree."""
+    """Delete a picture's local file, its thumbnail and its sized copies (of a picture that
+    is not, or cannot be, indexed), so the index and the files agree."""
+    for path in companion_files(address, store.path_of).values():
+        path.unlink(missing_ok=True)
     store.path_of(address).unlink(missing_ok=True)
-    store.path_of(thumb_address(address)).unlink(missing_ok=True)
+
+
+def _write_downscaled(image: Any, out: Path, size: tuple[int, int], ext: str,
+                      quality: int) -> None:
+    tmp = out.with_name(f".{out.name}{TEMP_MARK}{os.getpid()}.{ext}")
+    try:
+        sizes.encode(sizes.downscale(image, size) if size != image.size else image,
+                     tmp, ext, quality)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _thumbnail(image: Any, thumb: Path) -> None:
+    w, h = image.size
+    scale = min(1.0, THUMB_SIZE[0] / w, THUMB_SIZE[1] / h)
+    _write_downscaled(image, thumb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      "webp", 80)
 
 
 def make_thumbnail(picture: Path, thumb: Path) -> None:
-    """A small WebP of a picture, written atomically."""
+    """A small WebP of a picture (within THUMB_SIZE), written atomically."""
     from PIL import Image
 
-    tmp = thumb.with_name(f".{thumb.name}{TEMP_MARK}{os.getpid()}.webp")
-    try:
-        with Image.open(picture) as image:
-            image.thumbnail(THUMB_SIZE)
-            image.save(tmp, "WEBP", quality=80, method=4)
-        os.replace(tmp, thumb)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with Image.open(picture) as image:
+        _thumbnail(image, thumb)
+
+
+def make_companions(picture: Path, address: str, path_of: Callable[[str], Path],
+                    widths: Iterable[int] = (), quality: int = 90) -> list[str]:
+    """Write a picture's thumbnail and its copy at each width (in its own format at
+    `quality`: CATALOG_FORMAT.md's `sizes`), from one decode, each atomically, by the same
+    downscaling (`sitegen.sizes.downscale`: linear light, premultiplied alpha). Returns
+    their addresses, the thumbnail first. A picture that does not decode raises OSError."""
+    from PIL import Image
+
+    names = companion_addresses(address, widths)
+    ext = address.rsplit(".", 1)[1]
+    with Image.open(picture) as image:
+        image.load()
+        _thumbnail(image, path_of(names[0]))
+        w, h = image.size
+        for name, width in zip(names[1:], sorted(set(widths)), strict=True):
+            _write_downscaled(image, path_of(name), (width, sizes.sized_height(w, h, width)),
+                              ext, quality)
+    return names
 
 
 _: type[RenderStore] = FolderStore  # mypy checks that the folder store is a RenderStore

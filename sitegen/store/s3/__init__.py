@@ -62,6 +62,7 @@ from sitegen.errors import SitegenError
 from sitegen.store.folder import (
     BLOBS,
     FolderStore,
+    companion_files,
     is_picture_name,
     select_quality,
     select_records,
@@ -268,16 +269,15 @@ class S3Store:
     # -- uploads, then rows --------------------------------------------------------------
 
     def _upload_picture(self, address: str, sha256: str) -> None:
-        """Upload the picture at `path_of(address)` and its thumbnail when it is the one
+        """Upload the picture at `path_of(address)` and its companions when it is the one
         being indexed; else (rendered elsewhere and put there) check the bucket holds it."""
         picture = self.path_of(address)
-        thumb_name = thumb_address(address)
-        thumb = self.path_of(thumb_name)
         try:
             if picture.is_file() and file_sha256(picture) == sha256:
-                # The thumbnail first: once the picture is there, so is its thumbnail.
-                if thumb.is_file():
-                    self.put_file(thumb_name, thumb)
+                # Its companions first: once the picture is there, so are its thumbnail
+                # and sized copies.
+                for name, path in companion_files(address, self.path_of).items():
+                    self.put_file(name, path)
                 self.put_file(address, picture)
                 return
         except OSError as exc:
