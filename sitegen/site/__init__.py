@@ -33,6 +33,7 @@ from sitegen.site.write import BuildWriteError as BuildWriteError
 from sitegen.site.write import Manifest as Manifest
 from sitegen.site.write import read_manifest as read_manifest
 from sitegen.site.write import write_site as write_site
+from sitegen.sizes import sized_address
 
 TEMPLATES = package_path("sitegen.templates")  # templates/ in the repository
 SWATCH_SIZE = 64
@@ -85,6 +86,22 @@ def hashed_assets(static: Path) -> dict[str, tuple[str, bytes]]:
     return done
 
 
+# The layout widths of the pages' pictures, for `srcset` (style.css; sketchbook.js has the
+# product page's too): the product page's main picture, an index card's.
+PICTURE_SIZES = "(max-width: 860px) 100vw, min(760px, 60vw)"
+CARD_SIZES = "(max-width: 660px) 100vw, 400px"
+
+
+def srcset(url: str, full_width: int, sizes: list[int]) -> str | None:
+    """A picture's `srcset` (w descriptors): every smaller size (`<name>.w<W>.<ext>`), then
+    the full width (the plain name); None when the quality has no sizes."""
+    widths = sorted({w for w in sizes if w < full_width})
+    if not widths:
+        return None
+    return ", ".join([*(f"{sized_address(url, w)} {w}w" for w in widths),
+                      f"{url} {full_width}w"])
+
+
 def swatch_png(catalog: Catalog, finish: Finish) -> bytes:
     """A square swatch: the centre of the finish's diffuse texture, else its colour."""
     from PIL import Image
@@ -125,7 +142,8 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     site = catalog.site
     common = {"site": site, "assets": {name: path for name, (path, _) in assets.items()},
-              "csp": content_security_policy(site.renders_url)}
+              "csp": content_security_policy(site.renders_url),
+              "picture_sizes": PICTURE_SIZES, "card_sizes": CARD_SIZES}
     q = catalog.qualities[quality]
 
     used = {v for p in catalog.products.values() for plan in expand_product(catalog, p)
@@ -155,7 +173,12 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
             for p, v in zip(plan.parts, values, strict=True))
         urls = [from_page(f"{site.renders_url}{quality}/{model.id}/{view}/{name}.{q.ext}", root)
                 for name in names]
-        return {"url": urls[0], "layers": urls[1:], "alt": alt}
+        # Every layer of a stack has the same srcset and sizes: the browser loads them all
+        # at one width.
+        srcsets = [srcset(url, q.resolution[0], q.sizes) for url in urls]
+        return {"url": urls[0], "srcset": srcsets[0], "alt": alt,
+                "layers": [{"url": u, "srcset": s} for u, s in zip(urls[1:], srcsets[1:],
+                                                                   strict=True)]}
 
     def render(template: str, **context: Any) -> bytes:
         return env.get_template(template).render(**common, **context).encode()

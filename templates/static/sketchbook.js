@@ -143,15 +143,14 @@ function thumbnail(kind, values, view, alt) {
 }
 
 /**
- * A layered thumbnail: the backdrop's thumbnail, the part layers' thumbnails stacked over
- * it (.layer-stack). A layer whose thumbnail fails falls back to the full-size layer; if
- * that fails too, the whole stack gives way to a "no picture" mark.
+ * A layered thumbnail: the backdrop's thumbnail and the part layers' thumbnails added over
+ * it, all in one isolated group (.layer-stack). A layer whose thumbnail fails falls back to
+ * the full-size layer; if that fails too, the whole stack gives way to a "no picture" mark.
  */
 function stackedThumbnail(kind, values, view, alt) {
   const thumbs = model.pictureUrls(kind, values, view, true);
   const full = model.pictureUrls(kind, values, view);
-  const stack = h("span", { class: "layer-stack" });
-  const wrap = h("span", { class: "sb-thumb-stack" });
+  const wrap = h("span", { class: "layer-stack sb-thumb-stack" });
   const imgs = thumbs.map((url, k) => {
     const img = h("img", { class: k === 0 ? "sb-thumb-img" : null, alt: k === 0 ? alt : "", loading: "lazy", decoding: "async" });
     let step = 0;
@@ -163,8 +162,7 @@ function stackedThumbnail(kind, values, view, alt) {
     img.src = url;
     return img;
   });
-  stack.append(...imgs.slice(1));
-  wrap.append(imgs[0], stack);
+  wrap.append(...imgs);
   return wrap;
 }
 
@@ -199,12 +197,23 @@ function build(root) {
 
   ui.img = mainImage();
   ui.img.hidden = Boolean(model.layers); // a layered picture shows once its whole stack is loaded
-  // A layered picture: the part layers over the backdrop (ui.img), added to each other.
+  // A layered picture: the backdrop (ui.img, the parts as holdouts) and the part layers,
+  // all added up in one isolated group.
   ui.layers = h("span", { class: "layer-stack sb-layers", hidden: true });
+  if (model.layers) ui.layers.append(ui.img);
   // The same stack redrawn in linear light (layers.js paintLinear) covers the CSS one; the
   // backdrop image keeps the alt text.
   ui.canvas = h("canvas", { class: "sb-canvas", "aria-hidden": "true", hidden: true });
-  ui.shown = h("div", { class: "sb-shown" }, ui.img, ui.layers, ui.canvas);
+  ui.shown = h("div", { class: "sb-shown" }, model.layers ? null : ui.img, ui.layers, ui.canvas);
+  ui.shown.addEventListener("dblclick", () => openZoom());
+  ui.zoomButton = h("button", {
+    type: "button",
+    class: "sb-zoom-button",
+    "aria-haspopup": "dialog",
+    title: "See the picture at full size",
+    text: "Zoom",
+    onclick: () => openZoom(),
+  });
   ui.placeholderText = h("span", { class: "sb-placeholder-text" });
   ui.placeholder = h("div", { class: "sb-placeholder", "aria-hidden": "true" }, ui.placeholderText);
   ui.badge = h("span", { class: "sb-badge", text: "Not rendered yet" });
@@ -212,7 +221,7 @@ function build(root) {
   ui.figure = h(
     "figure",
     { class: "sb-figure" },
-    h("div", { class: "sb-picture" }, ui.shown, ui.placeholder, ui.badge),
+    h("div", { class: "sb-picture" }, ui.shown, ui.placeholder, ui.badge, ui.zoomButton),
     h("figcaption", { class: "sb-caption" }, ui.status),
   );
   ui.views = h("div", { class: "sb-views", role: "group", "aria-label": "Views" });
@@ -266,6 +275,7 @@ function build(root) {
   );
   root.append(ui.panel);
   ui.partViews = new Map();
+  buildZoom(root);
 }
 
 /** The picture (or a layered picture's backdrop): a failed load shows the placeholder. */
@@ -295,7 +305,7 @@ function pictureFailed() {
  * the part layers are swapped in together, so a half-loaded or mismatched stack never
  * shows. A layer that cannot be loaded shows the placeholder instead.
  */
-function showStack(urls, alt) {
+function showStack(urls, alt, width) {
   const key = urls.join(" ");
   if (ui.stackWanted === key) {
     if (ui.img.alt !== alt && ui.stackShown === key) ui.img.alt = alt;
@@ -307,10 +317,10 @@ function showStack(urls, alt) {
   Promise.all(images.map((img) => img.decode())).then(
     () => {
       if (ui.stackWanted !== key) return;
-      ui.img.replaceWith(images[0]);
       ui.img = images[0];
-      ui.layers.replaceChildren(...images.slice(1));
+      ui.layers.replaceChildren(...images);
       ui.layers.hidden = false;
+      ui.shown.dataset.width = String(width ?? images[0].naturalWidth);
       try {
         paintLinear(ui.canvas, images);
         ui.canvas.hidden = false;
@@ -325,7 +335,7 @@ function showStack(urls, alt) {
     },
     () => {
       if (ui.stackWanted !== key) return;
-      ui.layers.replaceChildren();
+      ui.layers.replaceChildren(ui.img);
       ui.layers.hidden = true;
       ui.canvas.hidden = true;
       ui.stackShown = null;
@@ -338,10 +348,198 @@ function showStack(urls, alt) {
 function clearStack() {
   ui.stackWanted = null;
   ui.stackShown = null;
-  ui.layers.replaceChildren();
+  ui.layers.replaceChildren(ui.img);
   ui.layers.hidden = true;
   ui.canvas.hidden = true;
   delete ui.shown.dataset.state;
+}
+
+// Sizes -------------------------------------------------------------------------------
+
+// The main picture's width in the layout (style.css: .sb-main's first column, or the whole
+// width below 860px), for `srcset`; product.html says the same for the static picture.
+const PICTURE_SIZES = "(max-width: 860px) 100vw, min(760px, 60vw)";
+
+/**
+ * The width to load a layered picture at: every layer of a stack at the same width, the
+ * smallest size at least as wide as the picture shows in device pixels (else the full
+ * size). A stack already shown wider (`base`: its unsized URLs) is not loaded again smaller.
+ */
+function stackWidth(base) {
+  const box = ui.shown.closest(".sb-picture");
+  const css = (box && box.clientWidth) || window.innerWidth;
+  let width = model.widthFor(css, window.devicePixelRatio || 1);
+  if (ui.stackBase === base && ui.stackBaseWidth > width) width = ui.stackBaseWidth;
+  ui.stackBase = base;
+  ui.stackBaseWidth = width;
+  return width;
+}
+
+let resizeQueued = false;
+function resized() {
+  if (resizeQueued || !model || !model.layers || !selection || !selection.state) return;
+  resizeQueued = true;
+  requestAnimationFrame(() => {
+    resizeQueued = false;
+    renderPicture();
+  });
+}
+
+// Zoom ----------------------------------------------------------------------------------
+
+const ZOOM_STEPS = [1, 2, 4, 8]; // image pixels per device pixel: 1 is the least
+
+function buildZoom(root) {
+  const button = (text, label, onclick) => h("button", { type: "button", class: "sb-zoom-control", "aria-label": label, text, onclick });
+  ui.zoomOut = button("\u2212", "Zoom out", () => zoomBy(-1));
+  ui.zoomIn = button("+", "Zoom in", () => zoomBy(1));
+  ui.zoomClose = button("Close", "Close the zoom view", () => ui.zoom.close());
+  ui.zoomText = h("span", { class: "sb-zoom-text", "aria-live": "polite" });
+  ui.zoomArea = h("div", {
+    class: "sb-zoom-area",
+    tabindex: "0",
+    role: "region",
+    "aria-label": "The picture at full size: drag it or use the arrow keys to move, + and - to zoom",
+  });
+  ui.zoom = h(
+    "dialog",
+    { class: "sb-zoom", "aria-label": "Picture at full size" },
+    h("div", { class: "sb-zoom-bar" }, ui.zoomText, ui.zoomOut, ui.zoomIn, ui.zoomClose),
+    ui.zoomArea,
+  );
+  ui.zoom.addEventListener("keydown", zoomKeys);
+  ui.zoom.addEventListener("close", () => {
+    ui.zoomToken = null;
+    ui.zoomArea.replaceChildren();
+    ui.zoomContent = null;
+    delete ui.zoom.dataset.state;
+    const back = ui.zoomReturn && ui.zoomReturn.isConnected && !ui.zoomReturn.hidden ? ui.zoomReturn : ui.zoomButton;
+    if (back && back.focus) back.focus();
+  });
+  // Dragging pans (a mouse or a pen; touch scrolls the area natively).
+  let drag = null;
+  ui.zoomArea.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || event.pointerType === "touch") return;
+    drag = { id: event.pointerId, x: event.clientX, y: event.clientY, left: ui.zoomArea.scrollLeft, top: ui.zoomArea.scrollTop };
+    ui.zoomArea.setPointerCapture(event.pointerId);
+    ui.zoomArea.classList.add("sb-dragging");
+    event.preventDefault();
+  });
+  ui.zoomArea.addEventListener("pointermove", (event) => {
+    if (!drag || event.pointerId !== drag.id) return;
+    ui.zoomArea.scrollLeft = drag.left - (event.clientX - drag.x);
+    ui.zoomArea.scrollTop = drag.top - (event.clientY - drag.y);
+  });
+  const endDrag = (event) => {
+    if (!drag || event.pointerId !== drag.id) return;
+    drag = null;
+    ui.zoomArea.classList.remove("sb-dragging");
+  };
+  ui.zoomArea.addEventListener("pointerup", endDrag);
+  ui.zoomArea.addEventListener("pointercancel", endDrag);
+  root.append(ui.zoom);
+}
+
+/**
+ * Open the zoom view on the picture shown: its full size (the plain names), at a layered
+ * quality the whole stack redrawn in linear light at full size (else the CSS stack).
+ */
+function openZoom() {
+  const shown = ui.shownPicture;
+  if (!shown || ui.zoom.open) return;
+  const token = {};
+  ui.zoomToken = token;
+  ui.zoomReturn = document.activeElement;
+  ui.zoomScale = 1;
+  ui.zoomContent = null;
+  ui.zoom.dataset.state = "loading";
+  delete ui.zoom.dataset.width;
+  delete ui.zoom.dataset.stack;
+  ui.zoomText.textContent = "Loading the full size\u2026";
+  ui.zoomArea.replaceChildren();
+  ui.zoom.showModal();
+  ui.zoomArea.focus();
+  const urls = model.pictureUrls(shown.kind, shown.values, shown.view);
+  const images = urls.map((url, k) => h("img", { src: url, alt: k === 0 ? shown.alt : "", draggable: "false" }));
+  Promise.all(images.map((img) => img.decode())).then(
+    () => {
+      if (ui.zoomToken !== token) return;
+      let content = images[0];
+      if (model.layers) {
+        const canvas = h("canvas", { class: "sb-zoom-picture", role: "img", "aria-label": shown.alt });
+        try {
+          paintLinear(canvas, images);
+          content = canvas;
+          ui.zoom.dataset.stack = "linear";
+        } catch {
+          content = h("span", { class: "layer-stack sb-zoom-picture" }, ...images);
+          ui.zoom.dataset.stack = "css";
+        }
+      } else {
+        content.className = "sb-zoom-picture";
+      }
+      ui.zoomContent = content;
+      ui.zoomSize = [images[0].naturalWidth, images[0].naturalHeight];
+      ui.zoomArea.replaceChildren(h("div", { class: "sb-zoom-canvas" }, content));
+      ui.zoom.dataset.width = String(images[0].naturalWidth);
+      applyZoom(1, true);
+      ui.zoom.dataset.state = "shown";
+    },
+    () => {
+      if (ui.zoomToken !== token) return;
+      ui.zoom.dataset.state = "failed";
+      ui.zoomText.textContent = "The full-size picture is not available.";
+    },
+  );
+}
+
+/** Show the zoomed picture at `scale` image pixels per device pixel, about the centre. */
+function applyZoom(scale, centre = false) {
+  const content = ui.zoomContent;
+  if (!content) return;
+  const area = ui.zoomArea;
+  const dpr = window.devicePixelRatio || 1;
+  const oldWidth = content.offsetWidth || 1;
+  const oldHeight = content.offsetHeight || 1;
+  const fx = centre ? 0.5 : (area.scrollLeft + area.clientWidth / 2) / oldWidth;
+  const fy = centre ? 0.5 : (area.scrollTop + area.clientHeight / 2) / oldHeight;
+  const width = (ui.zoomSize[0] * scale) / dpr;
+  const height = (ui.zoomSize[1] * scale) / dpr;
+  content.style.width = `${width}px`;
+  content.style.height = `${height}px`;
+  content.classList.toggle("sb-zoom-pixels", scale > 1);
+  ui.zoomScale = scale;
+  area.scrollLeft = fx * content.offsetWidth - area.clientWidth / 2;
+  area.scrollTop = fy * content.offsetHeight - area.clientHeight / 2;
+  ui.zoom.dataset.scale = String(scale);
+  ui.zoomOut.disabled = scale <= ZOOM_STEPS[0];
+  ui.zoomIn.disabled = scale >= ZOOM_STEPS[ZOOM_STEPS.length - 1];
+  ui.zoomText.textContent = `${ui.zoomSize[0]} \u00d7 ${ui.zoomSize[1]} pixels, ${scale}\u00d7`;
+}
+
+function zoomBy(step) {
+  const at = ZOOM_STEPS.indexOf(ui.zoomScale);
+  const next = ZOOM_STEPS[Math.min(ZOOM_STEPS.length - 1, Math.max(0, at + step))];
+  if (next !== ui.zoomScale) applyZoom(next);
+}
+
+function zoomKeys(event) {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const area = ui.zoomArea;
+  const dx = Math.max(40, Math.round(area.clientWidth / 10));
+  const dy = Math.max(40, Math.round(area.clientHeight / 10));
+  const moves = { ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, -dy], ArrowDown: [0, dy] };
+  if (event.key in moves) {
+    event.preventDefault();
+    area.scrollLeft += moves[event.key][0];
+    area.scrollTop += moves[event.key][1];
+  } else if (event.key === "+" || event.key === "=") {
+    event.preventDefault();
+    zoomBy(1);
+  } else if (event.key === "-" || event.key === "_") {
+    event.preventDefault();
+    zoomBy(-1);
+  }
 }
 
 function tabKeys(event, index) {
@@ -550,19 +748,33 @@ function renderPicture() {
   }
   if (ui.status.textContent !== message) ui.status.textContent = message;
   ui.badge.hidden = readyNow;
+  ui.shownPicture = shown ? { ...shown, view: selection.state.view, alt: model.describe(shown.kind, shown.values, withKind) } : null;
+  ui.zoomButton.hidden = !shown;
   if (shown && model.layers) {
-    showStack(model.pictureUrls(shown.kind, shown.values, selection.state.view), model.describe(shown.kind, shown.values, withKind));
+    const width = stackWidth(model.pictureUrls(shown.kind, shown.values, selection.state.view).join(" "));
+    showStack(model.pictureUrls(shown.kind, shown.values, selection.state.view, false, width), ui.shownPicture.alt, width);
     ui.figure.classList.toggle("sb-empty", false);
     ui.placeholderText.textContent = "Picture not available";
   } else if (shown) {
     const url = model.pictureUrl(shown.kind, shown.values, selection.state.view);
     ui.img.alt = model.describe(shown.kind, shown.values, withKind);
-    if (ui.img.getAttribute("src") !== url) ui.img.src = url;
+    if (ui.img.getAttribute("src") !== url) {
+      // The browser picks the size the layout and the screen need (every size, the full one).
+      const srcset = model.sizes.length ? model.srcset(url) : null;
+      if (srcset) {
+        ui.img.sizes = PICTURE_SIZES;
+        ui.img.srcset = srcset;
+      } else {
+        ui.img.removeAttribute("srcset");
+      }
+      ui.img.src = url;
+    }
     ui.figure.classList.toggle("sb-empty", false);
     if (!ui.figure.classList.contains("sb-failed")) ui.img.hidden = false;
     ui.placeholderText.textContent = "Picture not available";
   } else {
     if (model.layers) clearStack();
+    ui.img.removeAttribute("srcset");
     ui.img.removeAttribute("src");
     ui.img.alt = "";
     ui.img.hidden = true;
@@ -777,6 +989,7 @@ async function start() {
     build(root);
     const fromHash = location.hash ? selection.fromHash(parseHash(location.hash)) : null;
     setState(fromHash || model.entryDefault(first, model.data.views[0]), { push: false });
+    window.addEventListener("resize", resized);
     const follow = () => selection.followLocation();
     window.addEventListener("hashchange", follow);
     window.addEventListener("popstate", follow);
