@@ -9,8 +9,17 @@ or inside a Blender executable::
     blender -b --factory-startup --disable-autoexec --python-exit-code 1 \
         --python blender/worker.py -- [--threads N] [--device auto|cpu]
 
-Imports only bpy, mathutils and the standard library (never sitegen): Blender runs it
-with its own Python. See blender/README.md for the protocol.
+Imports only bpy, bpy_extras, mathutils and the standard library (never sitegen): Blender
+runs it with its own Python. See blender/README.md for the protocol.
+
+Layers (a render message's "layer", docs/layers.md): the backdrop renders the present
+parts as holdouts with the film opaque (black where a part covers a pixel, the uncovered
+share of the floor/world at its edges), so the page adds the part layers' premultiplied
+colours to it in linear light. A part layer renders its meshes alone (everything else a
+holdout, film transparent) and, unless its "crop" is false, only inside Cycles' render
+border around the part's screen bounds (`part_border`): the file keeps the full frame,
+transparent outside the border. Every render first returns to the state at open (no
+holdouts but the file's own, no border).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
@@ -39,6 +49,8 @@ import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
 import bpy  # noqa: E402
+from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
+from mathutils import Vector  # noqa: E402
 
 # Engine ids by name, the first that this Blender knows is used: EEVEE is BLENDER_EEVEE
 # in Blender 5 and BLENDER_EEVEE_NEXT in 4.2 to 4.5.
@@ -51,6 +63,16 @@ GPU_KINDS = ("OPTIX", "CUDA", "HIP", "ONEAPI")
 DEFAULT_ROUGHNESS = 0.5
 MATERIAL_PREFIX = "sitegen-finish-"
 LIST_LIMIT = 50  # names listed in a `check` answer (the counts say how many there are)
+# Object types whose evaluated bound_box holds everything they render (an instancer, a
+# particle system or anything else falls back to the whole frame).
+BOUNDED_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD",
+                 "VOLUME")
+# The rendered answer's "border" (a part layer's crop, pixels): off until the worker
+# schema's RenderedAnswer (sitegen/schemas/worker.schema.json, sitegen.protocol) has it;
+# the border is always logged to stderr.
+ANSWER_BORDER = False
+
+Layer = tuple[str, frozenset[str], bool]  # kind, a part's meshes, crop
 
 
 class JobError(Exception):
@@ -492,6 +514,78 @@ def open_model(blend: str) -> None:
         raise JobError(text or "Blender cannot read it") from None
 
 
+def true_displacement(mat: bpy.types.Material | None) -> bool:
+    """Whether a material moves geometry at render time (its active Material Output's
+    Displacement input linked, displacement method not bump-only)."""
+    if mat is None or mat.node_tree is None:
+        return False
+    method = getattr(mat, "displacement_method", None)
+    if method is None:  # Blender < 4.1 keeps it in the Cycles settings
+        method = getattr(getattr(mat, "cycles", None), "displacement_method", "BUMP")
+    if method == "BUMP":
+        return False
+    for node in mat.node_tree.nodes:
+        if node.type == "OUTPUT_MATERIAL" and node.target in ("ALL", "CYCLES"):
+            sock = node.inputs.get("Displacement")
+            if sock is not None and sock.is_linked:
+                return True
+    return False
+
+
+def part_border(scene: bpy.types.Scene, objs: list[bpy.types.Object]
+                ) -> tuple[int, int, int, int] | None:
+    """A part layer's render border in pixels, (x0, y0, x1, y1) from the top left, x1 and
+    y1 exclusive: the union of the objects' evaluated bounding boxes (modifiers applied)
+    projected through the scene camera (shift and sensor fit included), plus
+    ceil(filter width) + 1 pixels (at least 2) for the pixel filter, clamped to the frame.
+    A part wholly outside the frame gets the 1-pixel border (0, 0, 1, 1) (it cannot show
+    there; that pixel comes out as transparent as the rest). None (the whole frame) when
+    the bounds cannot be trusted: a corner behind the camera's clip start, a camera that
+    is not perspective or orthographic, an object type or instancer whose bound_box does
+    not hold what it renders, true displacement, motion blur or depth of field."""
+    cam = scene.camera
+    r = scene.render
+    if cam is None or cam.type != "CAMERA" or cam.data.type not in ("PERSP", "ORTHO"):
+        return None
+    if r.use_motion_blur or cam.data.dof.use_dof:
+        return None
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    w, h = r.resolution_x * r.resolution_percentage // 100, \
+        r.resolution_y * r.resolution_percentage // 100
+    persp = cam.data.type == "PERSP"
+    clip = cam.data.clip_start
+    lo_x = lo_y = float("inf")
+    hi_x = hi_y = float("-inf")
+    for obj in objs:
+        if obj.hide_render:
+            continue
+        if (obj.type not in BOUNDED_TYPES or obj.instance_type != "NONE"
+                or len(obj.particle_systems) > 0):
+            return None
+        if any(true_displacement(slot.material) for slot in obj.material_slots):
+            return None
+        ev = obj.evaluated_get(depsgraph)
+        mw = ev.matrix_world
+        for corner in ev.bound_box:
+            v = world_to_camera_view(scene, cam, mw @ Vector(corner))
+            if persp and v.z <= clip:
+                return None
+            lo_x, hi_x = min(lo_x, v.x), max(hi_x, v.x)
+            lo_y, hi_y = min(lo_y, v.y), max(hi_y, v.y)
+    if lo_x == float("inf"):  # nothing to bound
+        return (0, 0, 1, 1)
+    filt = scene.cycles.filter_width if hasattr(scene, "cycles") else 1.5
+    margin = max(2, math.ceil(filt) + 1)
+    # camera view: (0, 0) bottom left, (1, 1) top right; pixels from the top left
+    x0 = max(0, math.floor(lo_x * w) - margin)
+    x1 = min(w, math.ceil(hi_x * w) + margin)
+    y0 = max(0, math.floor((1 - hi_y) * h) - margin)
+    y1 = min(h, math.ceil((1 - lo_y) * h) + margin)
+    if x1 <= x0 or y1 <= y0:  # wholly outside the frame
+        return (0, 0, 1, 1)
+    return (x0, y0, x1, y1)
+
+
 # --- the worker ------------------------------------------------------------------
 class Worker:
     def __init__(self, default_threads: int, default_device: str) -> None:
@@ -502,8 +596,9 @@ class Worker:
         self.materials: dict[str, bpy.types.Material] = {}
         self.format = "PNG"
         # Layers (optional "layer" in render): the file's own holdout / camera
-        # visibility per object and the quality's film_transparent, as found at open.
-        # Every render (layer or not) first returns to this state, then applies its layer.
+        # visibility per object and the quality's film_transparent, as found at open (and
+        # no render border, as apply_quality leaves it). Every render (layer or not) first
+        # returns to this state, then applies its layer.
         self.layer_base: dict[str, tuple[bool, bool]] = {}
         self.film_transparent = False
 
@@ -671,7 +766,10 @@ class Worker:
                         slot.material = mat
         if scene.camera != cam:
             scene.camera = cam
-        self.apply_layer(scene, layer, values)
+        border = self.apply_layer(scene, layer, values)
+        if layer is not None and layer[0] == "part":
+            log(f"layer {'+'.join(sorted(layer[1]))}: border "
+                f"{list(border) if border else 'none (whole frame)'}")
         t1 = time.perf_counter()
 
         CLOCK.reset()
@@ -692,7 +790,7 @@ class Worker:
             "write": round(t3 - t2, 4),
         }
         timings.update(split)
-        return {
+        answer: dict[str, Any] = {
             "event": "rendered",
             "id": msg.get("id"),
             "out": out,
@@ -701,19 +799,20 @@ class Worker:
             "sha256": digest,
             "timings": timings,
         }
+        if ANSWER_BORDER and border is not None:
+            answer["border"] = list(border)
+        return answer
 
     # -- layers --
-    def parse_layer(
-        self, layer: Any, values: dict[str, Any]
-    ) -> tuple[str, frozenset[str]] | None:
-        """None (a full picture), ("backdrop", {}) or ("part", {mesh, ...})."""
+    def parse_layer(self, layer: Any, values: dict[str, Any]) -> Layer | None:
+        """None (a full picture), ("backdrop", {}, False) or ("part", {mesh, ...}, crop)."""
         if layer is None:
             return None
         if not isinstance(layer, dict):
             raise JobError("'layer' must be an object")
         kind = layer.get("kind")
         if kind == "backdrop":
-            return ("backdrop", frozenset())
+            return ("backdrop", frozenset(), False)
         if kind != "part":
             raise JobError(f"unknown layer kind {kind!r} (backdrop/part)")
         if self.format == "JPEG":
@@ -731,24 +830,33 @@ class Worker:
         hidden = sorted(m for m in meshes if str(values[m]) in ("0", ""))
         if hidden:
             raise JobError(f"layer: meshes {hidden} have value 0 (not present)")
-        return ("part", frozenset(meshes))
+        crop = layer.get("crop", True)
+        if not isinstance(crop, bool):
+            raise JobError(f"layer: 'crop' must be true or false, got {crop!r}")
+        return ("part", frozenset(meshes), crop)
 
     def apply_layer(
         self,
         scene: bpy.types.Scene,
-        layer: tuple[str, frozenset[str]] | None,
+        layer: Layer | None,
         values: dict[str, Any],
-    ) -> None:
-        """Returns every object to its state at open, then applies the layer:
-        backdrop: present meshes invisible to the camera (they still cast shadows and
-        show in reflections), film opaque. part: the layer's meshes as they are, every
-        other present mesh and every other geometry object (floor...) a holdout, lights
-        invisible to the camera, film transparent (RGBA). Only changed properties are
-        written, so persistent data re-syncs as little as possible."""
+    ) -> tuple[int, int, int, int] | None:
+        """Returns every object to its state at open (and the render border off), then
+        applies the layer. backdrop: every object of a present mesh a holdout, film opaque
+        (RGB): where a part covers a pixel the backdrop is black, at a part's edge it holds
+        only the uncovered share of the floor/world, so the page adds the part layers'
+        premultiplied colours to it (in linear light) and every edge pixel's coverage is
+        partitioned exactly. part: the layer's meshes as they are, every other present
+        mesh and every other geometry object (floor...) a holdout, lights invisible to the
+        camera, film transparent (RGBA), and (crop, the default) Cycles' render border
+        set to the part's screen bounds (`part_border`; the file keeps the full frame,
+        transparent outside). Returns the border used, in pixels (x0, y0, x1, y1 from the
+        top left, x1/y1 exclusive), or None for the whole frame. Only changed properties
+        are written, so persistent data re-syncs as little as possible."""
         want: dict[str, tuple[bool, bool]] = dict(self.layer_base)
         film = self.film_transparent
         if layer is not None:
-            kind, own = layer
+            kind, own, _crop = layer
             product: dict[str, str] = {}  # object name -> mesh
             for mesh, objs in self.meshes.items():
                 for obj in objs:
@@ -757,7 +865,7 @@ class Worker:
                 film = False
                 for name, mesh in product.items():
                     if str(values[mesh]) not in ("0", ""):
-                        want[name] = (want[name][0], False)
+                        want[name] = (True, want[name][1])
             else:
                 film = True
                 for obj in scene.objects:
@@ -786,6 +894,27 @@ class Worker:
             mode = "RGBA" if film else "RGB"
             if r.image_settings.color_mode != mode:
                 r.image_settings.color_mode = mode
+        border = None
+        if layer is not None and layer[0] == "part" and layer[2]:
+            objs = [obj for mesh in sorted(layer[1]) for obj in self.meshes[mesh]]
+            border = part_border(scene, objs)
+        if border is None:
+            if r.use_border:
+                r.use_border = False
+        else:
+            w, h = r.resolution_x, r.resolution_y
+            x0, y0, x1, y1 = border
+            # Blender's border: fractions of the frame, y from the bottom
+            box = (x0 / w, x1 / w, 1 - y1 / h, 1 - y0 / h)
+            for prop, value in zip(("border_min_x", "border_max_x", "border_min_y",
+                                    "border_max_y"), box, strict=True):
+                if getattr(r, prop) != value:
+                    setattr(r, prop, value)
+            if r.use_crop_to_border:
+                r.use_crop_to_border = False
+            if not r.use_border:
+                r.use_border = True
+        return border
 
     def write(self, scene: bpy.types.Scene, out: str) -> tuple[int, str]:
         img = bpy.data.images.get("Render Result")

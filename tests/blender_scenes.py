@@ -8,6 +8,10 @@ sphere "Ball" at (1.3, 0, 1) (both with UVs and no material of their own that ma
 a sun, a dark world, and two cameras: "main" (the scene camera, in front) and "side".
 `pixel()` tells where a world point lands in a picture of either camera.
 
+The crop scene (`crop.blend`): the same scene plus a cube "Far" at FAR, out of the frame
+of "main" (in front of it, far to the right) and behind "side": a part layer of it has
+nothing to bound on screen.
+
 The hostile scene (`hostile.blend`): the same scene plus a text block registered as a
 module (auto-run when scripts are trusted) and a scripted Python driver on Box, each of
 which would create a marker file under `<folder>/markers/`.
@@ -32,6 +36,7 @@ from pathlib import Path
 
 SCENE = "scene.blend"
 HOSTILE = "hostile.blend"
+CROP = "crop.blend"
 KINO = "kino.blend"
 MARKERS = ("markers/text-block", "markers/driver")
 
@@ -42,6 +47,7 @@ CAMERAS = {
 BOX = (-1.3, 0.0, 1.0)
 BALL = (1.3, 0.0, 1.0)
 FLOOR = (0.0, -3.0, 0.0)  # a floor point in front of both objects, seen by "main"
+FAR = (30.0, 0.0, 1.0)  # crop.blend's "Far": right of main's frame, behind side
 
 
 def build_scenes(folder: Path, timeout: float = 300) -> Path:
@@ -152,6 +158,13 @@ def _build(out: Path) -> None:  # pragma: no cover - runs in a subprocess
     scene.world = world
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.05, 0.05, 0.05, 1)
     bpy.ops.wm.save_as_mainfile(filepath=str(out / SCENE))
+
+    # Crop: one more cube, off screen.
+    bpy.ops.mesh.primitive_cube_add(size=2, location=FAR)
+    far = bpy.context.object
+    far.name = "Far"
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / CROP))
+    bpy.data.objects.remove(far)
 
     # Hostile: code that would run if the file's scripts were trusted.
     (out / "markers").mkdir(exist_ok=True)
