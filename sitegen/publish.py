@@ -761,7 +761,8 @@ def gather_objects(catalog: Catalog, site: SiteToPublish, store: RenderStore,
         key_prefix = renders_key_prefix(site.renders_url, site.site_prefix)
     addresses = [] if key_prefix is None else site_renders(catalog, site.quality,
                                                            store.stored(site.quality))
-    store.fetch_pictures(addresses)  # from a remote store: local copies of what the site shows
+    # From a remote store: local copies of what the site shows.
+    store.fetch_pictures(addresses, widths=catalog.qualities[site.quality].sizes)
     local = local_objects(site.files, render_files(addresses, store.path_of), site.site_prefix,
                           key_prefix)
     return LocalSide(local=local, key_prefix=key_prefix, addresses=addresses)

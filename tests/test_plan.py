@@ -84,7 +84,7 @@ def test_a_layered_quality_wants_layers_each_with_its_meshes(load: Load) -> None
     assert all(is_layer_name(w.key) for w in wanted)
     by_key = {w.key: w for w in wanted}
     # Two presences (wood top: frame+top; lino top: frame+insert+rim): two backdrops.
-    backdrop = by_key["layer-1100-backdrop"]
+    backdrop = by_key["layer-1100-base"]
     assert backdrop.layer == () and dict(backdrop.values) == {
         "frame": NEUTRAL, "top": NEUTRAL, "insert": 0, "rim": 0}
     frame = by_key["layer-1011-frame.rim-1140"]
@@ -92,7 +92,7 @@ def test_a_layered_quality_wants_layers_each_with_its_meshes(load: Load) -> None
         "frame": 1140, "top": 0, "insert": NEUTRAL, "rim": 1140}
     # Backdrops + wood-top (3 frames + 3 tops) + lino-top (3 frames + 2 inserts).
     assert len(wanted) == 2 + 6 + 5
-    assert wanted[0].key == "layer-1100-backdrop" and wanted[0].default
+    assert wanted[0].key == "layer-1100-base" and wanted[0].default
 
 
 def test_reasons_missing_ready_stale_forced(load: Load) -> None:

@@ -34,6 +34,7 @@ from sitegen.publish import (
     url_root_of,
 )
 from sitegen.site import MANIFEST, build_facts, write_site
+from sitegen.sizes import sized_address
 from sitegen.store import FolderStore, thumb_address
 
 # -- the pure core ------------------------------------------------------------------------
@@ -154,11 +155,11 @@ def test_site_renders_of_a_layered_quality_are_its_layers(load: Callable[..., An
     cat = base_catalog()
     cat["qualities"][0]["layers"] = True
     catalog = load({"catalog.yaml": cat})
-    shown = ["preview/kino/front/layer-1100-backdrop.png",   # wood top: frame and top
+    shown = ["preview/kino/front/layer-1100-base.png",   # wood top: frame and top
              "preview/kino/side/layer-1100-top-1128.png",
              "preview/kino/front/layer-1011-frame.rim-1140.png"]  # lino top: frame + rim
     others = ["preview/kino/front/layer-1100-top-235.png",   # linoleum is not a wood top
-              "preview/kino/front/layer-1111-backdrop.png",  # no kind makes every mesh present
+              "preview/kino/front/layer-1111-base.png",  # no kind makes every mesh present
               "preview/kino/front/layer-1011-frame-1127.png",  # the frame is frame + rim here
               "preview/kino/front/frame-1127_top-1127_insert-0_rim-0.png"]  # a key, not a layer
     assert pub.site_renders(catalog, "preview", shown + others) == sorted(shown)
@@ -202,8 +203,8 @@ class Sketch:
                  if p.is_file() and not p.name.startswith(".")}
         for address in self.pictures:
             found["renders/" + address] = str(self.store.path_of(address))
-            found["renders/" + thumb_address(address)] = str(
-                self.store.path_of(thumb_address(address)))
+            for companion in (thumb_address(address), sized_address(address, 32)):
+                found["renders/" + companion] = str(self.store.path_of(companion))
         return found
 
 
@@ -237,6 +238,7 @@ def make_sketch(make_catalog: Callable[..., Path], catalog: dict[str, Any] | Non
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         store.path_of(thumb_address(address)).write_bytes(b"thumb " + data)
+        store.path_of(sized_address(address, 32)).write_bytes(b"sized " + data)
         store.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data), None, None)
     store.close()
     out = Path("build")
@@ -269,7 +271,7 @@ def test_publish_uploads_site_and_pictures_with_headers_then_nothing(
     assert first.exit_code == 0, first.output
     expected = sketch.files()
     assert bucket_keys(s3, bucket) == set(expected)
-    assert len(expected) == len(SITE) + 2 * len(sketch.pictures)
+    assert len(expected) == len(SITE) + 3 * len(sketch.pictures)  # thumbnails, sized copies
     assert f"upload {len(expected)} (new); delete 0; 0 unchanged" in first.output
 
     def head(key: str) -> dict[str, Any]:
@@ -288,7 +290,8 @@ def test_publish_uploads_site_and_pictures_with_headers_then_nothing(
             ("static/site-abcdef0123.css", "text/css; charset=utf-8", IMMUTABLE),
             ("swatches/1127-0a1b2c3d.png", "image/png", IMMUTABLE),
             (picture, "image/png", IMMUTABLE),
-            (thumb_address(picture), "image/webp", IMMUTABLE)]:
+            (thumb_address(picture), "image/webp", IMMUTABLE),
+            (sized_address(picture, 32), "image/png", IMMUTABLE)]:
         meta = head(key)
         assert (meta["ContentType"], meta["CacheControl"]) == (content_type, cache), key
     assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == SITE["index.html"]

@@ -77,6 +77,7 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     picture = store / PICTURE
     picture.parent.mkdir(parents=True)
     picture.write_bytes(b"\x89PNG picture")
+    picture.with_name(picture.name.replace(".png", ".w32.png")).write_bytes(b"\x89PNG sized")
     (store / "index.sqlite").write_bytes(b"SQLite format 3\x00")
     # Links leaving the two roots, and one staying inside (allowed).
     (build / "passwd.html").symlink_to("/etc/passwd")
@@ -117,6 +118,8 @@ def test_serves_the_site_and_the_pictures(preview: Preview) -> None:
     assert preview.request("GET", "/home.html") == (200, SITE["index.html"])  # link inside
     assert preview.request("GET", f"/renders/{PICTURE}") == (200, b"\x89PNG picture")
     assert preview.request("HEAD", f"/renders/{PICTURE}")[0] == 200
+    sized = PICTURE.replace(".png", ".w32.png")  # a sized copy (sitegen/sizes.py)
+    assert preview.request("GET", f"/renders/{sized}") == (200, b"\x89PNG sized")
     assert preview.request("GET", "/products/kino-stool")[0] == 301  # to the folder's URL
 
 

@@ -60,7 +60,7 @@ def test_stored_lists_indexed_pictures_whose_file_exists(tmp_path: Path) -> None
 def test_rebuild_indexes_every_picture_file_with_an_unknown_fingerprint(tmp_path: Path) -> None:
     store = FolderStore(tmp_path / "renders")
     put(store, PICTURE, b"one")
-    put(store, "layered/kino/side/layer-1011-backdrop.webp", b"two")
+    put(store, "layered/kino/side/layer-1011-base.webp", b"two")
     put(store, "preview/kino/front/frame-1127_top-0_insert-235_rim-1127.thumb.webp")
     put(store, "preview/kino/front/.frame-1127.tmp-123.png")  # a render's temporary file
     put(store, "preview/kino/front/notes.txt")
@@ -68,7 +68,7 @@ def test_rebuild_indexes_every_picture_file_with_an_unknown_fingerprint(tmp_path
     store.record("preview/kino/side/gone.png", "e" * 16, {}, "0" * 64, 1, None, None)
     assert store.rebuild_index() == 2
     held = store.stored()
-    assert sorted(held) == ["layered/kino/side/layer-1011-backdrop.webp", PICTURE]
+    assert sorted(held) == ["layered/kino/side/layer-1011-base.webp", PICTURE]
     assert all(h.fingerprint is None and not h.inputs for h in held.values())
     records = {r.address: r for r in store.records()}
     assert set(records) == set(held)  # the record of a file that is gone is dropped

@@ -25,7 +25,8 @@ from sitegen.catalog.load import load_catalog
 from sitegen.cli import cli
 from sitegen.errors import SitegenError
 from sitegen.plan import wanted_renders
-from sitegen.store import FolderStore, make_thumbnail, open_store, thumb_address
+from sitegen.sizes import sized_address
+from sitegen.store import FolderStore, make_companions, open_store, thumb_address
 from sitegen.store import s3 as s3_store
 from sitegen.store.s3 import S3Store, parse_location
 from sitegen.store.s3.lock import pid_namespace
@@ -78,13 +79,14 @@ def png(address: str, size: tuple[int, int] = (32, 24)) -> bytes:
 
 
 def render_into(store: Any, address: str, data: bytes | None = None,
-                fingerprint: str = "fp") -> str:
-    """What the local pool does: a picture at path_of, its thumbnail, then record()."""
+                fingerprint: str = "fp", widths: tuple[int, ...] = ()) -> str:
+    """What the local pool does: a picture at path_of, its companions (thumbnail, copies at
+    `widths`), then record()."""
     data = data if data is not None else png(address)
     path = store.path_of(address)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    make_thumbnail(path, store.path_of(thumb_address(address)))
+    make_companions(path, address, store.path_of, widths)
     sha = hashlib.sha256(data).hexdigest()
     store.remember_quality("preview", {"samples": 4})
     store.record(address, fingerprint, {"blend": "b1"}, sha, len(data), 1.5, "5.0.1")
@@ -138,6 +140,24 @@ def test_open_store_reads_the_endpoint_and_cache_from_the_environment(
 
 
 # -- pictures and the index ---------------------------------------------------------------
+
+
+def test_sized_copies_go_up_with_their_picture_and_come_back_on_fetch(
+        store: Callable[..., S3Store], s3: Any, bucket: str) -> None:
+    here = store()
+    render_into(here, FRONT, widths=(16, 8))
+    here.close()
+    sized = [sized_address(FRONT, w) for w in (8, 16)]
+    assert keys(s3, bucket) == {f"renders/{n}" for n in
+                                (FRONT, thumb_address(FRONT), *sized, "index.sqlite")}
+    there = store()
+    assert there.fetch_pictures([FRONT], widths=[16, 8]) == 1
+    assert all(there.path_of(n).is_file() for n in (thumb_address(FRONT), *sized))
+    there.path_of(sized[0]).unlink()  # a companion missing here: fetched, not the picture
+    assert there.fetch_pictures([FRONT], widths=[16, 8]) == 0
+    assert there.path_of(sized[0]).is_file()
+    # A width the bucket does not hold is no error (the quality may have gained it since).
+    assert there.fetch_pictures([FRONT], widths=[16, 8, 4]) == 0
 
 
 def test_record_uploads_then_indexes_and_another_machine_reads_it(

@@ -298,7 +298,7 @@ def test_verify_layers_renders_stacks_and_reports(blender_scenes: Path, tmp_path
     assert {p["view"] for p in pictures} == {"main", "side"}
     for p in pictures:
         assert 20 < p["psnr"] < 80 and 0.9 < p["ssim"] <= 1, p
-        assert p["layers"][0].endswith("-backdrop")
+        assert p["layers"][0].endswith("-base")
         folder = tmp_path / "out" / "pair" / p["view"] / p["key"]
         assert {f.name for f in folder.iterdir()} == {"full.png", "composite.png",
                                                       "diff-x8.png", "layers"}

@@ -16,7 +16,7 @@ import shutil
 import socket
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,8 @@ class FolderStore:
         except FileNotFoundError:
             return None
 
-    def fetch_pictures(self, addresses: Iterable[str], jobs: int = 8) -> int:
+    def fetch_pictures(self, addresses: Iterable[str], jobs: int = 8,
+                       widths: Sequence[int] = ()) -> int:
         """Nothing to download: `path_of()` is where the store keeps its pictures."""
         return 0
 

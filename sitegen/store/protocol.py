@@ -8,7 +8,7 @@ sitegen/store/__init__.py and sitegen/store/s3/__init__.py).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,9 +58,10 @@ class RenderStore(Protocol):
         """The SHA-256 of what the store holds under a name; None when there is nothing."""
         ...
 
-    def fetch_pictures(self, addresses: Iterable[str], jobs: int = 8) -> int:
-        """Make `path_of()` of these indexed pictures (and thumbnails) readable here; how
-        many were downloaded."""
+    def fetch_pictures(self, addresses: Iterable[str], jobs: int = 8,
+                       widths: Sequence[int] = ()) -> int:
+        """Make `path_of()` of these indexed pictures (with their thumbnails and copies at
+        `widths`) readable here; how many pictures were downloaded."""
         ...
 
     # -- blobs

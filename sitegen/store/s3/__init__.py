@@ -51,7 +51,7 @@ import re
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -62,12 +62,12 @@ from sitegen.errors import SitegenError
 from sitegen.store.folder import (
     BLOBS,
     FolderStore,
+    companion_addresses,
     companion_files,
     is_picture_name,
     select_quality,
     select_records,
     select_stored,
-    thumb_address,
 )
 from sitegen.store.protocol import RenderStore
 from sitegen.store.records import Record, Stored
@@ -214,9 +214,11 @@ class S3Store:
         answer = self._objects.head(name)
         return None if answer is None else answer.get("Metadata", {}).get(SHA_META)
 
-    def fetch_pictures(self, addresses: Iterable[str], jobs: int = UPLOAD_THREADS) -> int:
-        """Local copies at `path_of()` of indexed pictures and their thumbnails; how many
-        were downloaded (a copy matching the index's SHA-256 is kept)."""
+    def fetch_pictures(self, addresses: Iterable[str], jobs: int = UPLOAD_THREADS,
+                       widths: Sequence[int] = ()) -> int:
+        """Local copies at `path_of()` of indexed pictures and their companions (thumbnail,
+        copies at `widths`: those the bucket holds); how many pictures were downloaded (a
+        copy matching the index's SHA-256 is kept, with its companions)."""
         self._uploads.settle()
         wanted = {}
         for address in addresses:
@@ -227,17 +229,23 @@ class S3Store:
             wanted[address] = str(row[0])
 
         def fetch(address: str) -> int:
-            path, thumb = self.path_of(address), self.path_of(thumb_address(address))
+            path = self.path_of(address)
+            companions = companion_addresses(address, widths)
             if path.is_file() and file_sha256(path) == wanted[address]:
-                if thumb.is_file():
+                if all(self.path_of(name).is_file() for name in companions):
                     return 0
+                fetched = 0
             elif self._objects.download(address, path, wanted[address]) is None:
                 raise SitegenError(f"{self.url}{address} is missing, though indexed: run "
                                    "`sitegen index rebuild`")
             else:
-                thumb.unlink(missing_ok=True)  # an older picture's
-            self._objects.download(thumb_address(address), thumb)
-            return 1
+                fetched = 1
+                for name in companions:
+                    self.path_of(name).unlink(missing_ok=True)  # an older picture's
+            for name in companions:
+                if not self.path_of(name).is_file():
+                    self._objects.download(name, self.path_of(name))
+            return fetched
 
         with ThreadPoolExecutor(jobs) as pool:
             return sum(pool.map(fetch, wanted))
