@@ -96,6 +96,7 @@ SSIM_NOTE = ("luminance (BT.601), 8x8 non-overlapping windows, C1=(0.01*255)^2, 
              "C2=(0.03*255)^2, mean over windows")
 PSNR_NOTE = "R, G and B channels, peak 255"
 DIFF_GAIN = 8  # the diff image: per pixel, the largest channel difference times this
+JPEG_REFERENCE = 85  # a stack's weight is compared with the full picture as a JPEG at this
 
 Image8 = NDArray[np.uint8]
 
@@ -419,6 +420,16 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
     return stacked, scores
 
 
+def weight_scores(full: Image8, layer_bytes: Sequence[bytes]) -> dict[str, Any]:
+    """What a stack weighs as the page downloads it (its files as stored) against the full
+    picture as a JPEG at quality 85 (Pillow, 4:2:0), the usual weight of a shop's picture."""
+    jpeg = io.BytesIO()
+    Image.fromarray(full[..., :3], "RGB").save(jpeg, "JPEG", quality=JPEG_REFERENCE)
+    stack = sum(len(b) for b in layer_bytes)
+    return {"stack_bytes": stack, "jpeg_bytes": jpeg.tell(),
+            "weight": stack / jpeg.tell()}
+
+
 def decode(data: bytes, mode: str) -> Image8:
     """A picture file's pixels as an H x W x channels uint8 array ("RGB" or "RGBA")."""
     with Image.open(io.BytesIO(data)) as im:
@@ -453,8 +464,9 @@ class Report:
         for p in self.pictures:
             row = out.setdefault(p.product, {"pictures": 0, "worst_psnr": math.inf,
                                              "worst_ssim": 1.0, "worst_psnr_css": math.inf,
-                                             "worst_ssim_css": 1.0})
+                                             "worst_ssim_css": 1.0, "max_weight": 0.0})
             row["pictures"] += 1
+            row["max_weight"] = max(row["max_weight"], p.scores.get("weight", 0.0))
             row["worst_psnr"] = min(row["worst_psnr"], p.scores["psnr"])
             row["worst_ssim"] = min(row["worst_ssim"], p.scores["ssim"])
             row["worst_psnr_css"] = min(row["worst_psnr_css"], p.scores["psnr_css"])
@@ -585,6 +597,7 @@ def run_verification(verification: Verification, settings: PoolSettings, *,
             full = decode(full_bytes, "RGB")
             stacked, scores = compare(full, decode(layer_bytes[0], "RGB"),
                                       [decode(b, "RGBA") for b in layer_bytes[1:]])
+            scores.update(weight_scores(full, layer_bytes))
             picture.scores = scores
             if out is not None:
                 _keep(out, picture, full_bytes, layer_bytes, full, stacked)
@@ -626,21 +639,24 @@ def iter_report_lines(report: Report, min_psnr: float) -> Iterator[str]:
            "CSS stack (plus-lighter in display space) the page shows before, or instead")
     # Silhouette pixels: some layer covers them only partly; their share of the pixels and
     # of the squared error, and the PSNR over every other pixel.
+    # WEIGHT: the stack's files against the full picture as a JPEG at quality 85.
     rows = [("PRODUCT", "VIEW", "COLOURING", "PSNR", "SSIM", "SILHOUETTE PX", "ITS ERROR",
-             "PSNR ELSEWHERE", "CSS STACK")]
+             "PSNR ELSEWHERE", "CSS STACK", "WEIGHT")]
     for p in report.pictures:
         sc = p.scores
         rows.append((p.product, p.view, p.key, _db(sc["psnr"]), f"{sc['ssim']:.4f}",
                      f"{100 * sc['silhouette_share']:.1f}%",
                      f"{100 * sc['error_share']['silhouette']:.0f}%",
-                     _db(sc["psnr_interior"]), _db(sc["psnr_css"])))
+                     _db(sc["psnr_interior"]), _db(sc["psnr_css"]),
+                     f"{sc['stack_bytes'] / 1024:.1f} KiB = {sc['weight']:.2f} x JPEG"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         yield "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
     for product, worst_of in report.by_product().items():
         yield (f"{product}: {worst_of['pictures']} picture(s), worst PSNR "
                f"{_db(worst_of['worst_psnr'])}, worst SSIM {worst_of['worst_ssim']:.4f} (CSS "
-               f"stack: {_db(worst_of['worst_psnr_css'])}, {worst_of['worst_ssim_css']:.4f})")
+               f"stack: {_db(worst_of['worst_psnr_css'])}, {worst_of['worst_ssim_css']:.4f}); "
+               f"heaviest stack {worst_of['max_weight']:.2f} x its JPEG")
     worst = report.worst
     if worst is None:
         yield "nothing to compare"
