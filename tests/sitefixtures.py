@@ -87,6 +87,47 @@ def make_store(root: Path, addresses: Sequence[str]) -> FolderStore:
     return store
 
 
+def make_sized_store(root: Path, addresses: Sequence[str], resolution: tuple[int, int],
+                     sizes: Sequence[int]) -> FolderStore:
+    """A folder store holding these pictures at `resolution` (a layer other than a backdrop
+    in RGBA, its middle covered), each also at every width of `sizes`
+    (`<name>.w<W>.<ext>`, sitegen.sizes), with their thumbnails, indexed."""
+    from PIL import Image
+
+    from sitegen.sizes import sized_address, sized_height
+
+    store = FolderStore(root)
+    width, height = resolution
+    for address in addresses:
+        digest = hashlib.sha256(address.encode()).digest()
+        name = address.rsplit("/", 1)[1]
+        colour = (digest[0], digest[1], digest[2])
+        if name.startswith("layer-") and not name.split(".")[0].endswith("-base"):
+            image = Image.new("RGBA", (width, height), (*colour, 0))
+            image.paste((*colour, 255), (width // 4, height // 4, 3 * width // 4,
+                                         3 * height // 4))
+        else:
+            image = Image.new("RGB", (width, height), colour)
+        path = store.path_of(address)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_picture(image, path)
+        for w in sizes:
+            sized = image.resize((w, sized_height(width, height, w)),
+                                 Image.Resampling.LANCZOS)
+            write_picture(sized, store.path_of(sized_address(address, w)))
+        make_thumbnail(path, store.path_of(thumb_address(address)))
+        data = path.read_bytes()
+        store.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data), None, None)
+    return store
+
+
+def write_picture(image: Any, path: Path) -> None:
+    """A PIL image saved losslessly where possible, in the format its name says."""
+    kind = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[path.suffix[1:]]
+    options: dict[str, Any] = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}.get(kind, {})
+    image.save(path, kind, **options)
+
+
 FULL_QUALITY = "preview"  # the demo's full-picture quality, primary in `demo_copy`
 
 

@@ -77,15 +77,22 @@ def browser() -> Iterator[Any]:
 class Tab:
     """A page in a fresh context, with everything that went wrong in it recorded."""
 
-    def __init__(self, browser: Any, base: str, name: str) -> None:
+    def __init__(self, browser: Any, base: str, name: str, *,
+                 viewport: dict[str, int] | None = None, scale: float = 1,
+                 script: bool = True) -> None:
         self.base = base
         self.name = name
-        self.context = browser.new_context(viewport=VIEWPORT)
+        self.context = browser.new_context(viewport=viewport or VIEWPORT,
+                                           device_scale_factor=scale,
+                                           java_script_enabled=script)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.page.add_init_script(WATCH_CSP)
+        self.context_script = script
         self.problems: list[str] = []
         self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("requestfailed", self._failed)
@@ -184,7 +191,7 @@ class Tab:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     def assert_clean(self) -> None:
-        csp = self.js("window.__csp || []")
+        csp = self.js("window.__csp || []") if self.context_script else []
         assert csp == [], f"CSP violations: {csp}"
         assert self.problems == [], "\n".join(self.problems)
         assert self.dialogs == [], f"dialogs opened: {self.dialogs}"
@@ -688,7 +695,9 @@ XSS_ATTR = '"><img src=x onerror=alert(1)>'
 
 @contextlib.contextmanager
 def catalog_site(root: Path, cat: dict[str, Any], ready_keys: Callable[[Any], dict[str, Any]],
-                 quality: str = "preview") -> Iterator[tuple[Any, Any, str]]:
+                 quality: str = "preview",
+                 store: Callable[[Path, list[str]], Any] = make_store
+                 ) -> Iterator[tuple[Any, Any, str]]:
     """Build a catalog (a dict, see conftest.BASE) with these ready keys (model -> view ->
     keys, or layer names at a layered quality, from the loaded catalog) at `quality` and
     serve it: yields (catalog, ready, base URL)."""
@@ -703,9 +712,9 @@ def catalog_site(root: Path, cat: dict[str, Any], ready_keys: Callable[[Any], di
         os.chdir(cwd)
     ready = ready_keys(catalog)
     ext = catalog.qualities[quality].ext
-    make_store(root / "renders", [f"{quality}/{model}/{view}/{key}.{ext}"
-                                  for model, views in ready.items()
-                                  for view, keys in views.items() for key in keys]).close()
+    store(root / "renders", [f"{quality}/{model}/{view}/{key}.{ext}"
+                             for model, views in ready.items()
+                             for view, keys in views.items() for key in keys]).close()
     write_site(site_files(catalog, quality, ready), root / "build")
     served = serve(root / "build", root / "renders", catalog.site.renders_url)
     try:
@@ -878,8 +887,9 @@ def test_page_data_is_what_python_built(tab: Tab, demo_site: Any) -> None:
 def shown_stack(tab: Tab) -> list[str]:
     """The URLs the picture shows once its stack is loaded: backdrop, then part layers."""
     tab.wait("document.querySelector('.sb-shown').dataset.state === 'shown'")
-    urls: list[str] = tab.js("""() => [document.querySelector('.sb-figure .sb-img').src,
-        ...[...document.querySelectorAll('.sb-figure .sb-layers img')].map((i) => i.src)]""")
+    urls: list[str] = tab.js("""() => [...document.querySelectorAll('.sb-figure .sb-layers img')]
+        .map((i) => i.src)""")
+    assert tab.js("document.querySelector('.sb-figure .sb-layers img').classList.contains('sb-img')")
     return urls
 
 
@@ -1058,7 +1068,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
     names = {w.key for w in wanted_renders(catalog)} - {missing}
     assert len(names) == 400
     # Files only for what the page loads (the index says every layer but one is ready).
-    shown = {n for n in names if n.endswith("-backdrop") or n.endswith("-5000")
+    shown = {n for n in names if n.endswith("-base") or n.endswith("-5000")
              or n.endswith("-5001") or n.split("-")[2] == "m9"}
     make_store(root / "renders", [f"layers/grid/main/{n}.webp" for n in shown]).close()
     write_site(site_files(catalog, "layers", {"grid": {"main": names}}), root / "build")
@@ -1086,7 +1096,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
         assert opened.page.locator(".sb-status").inner_text() == \
             "Not rendered yet. Showing: P3 Weave 5001 instead of Weave 5000."
         stack = shown_stack(opened)
-        assert [u.rsplit("/", 1)[1] for u in stack] == ["layer-1111111111-backdrop.webp"] + [
+        assert [u.rsplit("/", 1)[1] for u in stack] == ["layer-1111111111-base.webp"] + [
             f"layer-1111111111-m{i}-{5001 if i == 3 else 5000}.webp" for i in range(10)]
         # The gallery: rule 5 order (the last part fastest), P3 skipping 5000.
         def keys(page: list[tuple[str, str]]) -> list[str]:
@@ -1135,7 +1145,7 @@ CHECK_ORDER = """orders:
 # Taken out of a copy of the store (files and index rows): a layer, a whole presence's
 # backdrop, a layer of one view only.
 MISSING = ["layered/maru/main/layer-11101-bolsters-4031.webp",
-           "layered/maru/main/layer-11011-backdrop.webp",
+           "layered/maru/main/layer-11011-base.webp",
            "layered/kino/front/layer-1011-insert-236.webp"]
 
 
@@ -1255,12 +1265,12 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
         urls = layer_urls(catalog, f"{tab.base}renders/", "layered", "maru-bench", kind,
                           "main", tuple(MARU.values()))
         assert tab.js("sketchbook.imageUrls()") == urls and len(urls) == 4
-        assert tab.js("sketchbook.imageUrl()") == urls[0] and urls[0].endswith("-backdrop.webp")
+        assert tab.js("sketchbook.imageUrl()") == urls[0] and urls[0].endswith("-base.webp")
         assert shown_stack(tab) == urls
         styles = tab.js("""() => [getComputedStyle(document.querySelector('.sb-layers')).isolation,
             ...[...document.querySelectorAll('.sb-layers img')].map(
                 (i) => getComputedStyle(i).mixBlendMode)]""")
-        assert styles == ["isolate", "plus-lighter", "plus-lighter", "plus-lighter"]
+        assert styles == ["isolate", "normal", "plus-lighter", "plus-lighter", "plus-lighter"]
         switch = " With table," if kind == "with-table" else " Without table,"
         assert tab.page.locator(".sb-figure .sb-img").get_attribute("alt") == (
             f"Maru bench, 5 slats,{switch} Frame: Oak, white oil, Pads: Meld 120 Navy, "
@@ -1464,3 +1474,308 @@ def test_layered_pages_load_clean(browser: Any, layered_demo: LayeredDemo,
         tab.assert_clean()
     finally:
         tab.close()
+
+
+# -- sizes, the zoom view, exact stacking (synthetic pictures at 1600x1200) ----------------
+
+FULL = (1600, 1200)
+SIZES = [400, 800]
+
+
+def sized_catalog() -> dict[str, Any]:
+    """conftest.BASE with its full-picture quality `preview` and a layered one `layers`,
+    both 1600x1200 PNG with the sizes 400 and 800."""
+    cat = base_catalog()
+    cat["qualities"][0].update(resolution=list(FULL), sizes=SIZES)
+    cat["qualities"].append({"id": "layers", "engine": "cycles", "samples": 4,
+                             "resolution": list(FULL), "sizes": SIZES, "format": "png",
+                             "layers": True})
+    return cat
+
+
+@contextlib.contextmanager
+def sized_site(root: Path, quality: str) -> Iterator[tuple[Any, Any, str]]:
+    """catalog_site of `sized_catalog` at `quality`, every wanted picture (or layer) ready,
+    written at full size and at each size (sitefixtures.make_sized_store)."""
+    from sitefixtures import make_sized_store
+
+    with catalog_site(root, sized_catalog(), lambda c: some_layers(c, quality, 10), quality,
+                      store=lambda r, a: make_sized_store(r, a, FULL, SIZES)) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def sized_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """quality -> base URL of its served site ("preview": full pictures, "layers")."""
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for quality in ("preview", "layers"):
+            _, _, url = stack.enter_context(sized_site(tmp_path_factory.mktemp(quality),
+                                                       quality))
+            urls[quality] = url
+        yield urls
+
+
+SMALL = {"width": 400, "height": 800}
+WIDE = {"width": 1280, "height": 1000}
+
+
+def width_of(url: str) -> int:
+    """The width a picture URL names: `.w<W>.` for a sized copy, else the full width."""
+    import re
+
+    found = re.search(r"\.w([0-9]+)\.[a-z]+$", url)
+    return int(found.group(1)) if found else FULL[0]
+
+
+@pytest.mark.parametrize("viewport,scale,expected", [(SMALL, 1, 400), (WIDE, 1, 800),
+                                                     (SMALL, 2, 800), (WIDE, 2, 1600)])
+def test_the_main_picture_loads_the_size_its_layout_needs(
+        browser: Any, sized_sites: dict[str, str], viewport: dict[str, int], scale: float,
+        expected: int) -> None:
+    """Full pictures: srcset (every size and the full width) with sizes after the layout,
+    so the browser loads the smallest copy that fills the picture's device pixels, on the
+    script's page and on the static one. Layered: every layer of the stack at one width
+    (the same choice, made in the script), the linear canvas at the size loaded."""
+    for script in (True, False):
+        tab = Tab(browser, sized_sites["preview"], f"sizes-{expected}", viewport=viewport,
+                  scale=scale, script=script)
+        try:
+            tab.open("products/kino-stool/", sketchbook=script)
+            img = ".sb-figure .sb-img"
+            tab.wait("(s) => document.querySelector(s).complete && "
+                     "document.querySelector(s).currentSrc !== ''", img)
+            current = tab.js("(s) => document.querySelector(s).currentSrc", img)
+            assert width_of(current) == expected, (script, current)
+            srcset = tab.js("(s) => document.querySelector(s).srcset", img)
+            assert [part.rsplit(" ", 1)[1] for part in srcset.split(", ")] == [
+                "400w", "800w", "1600w"]
+            plain = current if expected == FULL[0] else srcset.split(", ")[-1].split(" ")[0]
+            pictures = [u for u in tab.requests if u.endswith(".png")
+                        and "/renders/" in u]
+            assert current in pictures
+            if expected != FULL[0]:
+                assert plain not in pictures, "the full size was loaded too"
+            tab.assert_clean()
+        finally:
+            tab.close()
+    tab = Tab(browser, sized_sites["layers"], f"sizes-layered-{expected}", viewport=viewport,
+              scale=scale)
+    try:
+        tab.open("products/kino-stool/")
+        stack = shown_stack(tab)
+        assert len(stack) == 3  # the backdrop and two part layers
+        assert {width_of(u) for u in stack} == {expected}, stack
+        plain = tab.js("sketchbook.imageUrls()")
+        assert [u.replace(f".w{expected}.", ".") for u in stack] == plain
+        assert tab.js("document.querySelector('.sb-shown').dataset.stack") == "linear"
+        assert tab.js("document.querySelector('.sb-canvas').width") == expected
+        widths = tab.js("""() => [...document.querySelectorAll('.sb-figure .sb-layers img')]
+            .map((i) => i.naturalWidth)""")
+        assert widths == [expected] * 3
+        # The static page (no script) gives every layer the same srcset and sizes.
+        static = Tab(browser, sized_sites["layers"], "sizes-layered-static",
+                     viewport=viewport, scale=scale, script=False)
+        try:
+            static.open("products/kino-stool/", sketchbook=False)
+            static.wait("""() => [...document.querySelectorAll('.sb-picture .layer-stack img')]
+                .every((i) => i.complete && i.currentSrc)""")
+            loaded = static.js("""() => [...document.querySelectorAll(
+                '.sb-picture .layer-stack img')].map((i) => i.currentSrc)""")
+            assert len(loaded) == 3 and {width_of(u) for u in loaded} == {expected}, loaded
+            static.assert_clean()
+        finally:
+            static.close()
+        tab.assert_clean()
+    finally:
+        tab.close()
+
+
+def test_a_layered_stack_grows_with_the_window(browser: Any, sized_sites: dict[str, str]
+                                               ) -> None:
+    """A wider window loads the stack again at the width it now needs (all layers alike)."""
+    tab = Tab(browser, sized_sites["layers"], "sizes-resize", viewport=SMALL)
+    try:
+        tab.open("products/kino-stool/")
+        assert {width_of(u) for u in shown_stack(tab)} == {400}
+        tab.page.set_viewport_size(WIDE)
+        tab.wait("document.querySelector('.sb-shown').dataset.width === '800'")
+        assert {width_of(u) for u in shown_stack(tab)} == {800}
+        tab.assert_clean()
+    finally:
+        tab.close()
+
+
+ZOOM_VIEWPORT = {"width": 800, "height": 600}
+
+
+def zoom_area(tab: Tab) -> dict[str, float]:
+    position: dict[str, float] = tab.js("""() => { const a = document.querySelector(
+        '.sb-zoom-area'); return {left: a.scrollLeft, top: a.scrollTop,
+        width: a.clientWidth, height: a.clientHeight}; }""")
+    return position
+
+
+@pytest.mark.parametrize("quality", ["preview", "layers"])
+def test_the_zoom_view_shows_the_full_size_and_pans(browser: Any, sized_sites: dict[str, str],
+                                                    quality: str) -> None:
+    """The Zoom button (or a double click) opens the full-size picture (the plain name, its
+    natural width the resolution's; layered: the linear canvas at full size) at one image
+    pixel per device pixel; dragging and the arrow keys pan it, + and - zoom, Escape closes
+    it and gives the focus back; Tab stays inside it."""
+    tab = Tab(browser, sized_sites[quality], f"zoom-{quality}", viewport=ZOOM_VIEWPORT)
+    try:
+        page = tab.open("products/kino-stool/")
+        if quality == "layers":
+            shown_stack(tab)
+        button = page.get_by_role("button", name="Zoom")
+        button.click()
+        tab.wait("document.querySelector('.sb-zoom').dataset.state === 'shown'")
+        assert tab.js("document.querySelector('.sb-zoom').open") is True
+        assert tab.js("document.querySelector('.sb-zoom').dataset.width") == str(FULL[0])
+        if quality == "layers":
+            assert tab.js("document.querySelector('.sb-zoom').dataset.stack") == "linear"
+            assert tab.js("""() => { const c = document.querySelector('.sb-zoom canvas');
+                return [c.width, c.height]; }""") == list(FULL)
+        else:
+            picture = tab.js("""() => { const i = document.querySelector('.sb-zoom img');
+                return [i.naturalWidth, i.naturalHeight, i.src]; }""")
+            assert picture[:2] == list(FULL)
+            assert picture[2] == tab.js("sketchbook.imageUrl()")  # the plain name
+        # 1 image pixel per device pixel (DPR 1: one CSS pixel).
+        assert tab.js("document.querySelector('.sb-zoom-picture').offsetWidth") == FULL[0]
+        start = zoom_area(tab)
+        assert start["width"] < FULL[0] and start["left"] > 0  # opened centred
+        tab.screenshot(f"zoom-{quality}")
+
+        # Drag: the picture follows the pointer.
+        x, y = start["width"] / 2, 300
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x - 120, y - 90, steps=4)
+        page.mouse.up()
+        dragged = zoom_area(tab)
+        assert dragged["left"] == pytest.approx(start["left"] + 120, abs=1)
+        assert dragged["top"] == pytest.approx(start["top"] + 90, abs=1)
+        # Arrow keys.
+        page.keyboard.press("ArrowRight")
+        assert zoom_area(tab)["left"] > dragged["left"]
+        page.keyboard.press("ArrowUp")
+        assert zoom_area(tab)["top"] < dragged["top"]
+        left = zoom_area(tab)["left"]
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowLeft")
+        assert zoom_area(tab)["left"] < left
+        # + and -: twice the size, and back (never below one image pixel per device pixel).
+        page.keyboard.press("+")
+        assert tab.js("document.querySelector('.sb-zoom-picture').offsetWidth") == 2 * FULL[0]
+        page.keyboard.press("-")
+        page.keyboard.press("-")
+        assert tab.js("document.querySelector('.sb-zoom-picture').offsetWidth") == FULL[0]
+        # The focus stays in the dialog.
+        for _ in range(5):
+            page.keyboard.press("Tab")
+            assert tab.js("document.activeElement.closest('.sb-zoom') !== null")
+        page.keyboard.press("Escape")
+        tab.wait("!document.querySelector('.sb-zoom').open")
+        assert tab.js("document.activeElement.classList.contains('sb-zoom-button')")
+        # A double click opens it too; the close button closes it.
+        page.locator(".sb-shown").dblclick()
+        tab.wait("document.querySelector('.sb-zoom').dataset.state === 'shown'")
+        page.get_by_role("button", name="Close the zoom view").click()
+        tab.wait("!document.querySelector('.sb-zoom').open")
+        tab.assert_clean()
+    finally:
+        tab.close()
+
+
+def test_the_stack_adds_backdrop_and_layers_in_linear_light(
+        browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Synthetic layers whose sum is known: the backdrop holds the parts as holdouts (the
+    floor's uncovered share at an edge, black where two parts share a pixel), the parts
+    cover 60 % and 40 %. The linear canvas is exactly lin(B) + sum a_i lin(L_i) back to
+    sRGB; the CSS stack (plus-lighter in one isolated group) B + sum a_i L_i in display
+    values."""
+    import numpy as np
+    from PIL import Image
+    from sitefixtures import write_picture
+
+    from sitegen.sizes import sized_address, sized_height
+
+    to_linear = np.where(np.arange(256) / 255 <= 0.04045, np.arange(256) / 255 / 12.92,
+                         ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+    def to_srgb(y: float) -> int:
+        steps = int(np.floor(min(y, 1.0) * 65535 + 0.5)) / 65535
+        x = steps * 12.92 if steps <= 0.0031308 else 1.055 * steps ** (1 / 2.4) - 0.055
+        return int(np.floor(x * 255 + 0.5))
+
+    floor, part1, part2 = 200, (40, 90, 10), (230, 120, 250)
+    a1, a2 = 153, 102  # 60 % and 40 %
+    # Left half: an edge of part 1 on the floor (the backdrop keeps 40 % of the floor's
+    # light). Right half: parts 1 and 2 meet (the backdrop is black there).
+    edge = to_srgb(0.4 * float(to_linear[floor]))
+    w, h = FULL
+    backdrop = np.zeros((h, w, 3), np.uint8)
+    backdrop[:, : w // 2] = edge
+    layer1 = np.zeros((h, w, 4), np.uint8)
+    layer1[...] = (*part1, a1)
+    layer2 = np.zeros((h, w, 4), np.uint8)
+    layer2[:, w // 2:] = (*part2, a2)
+    left_lin = [float(to_linear[part1[c]]) * (a1 / 255) + float(to_linear[edge])
+                for c in range(3)]
+    right_lin = [float(to_linear[part1[c]]) * (a1 / 255) + float(to_linear[part2[c]])
+                 * (a2 / 255) + float(to_linear[0]) for c in range(3)]
+    expected = {"left": [to_srgb(v) for v in left_lin], "right": [to_srgb(v) for v in right_lin]}
+    css = {"left": [min(255, int(np.floor(edge + part1[c] * a1 / 255 + 0.5))) for c in range(3)],
+           "right": [min(255, int(np.floor(part1[c] * a1 / 255 + part2[c] * a2 / 255 + 0.5)))
+                     for c in range(3)]}
+
+    root = tmp_path_factory.mktemp("exact-stack")
+    with sized_site(root, "layers") as (_, _, url):
+        first = Tab(browser, url, "exact-stack-urls")
+        try:
+            first.open("products/kino-stool/")
+            urls = first.js("sketchbook.imageUrls()")
+        finally:
+            first.close()
+        assert len(urls) == 3
+        for u, pixels_ in zip(urls, [backdrop, layer1, layer2], strict=True):
+            address = u.split("/renders/", 1)[1]
+            image = Image.fromarray(pixels_)
+            write_picture(image, root / "renders" / address)
+            for size in SIZES:
+                # Uniform halves: a sized copy keeps the values away from the middle.
+                sized = Image.fromarray(np.ascontiguousarray(
+                    pixels_[:: h // sized_height(w, h, size), :: w // size]))
+                write_picture(sized, root / "renders" / sized_address(address, size))
+        tab = Tab(browser, url, "exact-stack")
+        try:
+            tab.open("products/kino-stool/")
+            shown_stack(tab)
+            assert tab.js("document.querySelector('.sb-shown').dataset.stack") == "linear"
+            styles = tab.js("""() => [getComputedStyle(document.querySelector('.sb-layers'))
+                .isolation, ...[...document.querySelectorAll('.sb-layers img')].map(
+                (i) => getComputedStyle(i).mixBlendMode)]""")
+            assert styles == ["isolate", "normal", "plus-lighter", "plus-lighter"]
+            canvas = tab.js("""() => { const c = document.querySelector('.sb-canvas');
+                const g = c.getContext('2d');
+                const row = g.getImageData(0, c.height / 2, c.width, 1).data;
+                const at = (x) => [...row.slice(4 * x, 4 * x + 3)];
+                return {width: c.width, left: at(c.width / 4), right: at(3 * c.width / 4)};
+                }""")
+            assert canvas["left"] == expected["left"], (canvas, expected)
+            assert canvas["right"] == expected["right"], (canvas, expected)
+            # The CSS stack alone (the canvas hidden): added in display values.
+            tab.js("document.querySelector('.sb-canvas').hidden = true")
+            box = tab.js("""() => { const r = document.querySelector('.sb-layers')
+                .getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }""")
+            shot = pixels(tab.page.screenshot())
+            y = int(box[1] + box[3] / 2)
+            for side, x in (("left", box[0] + box[2] / 4), ("right", box[0] + 3 * box[2] / 4)):
+                got = shot[y, int(x)].tolist()
+                assert max(abs(g - e) for g, e in zip(got, css[side], strict=True)) <= 2, (
+                    side, got, css[side])
+            tab.assert_clean()
+        finally:
+            tab.close()

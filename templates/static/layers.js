@@ -559,9 +559,9 @@ export function stackLinear(backdrop, layers, out) {
   const n = backdrop.length;
   for (let i = 0; i < n; i += 4) {
     let touched = false;
-    let r = TO_LINEAR[backdrop[i]];
-    let g = TO_LINEAR[backdrop[i + 1]];
-    let b = TO_LINEAR[backdrop[i + 2]];
+    let r = 0;
+    let g = 0;
+    let b = 0;
     for (const layer of layers) {
       const a = layer[i + 3];
       if (a === 0) continue;
@@ -576,6 +576,10 @@ export function stackLinear(backdrop, layers, out) {
       out[i + 1] = backdrop[i + 1];
       out[i + 2] = backdrop[i + 2];
     } else {
+      // The layers' sum first, then the backdrop (the order sitegen.verify sums in).
+      r += TO_LINEAR[backdrop[i]];
+      g += TO_LINEAR[backdrop[i + 1]];
+      b += TO_LINEAR[backdrop[i + 2]];
       out[i] = srgb[Math.round(Math.min(r, 1) * SRGB_STEPS)];
       out[i + 1] = srgb[Math.round(Math.min(g, 1) * SRGB_STEPS)];
       out[i + 2] = srgb[Math.round(Math.min(b, 1) * SRGB_STEPS)];

@@ -524,6 +524,14 @@ function zoomBy(step) {
 }
 
 function zoomKeys(event) {
+  if (event.key === "Tab") {
+    // The focus stays in the zoom view: the controls, then the picture's area, round.
+    const stops = [ui.zoomOut, ui.zoomIn, ui.zoomClose, ui.zoomArea].filter((el) => !el.disabled);
+    const at = stops.indexOf(document.activeElement);
+    event.preventDefault();
+    stops[(at + (event.shiftKey ? -1 : 1) + stops.length) % stops.length].focus();
+    return;
+  }
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   const area = ui.zoomArea;
   const dx = Math.max(40, Math.round(area.clientWidth / 10));
