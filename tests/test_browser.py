@@ -889,7 +889,8 @@ def shown_stack(tab: Tab) -> list[str]:
     tab.wait("document.querySelector('.sb-shown').dataset.state === 'shown'")
     urls: list[str] = tab.js("""() => [...document.querySelectorAll('.sb-figure .sb-layers img')]
         .map((i) => i.src)""")
-    assert tab.js("document.querySelector('.sb-figure .sb-layers img').classList.contains('sb-img')")
+    assert tab.js("document.querySelector('.sb-figure .sb-layers img')"
+                  ".classList.contains('sb-img')")
     return urls
 
 
