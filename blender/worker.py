@@ -574,7 +574,8 @@ def part_border(scene: bpy.types.Scene, objs: list[bpy.types.Object]
             lo_y, hi_y = min(lo_y, v.y), max(hi_y, v.y)
     if lo_x == float("inf"):  # nothing to bound
         return (0, 0, 1, 1)
-    filt = scene.cycles.filter_width if hasattr(scene, "cycles") else 1.5
+    cycles = r.engine == "CYCLES"
+    filt = scene.cycles.filter_width if cycles else getattr(r, "filter_size", 1.5)
     margin = max(2, math.ceil(filt) + 1)
     # camera view: (0, 0) bottom left, (1, 1) top right; pixels from the top left
     x0 = max(0, math.floor(lo_x * w) - margin)

@@ -10,10 +10,11 @@ experiment"); `sitegen verify-layers` is the verification command::
 
     python tests/test_layers_worker.py [--size 320x240] [--samples 32] [--out DIR]
 
-It renders each demo colouring in full and as layers, stacks the layers, and prints
-PSNR (RGB) and SSIM (luminance, 8x8 windows) of the stack against the full picture,
-plus the noise floor (two full pictures with different seeds are not available through
-the protocol; the floor printed is full@N samples vs full@2N samples).
+It renders each demo colouring in full and as layers, stacks the layers ("over", and the
+linear add of the page), and prints PSNR (RGB) and SSIM (luminance, 8x8 windows) of the
+stack against the full picture, plus the noise floor (two full pictures with different
+seeds are not available through the protocol; the floor printed is full@N samples vs
+full@2N samples).
 """
 
 from __future__ import annotations
@@ -438,8 +439,8 @@ def demo(size: tuple[int, int], samples: int, out: Path, denoise: str, cases: li
             back, layers = render_layers(w, d, view, values, parts)
             composite = stack(back, layers)
             composite.save(d / "stack.png")
-            plus = stack_plus(back, layers)
-            plus.save(d / "stack-plus.png")
+            plus = stack_linear(back, layers)  # what the page does
+            plus.save(d / "stack-linear.png")
             with Image.open(full) as f:
                 row = {"model": model_id, "psnr": psnr(composite, f),
                        "ssim": ssim(composite, f), "psnr_plus": psnr(plus, f),
@@ -461,7 +462,7 @@ def demo(size: tuple[int, int], samples: int, out: Path, denoise: str, cases: li
             row["seconds"] = round(time.perf_counter() - t0, 1)
             rows.append(row)
             print(f"{model_id:6} {view:6} over: PSNR {row['psnr']:6.2f} dB  SSIM "
-                  f"{row['ssim']:.4f}   plus-lighter: PSNR {row['psnr_plus']:6.2f} dB  SSIM "
+                  f"{row['ssim']:.4f}   linear add: PSNR {row['psnr_plus']:6.2f} dB  SSIM "
                   f"{row['ssim_plus']:.4f}   (full@{samples} vs full@{2 * samples}: PSNR "
                   f"{row['psnr_noise_floor']:.2f} dB, SSIM {row['ssim_noise_floor']:.4f})"
                   f"  {row['seconds']} s", flush=True)
@@ -471,7 +472,7 @@ def demo(size: tuple[int, int], samples: int, out: Path, denoise: str, cases: li
         worst = min(rows, key=lambda r: r["psnr"])
         best = min(rows, key=lambda r: r["psnr_plus"])
         print(f"worst over: {worst['model']} PSNR {worst['psnr']:.2f} dB, "
-              f"SSIM {min(r['ssim'] for r in rows):.4f}; worst plus-lighter: "
+              f"SSIM {min(r['ssim'] for r in rows):.4f}; worst linear add: "
               f"{best['model']} PSNR {best['psnr_plus']:.2f} dB, "
               f"SSIM {min(r['ssim_plus'] for r in rows):.4f}")
     return rows
