@@ -1782,3 +1782,22 @@ def test_the_stack_adds_backdrop_and_layers_in_linear_light(
             tab.assert_clean()
         finally:
             tab.close()
+
+
+@pytest.mark.parametrize("quality", ["preview", "layers"])
+def test_index_cards_load_one_size_per_picture(browser: Any, sized_sites: dict[str, str],
+                                               quality: str) -> None:
+    """An index card's picture (a stack: each of its layers) has the srcset and the cards'
+    sizes: at 400 CSS pixels and DPR 1, the 400 copy, the same for every layer."""
+    tab = Tab(browser, sized_sites[quality], f"sizes-index-{quality}", viewport=SMALL)
+    try:
+        tab.open("", sketchbook=False)
+        tab.wait_images()
+        loaded = tab.js("""() => [...document.querySelectorAll('.card-picture img')]
+            .map((i) => i.currentSrc)""")
+        assert len(loaded) == (3 if quality == "layers" else 1), loaded
+        assert {width_of(u) for u in loaded} == {400}, loaded
+        assert tab.broken_images() == []
+        tab.assert_clean()
+    finally:
+        tab.close()
