@@ -20,7 +20,7 @@ patterns, plain-colour finishes 7001-7008), `models.yaml` (model `unseen`, meshe
 [plinth, crate, lid, post, orb, bar], views [main, top]), `products.yaml` (product
 `unseen-set`, kinds `a` and `b`) and `models/unseen.blend`. The seed picks the scene's
 sizes, positions, floor colour, lights and camera angles; the YAML depends only on the
-resolution. Same seed and resolution, same files.
+resolution. Same seed and resolution, the same scene.
 
 Scene: metres, Z up, the front faces -Y. A large "Floor" plane (matte, its own colour), a
 low wide "plinth" on it, a "crate" standing on the plinth (back right), a thin "lid" lying on
@@ -38,8 +38,6 @@ import argparse
 import math
 import os
 import random
-import re
-import struct
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -607,172 +605,12 @@ def build_blend(path: Path, seed: int = 1, resolution: tuple[int, int] = (800, 6
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.blend")
-    # Uncompressed, so that the few random values Blender writes can be made stable below.
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=False, relative_remap=False)
-    stabilize_blend(tmp)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), relative_remap=False)
     os.replace(tmp, path)
     for extra in (path.with_name(path.name + ".tmp.blend1"), path.with_name(path.name + "1")):
         if extra.exists():
             extra.unlink()
     print(f"wrote {path} ({path.stat().st_size} bytes, seed {seed})")
-
-
-# --------------------------------------------------------------------------- stable bytes
-
-
-SDNA = tuple[list[str], list[str], list[int], list[tuple[int, list[tuple[int, int]]]]]
-
-
-def _sdna(block: bytes) -> SDNA:
-    """Names, types, type lengths and structs of a DNA1 block."""
-    p = 4  # "SDNA"
-    out: list[list[str]] = []
-    for tag in (b"NAME", b"TYPE"):
-        p = (p + 3) & ~3
-        if block[p : p + 4] != tag:
-            raise ValueError(f"SDNA: expected {tag!r}")
-        n = struct.unpack_from("<i", block, p + 4)[0]
-        p += 8
-        items = []
-        for _ in range(n):
-            q = block.index(b"\0", p)
-            items.append(block[p:q].decode("latin-1"))
-            p = q + 1
-        out.append(items)
-    names, types = out
-    p = (p + 3) & ~3
-    if block[p : p + 4] != b"TLEN":
-        raise ValueError("SDNA: expected TLEN")
-    tlen = list(struct.unpack_from(f"<{len(types)}h", block, p + 4))
-    p = (p + 4 + 2 * len(types) + 3) & ~3
-    if block[p : p + 4] != b"STRC":
-        raise ValueError("SDNA: expected STRC")
-    ns = struct.unpack_from("<i", block, p + 4)[0]
-    p += 8
-    structs = []
-    for _ in range(ns):
-        t, nf = struct.unpack_from("<hh", block, p)
-        fs = list(struct.iter_unpack("<hh", block[p + 4 : p + 4 + 4 * nf]))
-        structs.append((t, fs))
-        p += 4 + 4 * nf
-    return names, types, tlen, structs
-
-
-def _fields(sdna: SDNA, index: int) -> dict[str, tuple[int, int]]:
-    """Field name (without * and [..]) -> (offset, size) in struct number `index`; char
-    arrays (strings) are also listed under "str:" + their name."""
-    names, types, tlen, structs = sdna
-    out: dict[str, tuple[int, int]] = {}
-    off = 0
-    for ft, fn in structs[index][1]:
-        name = names[fn]
-        count = 1
-        for m in re.findall(r"\[(\d+)\]", name):
-            count *= int(m)
-        size = (8 if name.startswith(("*", "(*")) else tlen[ft]) * count
-        out[name.split("[")[0].strip("*()")] = (off, size)
-        if types[ft] == "char" and "[" in name and not name.startswith("*"):
-            out["str:" + name.split("[")[0]] = (off, size)
-        off += size
-    return out
-
-
-def stabilize_blend(path: Path) -> None:
-    """Make an uncompressed .blend written by this script the same bytes every time.
-
-    What changes from run to run, with the same scene: each node's `identifier` (random,
-    unique within its tree: renumbered 1, 2, ... per tree in file order), each mesh's
-    `face_sets_color_seed` (sculpt face-set colours: set to 0), padding and the bytes after
-    each string's end in the file's global block (zeroed), and the blocks' addresses
-    (memory addresses, and the order of blocks Blender allocates while writing, as the
-    Cycles settings it adds to each camera): all renumbered in file order."""
-    data = bytearray(Path(path).read_bytes())
-    if data[:7] != b"BLENDER" or data[7:9] != b"17" or data[9:10] != b"-" or data[10:12] != b"01":
-        raise ValueError(f"{path}: not an uncompressed little-endian .blend of file format 1")
-    heads = []
-    pos = 17
-    while pos + 32 <= len(data):
-        code, sdna_nr, _old, length, nr = struct.unpack_from("<4siQqq", data, pos)
-        heads.append((pos + 32, code, sdna_nr, length, nr))
-        if code == b"ENDB":
-            break
-        pos += 32 + length
-    dna = next(bytes(data[p : p + n]) for p, code, _s, n, _r in heads if code == b"DNA1")
-    sdna = _sdna(dna)
-    names, types, tlen, structs = sdna
-    by_type = {types[t]: i for i, (t, _f) in enumerate(structs)}
-    node = by_type.get("bNode")
-    tree = by_type.get("bNodeTree")
-    mesh = by_type.get("Mesh")
-    glob = by_type.get("FileGlobal")
-    counter = 0
-    for start, code, sdna_nr, length, nr in heads:
-        if code in (b"DNA1", b"ENDB") or nr <= 0:
-            continue
-        size = tlen[structs[sdna_nr][0]] if sdna_nr < len(structs) else 0
-        if size <= 0 or size * nr > length:
-            continue
-        if sdna_nr == tree:
-            counter = 0
-        for k in range(nr):
-            base = start + k * size
-            if node is not None and sdna_nr == node:
-                off, sz = _fields(sdna, node)["identifier"]
-                counter += 1
-                struct.pack_into("<i", data, base + off, counter)
-            elif mesh is not None and sdna_nr == mesh:
-                off, sz = _fields(sdna, mesh)["face_sets_color_seed"]
-                data[base + off : base + off + sz] = bytes(sz)
-            elif glob is not None and sdna_nr == glob:
-                for fname, (off, sz) in _fields(sdna, glob).items():
-                    if fname.startswith("_pad"):
-                        data[base + off : base + off + sz] = bytes(sz)
-                    elif fname.startswith("str:"):  # what follows a string's end
-                        text = bytes(data[base + off : base + off + sz])
-                        end = text.find(b"\0")
-                        if end >= 0:
-                            data[base + off + end : base + off + sz] = bytes(sz - end)
-    # Addresses: every block's stored address, and every pointer to it, renumbered in
-    # file order. Blender needs an ID's address unique in the file and the address of each
-    # of its data blocks (the DATA blocks after it) unique within that ID: pointers are
-    # looked up among the ID's own blocks, then among the IDs. Pointers are 8-byte aligned
-    # in every struct; a value that names no block stays as it is.
-    special = {b"DNA1", b"ENDB", b"GLOB", b"REND", b"TEST", b"USER"}
-    ids: dict[int, int] = {}
-    local: list[dict[int, int]] = []  # per ID, in file order
-    scope: list[int] = []  # per head: index into local, or -1
-    count = 0
-    for start, code, _s, _n, _r in heads:
-        old = struct.unpack_from("<Q", data, start - 24)[0]
-        if code in special:
-            scope.append(-1)
-            continue
-        count += 1
-        new = 0x5E00_0000_0000 + 16 * count
-        if code != b"DATA":
-            local.append({})
-            ids.setdefault(old, new)
-        elif local:
-            local[-1].setdefault(old, new)
-        scope.append(len(local) - 1)
-    for (start, code, _s, length, _r), k in zip(heads, scope, strict=True):
-        if code in (b"DNA1", b"ENDB", b"TEST"):
-            continue
-        own = local[k] if k >= 0 else {}
-        if code not in special:
-            old = struct.unpack_from("<Q", data, start - 24)[0]
-            moved = ids.get(old) if code != b"DATA" else own.get(old)
-            if moved is not None:
-                struct.pack_into("<Q", data, start - 24, moved)
-        for off in range(start, start + length - 7, 8):
-            v = struct.unpack_from("<Q", data, off)[0]
-            moved = own.get(v, ids.get(v))
-            if moved is not None:
-                struct.pack_into("<Q", data, off, moved)
-    Path(path).write_bytes(bytes(data))
-
-
-# --------------------------------------------------------------------------- CLI
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,333 @@
+"""Layers at production size (issue 11): the crop, the weight, the exact edges, the build.
+
+Run on the demo and on `bench/unseen.py`'s model (boxes, a post, a sphere and a bar on a
+floor: contact shadows everywhere, its own lights and view transform), made for this
+benchmark and never used to choose a setting. Five benchmarks (bench/README.md):
+
+- `crop`: a sample of part layers rendered twice in one pool run, interleaved, cropped to
+  their screen bounds and over the whole frame (the worker's `"crop": false`), and a few
+  backdrops; the worker's own render time of each. Figures: the median part layer over the
+  median backdrop, cropped and uncropped (aim <= 0.2), and how equal the two renders of a
+  layer are (PSNR over premultiplied RGBA).
+- `encodings`: the layers rendered lossless, then WebP (lossless, 95 to 80) and AVIF (90 to
+  70) tried on them: worst PSNR of the page's stack and its weight, per encoding; what
+  chose the demo's `jpeg_quality`.
+- `verify`: `sitegen verify-layers` at the shipped quality (encoded layers against lossless
+  full renders): worst PSNR (aim >= 40 dB at 64 samples) and what a stack weighs against
+  the full picture as a JPEG at quality 85 (aim <= 1.5x).
+- `build`: what `make build` renders for the demo, before (the demo's old layered quality:
+  480x360, lossless WebP, every layer over the whole frame) and after (its quality now,
+  cropped), in one run: seconds of render (aim: after <= half of before).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sitegen.render as render_mod
+from sitegen.catalog import Catalog, file_hashes
+from sitegen.catalog.load import load_catalog
+from sitegen.catalog.models import Quality
+from sitegen.plan import Job, Wanted, fingerprint, render_inputs, wanted_renders
+from sitegen.render import PoolSettings, default_workers, render_jobs
+from sitegen.store import FolderStore
+from sitegen.verify import (
+    composite,
+    decode,
+    picture_folder,
+    plan_verification,
+    psnr,
+    run_verification,
+    weight_scores,
+)
+
+SECTION = "production"
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "catalog"
+UNSEEN_SEED = 1
+UNSEEN_RESOLUTION = (800, 600)
+CROP_PARTS = 8  # part layers per model, each rendered cropped and not
+CROP_BACKDROPS = 3
+CROP_SEED = 5
+VERIFY_COUNT = 3
+VERIFY_SEED = 1
+AIM_RATIO = 0.2
+AIM_WEIGHT = 1.5
+AIM_PSNR = 40.0
+# The demo's layered quality before issue 11 (catalog/qualities.yaml until 2026-12-01).
+BEFORE = {"engine": "cycles", "samples": 64, "resolution": [480, 360], "format": "webp",
+          "jpeg_quality": 100, "denoise": "fast", "layers": True}
+UNCROPPED = "-uncropped"
+
+
+@contextmanager
+def uncropped_twins() -> Iterator[None]:
+    """Part layers of a quality whose id ends with UNCROPPED render over the whole frame."""
+    original = render_mod.render_fields
+
+    def fields(wanted: Wanted) -> Any:
+        out = original(wanted)
+        if wanted.quality.endswith(UNCROPPED) and "layer" in out and wanted.layer:
+            out["layer"] = {**out["layer"], "crop": False}
+        return out
+
+    render_mod.render_fields = fields  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        render_mod.render_fields = original  # type: ignore[assignment]
+
+
+def with_quality(catalog: Catalog, quality: Quality) -> Catalog:
+    """A shallow copy of the catalog with one more quality."""
+    out = copy.copy(catalog)
+    out.qualities = {**catalog.qualities, quality.id: quality}
+    return out
+
+
+def render_all(catalog: Catalog, wanted: Sequence[Wanted], root: Path) -> dict[str, Any]:
+    """Render in one pool run; per address the `rendered` event (its timings, border)."""
+    hashes = file_hashes(catalog)
+    jobs = []
+    for w in wanted:
+        inputs = render_inputs(catalog, w, hashes)
+        jobs.append(Job(w, fingerprint(inputs), inputs, "bench"))
+    events: dict[str, Any] = {}
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["event"] == "rendered":
+            events[event["address"]] = event
+
+    store = FolderStore(root)
+    t0 = time.perf_counter()
+    with uncropped_twins():
+        summary = render_jobs(catalog, store, jobs, PoolSettings(workers=default_workers()),
+                              on_event)
+    store.close()
+    if summary.failed:
+        raise RuntimeError(f"{len(summary.failed)} render(s) failed: {summary.failed[:2]}")
+    return {"events": events, "wall_s": time.perf_counter() - t0}
+
+
+def render_seconds(event: dict[str, Any]) -> float:
+    return float(event.get("timings", {}).get("render", event["seconds"]))
+
+
+def premultiplied(data: bytes) -> np.ndarray:
+    rgba = decode(data, "RGBA").astype(np.float64)
+    rgba[..., :3] *= rgba[..., 3:4] / 255
+    return np.clip(np.floor(rgba + 0.5), 0, 255).astype(np.uint8)
+
+
+def crop(catalog: Catalog, quality_id: str, products: Sequence[str] = ()) -> dict[str, Any]:
+    quality = catalog.qualities[quality_id]
+    layers = [w for w in wanted_renders(catalog, quality=quality_id, products=products)
+              if w.layer is not None]
+    rng = random.Random(CROP_SEED)
+    part_layers = [w for w in layers if w.layer]
+    parts = rng.sample(part_layers, min(CROP_PARTS, len(part_layers)))
+    backdrops = rng.sample([w for w in layers if not w.layer],
+                           min(CROP_BACKDROPS, sum(1 for w in layers if not w.layer)))
+    twin = quality.model_copy(update={"id": quality_id + UNCROPPED, "primary": False})
+    cat = with_quality(catalog, twin)
+    twins = [dataclasses.replace(w, quality=twin.id) for w in parts]
+    order = backdrops + [w for pair in zip(parts, twins, strict=True) for w in pair]
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-crop-") as tmp:
+        run = render_all(cat, order, Path(tmp))
+        ev = run["events"]
+        same = [psnr(premultiplied((Path(tmp) / a.address).read_bytes()),
+                     premultiplied((Path(tmp) / b.address).read_bytes()))
+                for a, b in zip(parts, twins, strict=True)]
+    w, h = quality.resolution
+    areas = []
+    for p in parts:
+        border = ev[p.address].get("border")
+        areas.append(1.0 if border is None
+                     else (border[2] - border[0]) * (border[3] - border[1]) / (w * h))
+    back = statistics.median(render_seconds(ev[b.address]) for b in backdrops)
+    cropped = statistics.median(render_seconds(ev[p.address]) for p in parts)
+    full = statistics.median(render_seconds(ev[t.address]) for t in twins)
+    return {
+        "quality": {k: getattr(quality, k) for k in ("id", "samples", "resolution", "format",
+                                                     "jpeg_quality", "denoise")},
+        "parts": [p.address for p in parts], "backdrops": [b.address for b in backdrops],
+        "median_backdrop_s": back, "median_part_cropped_s": cropped,
+        "median_part_uncropped_s": full,
+        "ratio_cropped": cropped / back, "ratio_uncropped": full / back,
+        "speedup": full / cropped, "aim_ratio": AIM_RATIO,
+        "aim_met": cropped / back <= AIM_RATIO,
+        "mean_border_share": statistics.fmean(areas),
+        "cropped_vs_uncropped_min_psnr": min(same),
+        "wall_s": run["wall_s"],
+    }
+
+
+def verify(catalog: Catalog, quality_id: str, products: Sequence[str] = (),
+           count: int = VERIFY_COUNT) -> dict[str, Any]:
+    v = plan_verification(catalog, quality_id, list(products), count, VERIFY_SEED)
+    report = run_verification(v, PoolSettings(workers=default_workers()))
+    data = report.as_json(AIM_PSNR)
+    weights = [p.scores["weight"] for p in report.pictures]
+    return {
+        "settings": data["settings"], "pictures": len(report.pictures),
+        "worst_psnr": data["worst_psnr"], "worst": data["worst"] and {
+            k: data["worst"][k] for k in ("product", "view", "key")},
+        "worst_psnr_css": data["worst_psnr_css"], "worst_ssim": data["worst_ssim"],
+        "products": data["products"],
+        "weight_median": statistics.median(weights), "weight_max": max(weights),
+        "stack_kib_median": statistics.median(p.scores["stack_bytes"] / 1024
+                                              for p in report.pictures),
+        "jpeg_kib_median": statistics.median(p.scores["jpeg_bytes"] / 1024
+                                             for p in report.pictures),
+        "aim_psnr": AIM_PSNR, "aim_weight": AIM_WEIGHT,
+        "aim_met": data["ok"] and max(weights) <= AIM_WEIGHT,
+        "seconds": report.seconds,
+    }
+
+
+ENCODINGS: list[tuple[str, str, int]] = [  # (name, Pillow format, quality)
+    ("webp lossless", "WEBP", 100), ("webp 95", "WEBP", 95), ("webp 90", "WEBP", 90),
+    ("webp 85", "WEBP", 85), ("webp 80", "WEBP", 80), ("avif 90", "AVIF", 90),
+    ("avif 80", "AVIF", 80), ("avif 70", "AVIF", 70)]
+
+
+def _encode(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
+    if fmt == "WEBP" and quality >= 100:
+        image.save(out, fmt, lossless=True, quality=100, method=6)
+    elif fmt == "WEBP":
+        image.save(out, fmt, quality=quality, method=6, alpha_quality=100)
+    else:
+        image.save(out, fmt, quality=quality)
+    return out.getvalue()
+
+
+def encodings(catalog: Catalog, quality_id: str, count: int = VERIFY_COUNT) -> dict[str, Any]:
+    """The quality's layers rendered lossless (PNG), then each encoding tried on them in
+    memory: the page's stack of the decoded files against the lossless full render, and
+    the stack's bytes against the full picture as a JPEG at quality 85."""
+    v = plan_verification(catalog, quality_id, [], count, VERIFY_SEED,
+                          overrides={"format": "png"})
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-enc-") as tmp:
+        report = run_verification(v, PoolSettings(workers=default_workers()), out=Path(tmp))
+        results: dict[str, dict[str, list[float]]] = {n: {"psnr": [], "weight": []}
+                                                      for n, _, _ in ENCODINGS}
+        for picture in report.pictures:
+            folder = picture_folder(Path(tmp), picture)
+            full = decode((folder / "full.png").read_bytes(), "RGB")
+            layers = [decode((folder / "layers" / f"{w.key}.png").read_bytes(),
+                             "RGB" if not w.layer else "RGBA") for w in picture.layers]
+            jpeg = weight_scores(full, [])["jpeg_bytes"]
+            for name, fmt, quality in ENCODINGS:
+                files = [_encode(x, fmt, quality) for x in layers]
+                back = [decode(f, "RGB" if i == 0 else "RGBA") for i, f in enumerate(files)]
+                results[name]["psnr"].append(psnr(composite(back[0], back[1:]), full))
+                results[name]["weight"].append(sum(map(len, files)) / jpeg)
+    return {"settings": report.as_json(AIM_PSNR)["settings"], "pictures": len(report.pictures),
+            "encodings": {n: {"worst_psnr": min(r["psnr"]), "median_weight":
+                              statistics.median(r["weight"]), "max_weight": max(r["weight"])}
+                          for n, r in results.items()},
+            "note": "Pillow's encoders on the lossless layers (the shipped full-size files are "
+                    "Blender's WebP; its sizes and thumbnails are Pillow's)"}
+
+
+def unseen_catalog(tmp: Path) -> tuple[Catalog, str]:
+    from unseen import make_unseen
+
+    root = make_unseen(tmp / "unseen", UNSEEN_SEED, UNSEEN_RESOLUTION)
+    catalog, _ = load_catalog(root)
+    return catalog, catalog.primary_quality.id
+
+
+def bench_crop() -> dict[str, Any]:
+    demo, _ = load_catalog(CATALOG)
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
+        unseen, q = unseen_catalog(Path(tmp))
+        return {"demo": crop(demo, demo.primary_quality.id), "unseen": crop(unseen, q)}
+
+
+def bench_verify() -> dict[str, Any]:
+    demo, _ = load_catalog(CATALOG)
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
+        unseen, q = unseen_catalog(Path(tmp))
+        return {"demo": verify(demo, demo.primary_quality.id),
+                "unseen": verify(unseen, q, count=4)}
+
+
+def bench_build() -> dict[str, Any]:
+    """The demo's layers as `make build` renders them, before and after, in one run."""
+    demo, _ = load_catalog(CATALOG)
+    after = demo.primary_quality
+    before = after.model_copy(update={"id": "before" + UNCROPPED, "primary": False, "sizes": [],
+                                      **BEFORE})
+    cat = with_quality(demo, before)
+    now = [w for w in wanted_renders(demo) if w.quality == after.id]
+    old = [dataclasses.replace(w, quality=before.id) for w in now]
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-build-") as tmp:
+        run = render_all(cat, [w for pair in zip(old, now, strict=True) for w in pair],
+                         Path(tmp))
+    ev = run["events"]
+    before_s = sum(render_seconds(ev[w.address]) for w in old)
+    after_s = sum(render_seconds(ev[w.address]) for w in now)
+    return {"layers": len(now), "before": BEFORE,
+            "after": {k: getattr(after, k) for k in ("id", "samples", "resolution", "format",
+                                                     "jpeg_quality", "denoise", "sizes")},
+            "before_render_s": before_s, "after_render_s": after_s,
+            "ratio": after_s / before_s, "aim_met": after_s <= before_s / 2,
+            "wall_s": run["wall_s"],
+            "note": "the worker's render time summed (one worker x all threads, as `sitegen "
+                    "render` runs here), interleaved pairs; the order pictures (full "
+                    "previews) are the same before and after and left out; the 'before' "
+                    "backdrops are today's (holdout) backdrops, as costly as the old ones"}
+
+
+def bench_encodings() -> dict[str, Any]:
+    demo, _ = load_catalog(CATALOG)
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
+        unseen, q = unseen_catalog(Path(tmp))
+        return {"demo": encodings(demo, demo.primary_quality.id),
+                "unseen": encodings(unseen, q, count=4)}
+
+
+BENCHMARKS = {"crop": bench_crop, "encodings": bench_encodings, "verify": bench_verify,
+              "build": bench_build}
+
+
+def _db(x: float | None) -> str:
+    return "identical" if x is None else f"{x:.2f} dB"
+
+
+def summary(name: str, r: dict[str, Any]) -> list[str]:
+    if name == "crop":
+        return [f"{m}: part layer / backdrop {c['ratio_cropped']:.3f} cropped, "
+                f"{c['ratio_uncropped']:.3f} uncropped ({c['speedup']:.1f}x; aim <= "
+                f"{AIM_RATIO}: {'met' if c['aim_met'] else 'MISSED'}); border "
+                f"{100 * c['mean_border_share']:.0f}% of the frame; cropped = uncropped to "
+                f"{_db(c['cropped_vs_uncropped_min_psnr'])}" for m, c in r.items()]
+    if name == "verify":
+        return [f"{m}: worst PSNR {_db(v['worst_psnr'])} (CSS {_db(v['worst_psnr_css'])}), "
+                f"stack {v['weight_median']:.2f}x the JPEG (max {v['weight_max']:.2f}x; "
+                f"{v['stack_kib_median']:.1f} vs {v['jpeg_kib_median']:.1f} KiB); "
+                f"{'met' if v['aim_met'] else 'MISSED'}" for m, v in r.items()]
+    if name == "encodings":
+        return [f"{m} {enc}: worst PSNR {_db(e['worst_psnr'])}, weight {e['median_weight']:.2f}x "
+                f"(max {e['max_weight']:.2f}x)" for m, r2 in r.items()
+                for enc, e in r2["encodings"].items()]
+    return [f"demo render: before {r['before_render_s']:.0f} s, after {r['after_render_s']:.0f}"
+            f" s ({r['ratio']:.2f}x; aim <= 0.5: {'met' if r['aim_met'] else 'MISSED'})"]
