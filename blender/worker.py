@@ -67,10 +67,6 @@ LIST_LIMIT = 50  # names listed in a `check` answer (the counts say how many the
 # particle system or anything else falls back to the whole frame).
 BOUNDED_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD",
                  "VOLUME")
-# The rendered answer's "border" (a part layer's crop, pixels): off until the worker
-# schema's RenderedAnswer (sitegen/schemas/worker.schema.json, sitegen.protocol) has it;
-# the border is always logged to stderr.
-ANSWER_BORDER = False
 
 Layer = tuple[str, frozenset[str], bool]  # kind, a part's meshes, crop
 
@@ -768,9 +764,6 @@ class Worker:
         if scene.camera != cam:
             scene.camera = cam
         border = self.apply_layer(scene, layer, values)
-        if layer is not None and layer[0] == "part":
-            log(f"layer {'+'.join(sorted(layer[1]))}: border "
-                f"{list(border) if border else 'none (whole frame)'}")
         t1 = time.perf_counter()
 
         CLOCK.reset()
@@ -800,7 +793,7 @@ class Worker:
             "sha256": digest,
             "timings": timings,
         }
-        if ANSWER_BORDER and border is not None:
+        if border is not None:  # a cropped part layer's border, pixels
             answer["border"] = list(border)
         return answer
 

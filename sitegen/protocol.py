@@ -145,6 +145,7 @@ class RenderedAnswer(TypedDict):
     bytes: int
     sha256: str
     timings: Timings
+    border: NotRequired[list[int]]  # a cropped part layer: x0, y0, x1, y1 (exclusive), pixels
 
 
 class CheckFacts(TypedDict, total=False):

@@ -138,17 +138,6 @@ def premultiplied(path: Path) -> bytes:
     return bytes(out)
 
 
-def border_of(w: Worker, part: str) -> list[int] | None:
-    """The border the worker last logged for a part layer (None: the whole frame)."""
-    lines = [line for line in w.log_path.read_text(errors="replace").splitlines()
-             if f"] layer {part}: border " in line]
-    assert lines, f"no border logged for {part}"
-    text = lines[-1].split(": border ", 1)[1]
-    if text.startswith("none"):
-        return None
-    return [int(v) for v in text.strip("[]").split(",")]
-
-
 def psnr(a: Image.Image, b: Image.Image) -> float:
     pa, pb = a.convert("RGB").tobytes(), b.convert("RGB").tobytes()
     assert len(pa) == len(pb)
@@ -305,7 +294,7 @@ def test_part_layer_is_cropped_to_its_screen_bounds(lworker: Worker, tmp_path: P
             answer = lworker.call({"op": "render", "id": part, "view": "main",
                                    "values": VALUES, "out": str(path), "layer": layer})
             assert answer["event"] == "rendered", answer
-            paths[crop], borders[crop] = path, border_of(lworker, part)
+            paths[crop], borders[crop] = path, answer.get("border")
         assert borders[False] is None
         border = borders[True]
         assert border is not None
@@ -349,7 +338,7 @@ def test_crop_of_a_part_off_screen_or_behind_the_camera(lworker: Worker,
                                    "values": values, "out": str(out),
                                    "layer": {"kind": "part", "meshes": ["far"]}})
             assert answer["event"] == "rendered", answer
-            assert border_of(lworker, "far") == want
+            assert answer.get("border") == want
             with Image.open(out) as im:
                 assert (im.mode, im.size) == ("RGBA", SIZE)
                 assert im.getchannel("A").getextrema() == (0, 0)
@@ -358,7 +347,7 @@ def test_crop_of_a_part_off_screen_or_behind_the_camera(lworker: Worker,
                                "values": values, "out": str(tmp_path / "box-side.png"),
                                "layer": {"kind": "part", "meshes": ["box", "far"]}})
         assert answer["event"] == "rendered", answer
-        assert border_of(lworker, "box+far") is None  # Far is behind "side"
+        assert "border" not in answer  # Far is behind "side"
     finally:
         assert lworker.call(open_msg(blender_scenes))["event"] == "opened"
 
@@ -531,7 +520,7 @@ def crop_bench(size: tuple[int, int], samples: int, out: Path, denoise: str,
                         assert answer["event"] == "rendered", answer
                         times[crop].append(answer["timings"]["render"])
                         if crop:
-                            border = border_of(w, "+".join(sorted(part)))
+                            border = answer.get("border")
                 a = premultiplied(out / f"{model_id}-{name}-True.png")
                 b = premultiplied(out / f"{model_id}-{name}-False.png")
                 mse = sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) / len(a)
