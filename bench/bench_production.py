@@ -157,6 +157,11 @@ def crop(catalog: Catalog, quality_id: str, products: Sequence[str] = ()) -> dic
         border = ev[p.address].get("border")
         areas.append(1.0 if border is None
                      else (border[2] - border[0]) * (border[3] - border[1]) / (w * h))
+    def split(items: Sequence[Wanted]) -> dict[str, float]:
+        names = {k for w in items for k in ev[w.address].get("timings", {})}
+        return {k: statistics.median(ev[w.address]["timings"].get(k, 0.0) for w in items)
+                for k in sorted(names)}
+
     back = statistics.median(render_seconds(ev[b.address]) for b in backdrops)
     cropped = statistics.median(render_seconds(ev[p.address]) for p in parts)
     full = statistics.median(render_seconds(ev[t.address]) for t in twins)
@@ -170,6 +175,8 @@ def crop(catalog: Catalog, quality_id: str, products: Sequence[str] = ()) -> dic
         "speedup": full / cropped, "aim_ratio": AIM_RATIO,
         "aim_met": cropped / back <= AIM_RATIO,
         "mean_border_share": statistics.fmean(areas),
+        "median_timings": {"backdrop": split(backdrops), "part_cropped": split(parts),
+                           "part_uncropped": split(twins)},
         "cropped_vs_uncropped_min_psnr": min(same),
         "wall_s": run["wall_s"],
     }
@@ -313,21 +320,25 @@ def _db(x: float | None) -> str:
     return "identical" if x is None else f"{x:.2f} dB"
 
 
+def _models(r: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(m, r[m]) for m in ("demo", "unseen") if m in r]
+
+
 def summary(name: str, r: dict[str, Any]) -> list[str]:
     if name == "crop":
         return [f"{m}: part layer / backdrop {c['ratio_cropped']:.3f} cropped, "
                 f"{c['ratio_uncropped']:.3f} uncropped ({c['speedup']:.1f}x; aim <= "
                 f"{AIM_RATIO}: {'met' if c['aim_met'] else 'MISSED'}); border "
                 f"{100 * c['mean_border_share']:.0f}% of the frame; cropped = uncropped to "
-                f"{_db(c['cropped_vs_uncropped_min_psnr'])}" for m, c in r.items()]
+                f"{_db(c['cropped_vs_uncropped_min_psnr'])}" for m, c in _models(r)]
     if name == "verify":
         return [f"{m}: worst PSNR {_db(v['worst_psnr'])} (CSS {_db(v['worst_psnr_css'])}), "
                 f"stack {v['weight_median']:.2f}x the JPEG (max {v['weight_max']:.2f}x; "
                 f"{v['stack_kib_median']:.1f} vs {v['jpeg_kib_median']:.1f} KiB); "
-                f"{'met' if v['aim_met'] else 'MISSED'}" for m, v in r.items()]
+                f"{'met' if v['aim_met'] else 'MISSED'}" for m, v in _models(r)]
     if name == "encodings":
         return [f"{m} {enc}: worst PSNR {_db(e['worst_psnr'])}, weight {e['median_weight']:.2f}x "
-                f"(max {e['max_weight']:.2f}x)" for m, r2 in r.items()
+                f"(max {e['max_weight']:.2f}x)" for m, r2 in _models(r)
                 for enc, e in r2["encodings"].items()]
     return [f"demo render: before {r['before_render_s']:.0f} s, after {r['after_render_s']:.0f}"
             f" s ({r['ratio']:.2f}x; aim <= 0.5: {'met' if r['aim_met'] else 'MISSED'})"]

@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             figures["bench_wall_s"] = round(time.perf_counter() - start, 3)
             figures["machine"] = machine_facts()  # now: the load average covers this run
+            write_results(args.out, module.SECTION, name, figures)  # before a summary can fail
             for line in summary(name, figures):
                 print(f"  {line}")
             load = figures["machine"]["loadavg"]
@@ -208,7 +209,6 @@ def main(argv: list[str] | None = None) -> int:
             if load and load[0] > usable:
                 print(f"  note: load average {load[0]} > {usable} usable cpus: other processes "
                       "competed, wall times are inflated (compare cpu_median_s)")
-            write_results(args.out, module.SECTION, name, figures)
     print(f"\nfigures written to {args.out}")
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
