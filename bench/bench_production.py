@@ -62,7 +62,8 @@ UNSEEN_RESOLUTION = (800, 600)
 CROP_PARTS = 8  # part layers per model, each rendered cropped and not
 CROP_BACKDROPS = 3
 CROP_SEED = 5
-VERIFY_COUNT = 3
+VERIFY_COUNT = 2  # colourings per product (every view): 10 demo pictures
+UNSEEN_COUNT = 3  # 6 pictures of the unseen model
 VERIFY_SEED = 1
 AIM_RATIO = 0.2
 AIM_WEIGHT = 1.5
@@ -225,14 +226,17 @@ def _encode(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
     return out.getvalue()
 
 
-def encodings(catalog: Catalog, quality_id: str, count: int = VERIFY_COUNT) -> dict[str, Any]:
+def encodings(catalog: Catalog, quality_id: str, count: int = VERIFY_COUNT,
+              products: Sequence[str] = (), overrides: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
     """The quality's layers rendered lossless (PNG), then each encoding tried on them in
     memory: the page's stack of the decoded files against the lossless full render, and
     the stack's bytes against the full picture as a JPEG at quality 85."""
-    v = plan_verification(catalog, quality_id, [], count, VERIFY_SEED,
-                          overrides={"format": "png"})
+    v = plan_verification(catalog, quality_id, list(products), count, VERIFY_SEED,
+                          overrides={**(overrides or {}), "format": "png"})
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-enc-") as tmp:
         report = run_verification(v, PoolSettings(workers=default_workers()), out=Path(tmp))
+        lossless = {"psnr": [p.scores["psnr"] for p in report.pictures]}
         results: dict[str, dict[str, list[float]]] = {n: {"psnr": [], "weight": []}
                                                       for n, _, _ in ENCODINGS}
         for picture in report.pictures:
@@ -247,6 +251,7 @@ def encodings(catalog: Catalog, quality_id: str, count: int = VERIFY_COUNT) -> d
                 results[name]["psnr"].append(psnr(composite(back[0], back[1:]), full))
                 results[name]["weight"].append(sum(map(len, files)) / jpeg)
     return {"settings": report.as_json(AIM_PSNR)["settings"], "pictures": len(report.pictures),
+            "worst_psnr_png": min(lossless["psnr"]),
             "encodings": {n: {"worst_psnr": min(r["psnr"]), "median_weight":
                               statistics.median(r["weight"]), "max_weight": max(r["weight"])}
                           for n, r in results.items()},
@@ -274,7 +279,7 @@ def bench_verify() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
         unseen, q = unseen_catalog(Path(tmp))
         return {"demo": verify(demo, demo.primary_quality.id),
-                "unseen": verify(unseen, q, count=4)}
+                "unseen": verify(unseen, q, count=UNSEEN_COUNT)}
 
 
 def bench_build() -> dict[str, Any]:
@@ -309,7 +314,7 @@ def bench_encodings() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
         unseen, q = unseen_catalog(Path(tmp))
         return {"demo": encodings(demo, demo.primary_quality.id),
-                "unseen": encodings(unseen, q, count=4)}
+                "unseen": encodings(unseen, q, count=UNSEEN_COUNT)}
 
 
 BENCHMARKS = {"crop": bench_crop, "encodings": bench_encodings, "verify": bench_verify,

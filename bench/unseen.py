@@ -86,7 +86,7 @@ qualities:
     samples: 64
     resolution: [{w}, {h}]
     format: webp
-    jpeg_quality: 90
+    jpeg_quality: 88  # the demo's layered quality's encoding (catalog/site.yaml)
     denoise: "off"
     primary: true
     layers: true

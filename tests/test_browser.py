@@ -1133,7 +1133,7 @@ def test_layered_counts_beyond_2_53_are_exact(browser: Any,
 
 # The demo at its layered quality, tiny and quick: 96x72, 16 samples, no denoising (measured
 # on 2 cores: about 10 s to render maru's and kino's 64 layers and 4 full pictures).
-TINY = {"resolution": [96, 72], "samples": 16, "denoise": "off"}
+TINY = {"resolution": [96, 72], "samples": 16, "denoise": "off", "sizes": [48]}
 # Full pictures of maru at the same settings, to hold the stacks against.
 CHECK_ORDER = """orders:
   - id: stack-check
@@ -1146,9 +1146,9 @@ CHECK_ORDER = """orders:
 """
 # Taken out of a copy of the store (files and index rows): a layer, a whole presence's
 # backdrop, a layer of one view only.
-MISSING = ["layered/maru/main/layer-11101-bolsters-4031.webp",
-           "layered/maru/main/layer-11011-base.webp",
-           "layered/kino/front/layer-1011-insert-236.webp"]
+MISSING = ["studio/maru/main/layer-11101-bolsters-4031.webp",
+           "studio/maru/main/layer-11011-base.webp",
+           "studio/kino/front/layer-1011-insert-236.webp"]
 
 
 @dataclass
@@ -1175,8 +1175,8 @@ def layered_demo(tmp_path_factory: pytest.TempPathFactory) -> LayeredDemo:
 
     need_bpy()
     root = tmp_path_factory.mktemp("layered-demo")
-    cat = demo_copy(root / "cat", "layered",
-                    {"layered": TINY, "preview": {**TINY, "format": "png"}})
+    cat = demo_copy(root / "cat", "studio",
+                    {"studio": TINY, "preview": {**TINY, "format": "png"}})
     (cat / "products" / "zz-stack-check.yaml").write_text(CHECK_ORDER, encoding="utf-8")
     (root / "tmp").mkdir()
     env = {**os.environ, "TMPDIR": str(root / "tmp")}
@@ -1208,7 +1208,7 @@ def layered_demo(tmp_path_factory: pytest.TempPathFactory) -> LayeredDemo:
     def ready(store: str) -> dict[str, dict[str, set[str]]]:
         opened = FolderStore(root / store)
         try:
-            return ready_by_model(opened.stored("layered"), "layered")
+            return ready_by_model(opened.stored("studio"), "studio")
         finally:
             opened.close()
 
@@ -1265,7 +1265,7 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
         fragment = f"kind={kind}&view=main&" + "&".join(f"{p}={v}" for p, v in MARU.items())
         tab.open(f"products/maru-bench/#{fragment}")
         assert tab.js("sketchbook.isReady()") is True
-        urls = layer_urls(catalog, f"{tab.base}renders/", "layered", "maru-bench", kind,
+        urls = layer_urls(catalog, f"{tab.base}renders/", "studio", "maru-bench", kind,
                           "main", tuple(MARU.values()))
         assert tab.js("sketchbook.imageUrls()") == urls and len(urls) == 4
         assert tab.js("sketchbook.imageUrl()") == urls[0] and urls[0].endswith("-base.webp")
@@ -1340,7 +1340,7 @@ def test_layered_not_rendered_state_shows_the_nearest_ready_stack(
             tab.js("([p, o]) => sketchbook.select(p, o)", [parts, {"kind": kind, "view": view}])
             assert tab.selection() == {"product": product, "kind": kind, "parts": parts}
             assert tab.js("sketchbook.isReady()") is False
-            wanted = layer_urls(catalog, base, "layered", product, kind, view,
+            wanted = layer_urls(catalog, base, "studio", product, kind, view,
                                 tuple(parts.values()))
             assert tab.js("sketchbook.imageUrls()") == wanted
             assert status_text(tab) == status
@@ -1349,7 +1349,7 @@ def test_layered_not_rendered_state_shows_the_nearest_ready_stack(
             stack = shown_stack(tab)
             distance, best = nearest_colourings(catalog, product, names, kind, parts)
             assert distance == 1
-            assert stack in [layer_urls(catalog, base, "layered", product, k, view, v)
+            assert stack in [layer_urls(catalog, base, "studio", product, k, view, v)
                              for k, v in best]
             assert all(u.rsplit("/", 1)[1].rsplit(".", 1)[0] in names for u in stack)
             assert set(wanted) - set(stack)  # what is missing is not asked for
@@ -1362,11 +1362,11 @@ def test_layered_not_rendered_state_shows_the_nearest_ready_stack(
         side = tab.page.locator('.sb-view[data-view="side"]')
         assert "Not rendered" in front.inner_text() and front.locator("img").count() == 0
         thumbs = side.locator("img").evaluate_all("(is) => is.map((i) => i.src)")
-        assert thumbs == layer_urls(catalog, base, "layered", "kino-stool", "lino-top", "side",
+        assert thumbs == layer_urls(catalog, base, "studio", "kino-stool", "lino-top", "side",
                                     (1128, 236), thumb=True)
         side.click()
         tab.wait("sketchbook.isReady()")
-        assert shown_stack(tab) == layer_urls(catalog, base, "layered", "kino-stool",
+        assert shown_stack(tab) == layer_urls(catalog, base, "studio", "kino-stool",
                                               "lino-top", "side", (1128, 236))
         assert status_text(tab) == "" and not tab.page.locator(".sb-badge").is_visible()
         tab.wait_images()
@@ -1423,7 +1423,7 @@ def test_layered_counts_and_gallery_on_real_layers(
         first = tab.page.locator(".sb-gallery .sb-tile").first
         kind, values, _ = listed[0]
         assert first.locator("img").evaluate_all("(is) => is.map((i) => i.src)") == \
-            layer_urls(catalog, base, "layered", "maru-bench", kind, "main", values, thumb=True)
+            layer_urls(catalog, base, "studio", "maru-bench", kind, "main", values, thumb=True)
         assert gallery_tiles(tab) == [(k, key) for k, _, key in listed]
         assert tab.page.locator(".sb-page-text").inner_text() == "Page 2 of 2"
         tab.wait_images()
@@ -1438,7 +1438,7 @@ def test_layered_counts_and_gallery_on_real_layers(
         assert tab.selection()["parts"] == dict(zip(names_of, values, strict=True))
         assert tab.js("sketchbook.isReady()") is True
         assert tile.get_attribute("aria-current") == "true"
-        assert shown_stack(tab) == layer_urls(catalog, base, "layered", "maru-bench", kind,
+        assert shown_stack(tab) == layer_urls(catalog, base, "studio", "maru-bench", kind,
                                               "main", values)
         # A filter box narrows count and gallery alike.
         filter_box(tab, "Bolsters", value=0).check()

@@ -35,6 +35,8 @@ def demo(tmp_path: Path) -> Project:
     data = yaml.safe_load(site.read_text())
     for quality in data["qualities"]:
         quality.update(samples=2, resolution=[64, 48], denoise="off")
+        if quality.get("sizes"):
+            quality["sizes"] = [32]  # (the farm makes them, publish sends them)
     site.write_text(yaml.safe_dump(data, sort_keys=False))
     return project
 
@@ -78,8 +80,12 @@ def test_demo_through_a_farm_into_s3_then_published_and_browsed(
 
     pictures = [k["Key"] for k in s3.list_objects_v2(Bucket=site_bucket, Prefix="renders/",
                                                      MaxKeys=1000)["Contents"]]
-    layers = [k for k in pictures if k.endswith(".webp") and not k.endswith(".thumb.webp")]
+    layers = [k for k in pictures if k.endswith(".webp") and not k.endswith(".thumb.webp")
+              and ".w32." not in k]
     assert len(layers) == 96 and all("/layer-" in k for k in layers), layers
+    # Each with its copy at the quality's size, made on the farm's machine.
+    assert sorted(k for k in pictures if k.endswith(".w32.webp")) == sorted(
+        k.replace(".webp", ".w32.webp") for k in layers)
     # Served to everyone, as a CDN in front of the bucket would.
     s3.put_bucket_policy(Bucket=site_bucket, Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{

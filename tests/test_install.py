@@ -27,7 +27,7 @@ from conftest import ROOT
 from programs import need_bpy
 from sitefixtures import demo_copy
 
-TINY = {"resolution": [32, 24], "samples": 1, "denoise": "off"}
+TINY = {"resolution": [32, 24], "samples": 1, "denoise": "off", "sizes": [16]}
 PRODUCT, MODEL = "hako-table", "hako"  # the demo's smallest product: one view, 12 colourings
 
 
@@ -59,7 +59,7 @@ def test_pyproject_names_every_package() -> None:
 
 def tiny_demo(folder: Path) -> Path:
     """The demo catalog with one product and one model, at tiny qualities."""
-    cat = demo_copy(folder, "layered", {"layered": TINY, "preview": {**TINY, "format": "png"}})
+    cat = demo_copy(folder, "studio", {"studio": TINY, "preview": {**TINY, "format": "png"}})
     for products in (cat / "products").glob("*.yaml"):
         if products.name != f"{MODEL}.yaml":
             products.unlink()  # their orders too
@@ -138,7 +138,7 @@ def test_the_installed_wheel_validates_renders_and_builds(tmp_path: Path) -> Non
     (summary,) = (e for e in map(json.loads, rendered.stdout.splitlines())
                   if e["event"] == "summary")
     assert summary["rendered"] > 0 and summary["failed"] == 0, summary
-    pictures = list((work / "renders" / "layered" / MODEL).rglob("*.webp"))
+    pictures = list((work / "renders" / "studio" / MODEL).rglob("*.webp"))
     assert len(pictures) == 2 * summary["rendered"]  # each with its thumbnail
 
     built_site = run(sitegen, "--catalog", cat, "build", "--renders", "renders", "--out", "site")
