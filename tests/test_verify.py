@@ -235,11 +235,11 @@ def test_kinds_sharing_colourings_count_once(load: Any) -> None:
 
 
 def test_colouring_layers_are_the_ones_wanted_renders_wants(demo: Any) -> None:
-    quality = demo.qualities["layered"]
+    quality = demo.qualities["studio"]
     assert quality.layers
     product = demo.products["maru-bench"]
     wanted = {(w.address, w.values, w.layer)
-              for w in wanted_renders(demo, quality="layered", products=[product.id])}
+              for w in wanted_renders(demo, quality="studio", products=[product.id])}
     for plan in expand_product(demo, product):
         for values in iter_colourings(plan):
             for w in colouring_wanted(demo, quality, product, plan, values, "main"):
@@ -252,15 +252,15 @@ def test_plan_verification_errors_and_overrides(demo: Any) -> None:
     with pytest.raises(SitegenError, match="'preview' is not layered"):
         plan_verification(demo, "preview", [], 1, 0)
     with pytest.raises(SitegenError, match="unknown product 'nope'"):
-        plan_verification(demo, "layered", ["nope"], 1, 0)
+        plan_verification(demo, "studio", ["nope"], 1, 0)
     with pytest.raises(SitegenError, match="cannot override layers"):
-        plan_verification(demo, "layered", [], 1, 0, overrides={"layers": False})
-    v = plan_verification(demo, "layered", ["kino-stool"], 2, 5, overrides={"samples": 3})
+        plan_verification(demo, "studio", [], 1, 0, overrides={"layers": False})
+    v = plan_verification(demo, "studio", ["kino-stool"], 2, 5, overrides={"samples": 3})
     assert (v.quality.samples, v.full.samples, v.full.layers, v.full.transparent) == (
         3, 3, False, False)
     assert len(v.pictures) == 4  # 2 colourings x 2 views
-    assert "layered-full" not in demo.qualities  # the catalog itself is unchanged
-    assert demo.qualities["layered"].samples != 3
+    assert "studio-full" not in demo.qualities  # the catalog itself is unchanged
+    assert demo.qualities["studio"].samples != 3
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
