@@ -576,6 +576,10 @@ def run_verification(verification: Verification, settings: PoolSettings, *,
             summary = render_jobs(v.catalog, temp, order, settings, on_render)
         finally:
             temp.close()
+        if summary.refused:
+            model, _, problems = summary.refused[0]
+            raise SitegenError(f"model {model!r} failed its check, nothing of it was "
+                               f"rendered: {'; '.join(problems)}")
         if summary.failed:
             address, reason = summary.failed[0]
             raise SitegenError(f"{len(summary.failed)} render(s) failed, e.g. {address}: "
