@@ -321,3 +321,18 @@ def test_verify_layers_renders_stacks_and_reports(blender_scenes: Path, tmp_path
         (p["key"], p["view"]) for p in pictures]  # the same seed, the same colourings
     after = sorted((p.as_posix(), p.stat().st_mtime_ns) for p in project.store.rglob("*.png"))
     assert after == before
+
+
+@pytest.mark.blender
+def test_verify_layers_names_a_model_that_fails_its_check(blender_scenes: Path,
+                                                          tmp_path: Path) -> None:
+    from test_render import BROKEN, layered_data, make_project
+
+    project = make_project(tmp_path, blender_scenes, layered_data(), extra=BROKEN)
+    result = run("--catalog", str(project.cat), "verify-layers", "--product", "lamp",
+                 "--count", "1", "--workers", "1", cwd=tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: model 'broken' failed its check, nothing of it was "
+                           "rendered:") and "object 'Lamp' not found" in last, result.stderr
+    assert "Traceback" not in result.stderr
