@@ -29,7 +29,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -267,19 +267,27 @@ def unseen_catalog(tmp: Path) -> tuple[Catalog, str]:
     return catalog, catalog.primary_quality.id
 
 
-def bench_crop() -> dict[str, Any]:
+def on_both(measure: Callable[..., dict[str, Any]], unseen_count: int | None = None
+            ) -> dict[str, Any]:
+    """`measure(catalog, quality_id[, count=...])` on the demo and on the unseen model."""
     demo, _ = load_catalog(CATALOG)
+    extra = {} if unseen_count is None else {"count": unseen_count}
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
         unseen, q = unseen_catalog(Path(tmp))
-        return {"demo": crop(demo, demo.primary_quality.id), "unseen": crop(unseen, q)}
+        return {"demo": measure(demo, demo.primary_quality.id),
+                "unseen": measure(unseen, q, **extra)}
+
+
+def bench_crop() -> dict[str, Any]:
+    return on_both(crop)
 
 
 def bench_verify() -> dict[str, Any]:
-    demo, _ = load_catalog(CATALOG)
-    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
-        unseen, q = unseen_catalog(Path(tmp))
-        return {"demo": verify(demo, demo.primary_quality.id),
-                "unseen": verify(unseen, q, count=UNSEEN_COUNT)}
+    return on_both(verify, UNSEEN_COUNT)
+
+
+def bench_encodings() -> dict[str, Any]:
+    return on_both(encodings, UNSEEN_COUNT)
 
 
 def bench_build() -> dict[str, Any]:
@@ -307,14 +315,6 @@ def bench_build() -> dict[str, Any]:
                     "render` runs here), interleaved pairs; the order pictures (full "
                     "previews) are the same before and after and left out; the 'before' "
                     "backdrops are today's (holdout) backdrops, as costly as the old ones"}
-
-
-def bench_encodings() -> dict[str, Any]:
-    demo, _ = load_catalog(CATALOG)
-    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
-        unseen, q = unseen_catalog(Path(tmp))
-        return {"demo": encodings(demo, demo.primary_quality.id),
-                "unseen": encodings(unseen, q, count=UNSEEN_COUNT)}
 
 
 BENCHMARKS = {"crop": bench_crop, "encodings": bench_encodings, "verify": bench_verify,

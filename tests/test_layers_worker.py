@@ -16,11 +16,7 @@ stack against the full picture, plus the noise floor (two full pictures with dif
 seeds are not available through the protocol; the floor printed is full@N samples vs
 full@2N samples).
 
-With ``--crop-bench`` it times each demo part layer cropped (the default) against the
-same layer with ``"crop": false`` and compares the two pictures::
-
-    python tests/test_layers_worker.py --crop-bench --size 480x360 --samples 64 \
-        --denoise fast
+(Part layers cropped against uncropped are timed by `make bench`, `production.crop`.)
 """
 
 from __future__ import annotations
@@ -473,72 +469,6 @@ def demo(size: tuple[int, int], samples: int, out: Path, denoise: str, cases: li
     return rows
 
 
-def crop_bench(size: tuple[int, int], samples: int, out: Path, denoise: str,
-               cases: list[str], reps: int = 2) -> list[dict[str, Any]]:  # pragma: no cover
-    """Part layers of the demo cases rendered cropped and uncropped (alternating, `reps`
-    times each, CPU, 2 threads): the best render time of each, the border and its share
-    of the frame, and the cropped layer against the uncropped one (premultiplied RGBA)."""
-    import json
-
-    from conftest import DEMO
-
-    from sitegen.catalog.load import load_catalog
-    from sitegen.plan import finish_material
-
-    catalog, _ = load_catalog(DEMO)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    w = Worker(out / "worker.log")
-    try:
-        for model_id, view, values, parts in DEMO_CASES:
-            if cases and model_id not in cases:
-                continue
-            model = catalog.models[model_id]
-            fins = {str(v) for v in values.values() if v}
-            q = {"engine": "cycles", "samples": samples, "resolution": list(size),
-                 "format": "png", "transparent": False, "denoise": denoise}
-            opened = w.call({"op": "open", "blend": str(catalog.blend_path(model)),
-                             "meshes": {m.id: m.object_names for m in model.meshes},
-                             "materials": {f: finish_material(catalog, catalog.finishes[int(f)])
-                                           for f in fins},
-                             "quality": q, "device": "cpu", "threads": 2}, timeout=900)
-            assert opened["event"] == "opened", opened
-            warm = w.call({"op": "render", "id": "warm", "view": view, "values": values,
-                           "out": str(out / "warm.png")}, timeout=900)
-            assert warm["event"] == "rendered", warm
-            for part in parts:
-                name = "+".join(part)
-                times: dict[bool, list[float]] = {True: [], False: []}
-                border = None
-                for rep in range(reps):
-                    for crop in (False, True) if rep % 2 == 0 else (True, False):
-                        answer = w.call({"op": "render", "id": name, "view": view,
-                                         "values": values,
-                                         "out": str(out / f"{model_id}-{name}-{crop}.png"),
-                                         "layer": {"kind": "part", "meshes": part,
-                                                   "crop": crop}}, timeout=900)
-                        assert answer["event"] == "rendered", answer
-                        times[crop].append(answer["timings"]["render"])
-                        if crop:
-                            border = answer.get("border")
-                a = premultiplied(out / f"{model_id}-{name}-True.png")
-                b = premultiplied(out / f"{model_id}-{name}-False.png")
-                mse = sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) / len(a)
-                area = 1.0 if border is None else (
-                    (border[2] - border[0]) * (border[3] - border[1]) / (size[0] * size[1]))
-                row = {"model": model_id, "part": name, "border": border,
-                       "area": round(area, 3), "uncropped_s": min(times[False]),
-                       "cropped_s": min(times[True]),
-                       "psnr": math.inf if mse == 0 else
-                       round(10 * math.log10(255**2 / mse), 2),
-                       "max_diff": max(abs(x - y) for x, y in zip(a, b, strict=True))}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    finally:
-        w.close()
-    return rows
-
-
 if __name__ == "__main__":  # pragma: no cover
     import argparse
 
@@ -547,11 +477,8 @@ if __name__ == "__main__":  # pragma: no cover
     p.add_argument("--samples", type=int, default=32)
     p.add_argument("--denoise", default="off")
     p.add_argument("--out", type=Path, default=Path("/tmp/sitegen-layers"))
-    p.add_argument("--crop-bench", action="store_true",
-                   help="time part layers cropped against uncropped instead")
     p.add_argument("models", nargs="*", help="kino, maru (default: all)")
     args = p.parse_args()
     wh = tuple(int(v) for v in args.size.lower().split("x"))
-    run = crop_bench if args.crop_bench else demo
-    sys.exit(0 if run((wh[0], wh[1]), args.samples, args.out.resolve(), args.denoise,
+    sys.exit(0 if demo((wh[0], wh[1]), args.samples, args.out.resolve(), args.denoise,
                       args.models) else 1)
