@@ -263,7 +263,9 @@ def test_kill_9_of_a_worker_process_in_the_middle_of_a_job(redis_url: str, blend
 @pytest.mark.blender
 def test_ctrl_c_on_the_host_revokes_the_rest_and_a_rerun_indexes_what_was_stored(
         redis_url: str, blender_scenes: Path, tmp_path: Path) -> None:
-    project = make_project(tmp_path, blender_scenes, catalog_data(samples=40))
+    project = make_project(tmp_path, blender_scenes, catalog_data(samples=120))
+    # (120 samples: slow enough that the run is still going when the SIGINT arrives, even
+    # on a loaded machine; at 40 a loaded CI machine once finished all 14 first.)
     with farm_worker(redis_url, project, str(project.store), "farm-c", concurrency=1,
                      threads=2) as log:
         # One pool process: the preview chunk (12) runs, the web chunk (2) waits behind it.
