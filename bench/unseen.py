@@ -48,7 +48,6 @@ MODEL = "unseen"
 PRODUCT = "unseen-set"
 MESHES = ["plinth", "crate", "lid", "post", "orb", "bar"]
 VIEWS = ["main", "top"]
-SENSOR_W = 36.0
 FILL = 0.78  # half the frame's larger side that the objects' larger extent takes
 
 # Plain colours, no textures: very light, very dark, saturated red, blue and green, a warm
@@ -554,51 +553,15 @@ def build_blend(path: Path, seed: int = 1, resolution: tuple[int, int] = (800, 6
     area.energy = s["irradiance"] * math.pi * dist * dist
     add_light("Area", area, target + dist * direction(s["azimuth"], s["elevation"]))
 
-    # Cameras: the objects' larger extent takes FILL of the half frame, centred by shift.
+    # Cameras: the objects' larger extent takes FILL of the half frame, centred by shift
+    # (the demo's camera framing: geometry only, nothing of its studio).
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "blender"))
+    from make_models import add_camera
+
     first = None
     for name, azimuth, elevation, lens in L["cameras"]:
-        d = direction(azimuth, elevation)
-        rot = (-d).to_track_quat("-Z", "Y").to_matrix()
-        inv = rot.transposed()
-        half_w = SENSOR_W / 2 / lens
-        half_h = half_w * res_y / res_x
-
-        def extents(
-            dist: float,
-            d: Vector = d,
-            inv: Any = inv,
-            half_w: float = half_w,
-            half_h: float = half_h,
-        ) -> tuple[float, float, float, float]:
-            pos = target + d * dist
-            xs, ys = [], []
-            for q in pts:
-                v = inv @ (q - pos)
-                xs.append(v.x / -v.z / half_w)
-                ys.append(v.y / -v.z / half_h)
-            return min(xs), max(xs), min(ys), max(ys)
-
-        near, far = 0.1, 100.0
-        for _ in range(60):
-            mid = (near + far) / 2
-            x0, x1, y0, y1 = extents(mid)
-            if max(x1 - x0, y1 - y0) / 2 > FILL:
-                near = mid
-            else:
-                far = mid
-        x0, x1, y0, y1 = extents(far)
-        cam = bpy.data.cameras.new(name)
-        cam.lens = lens
-        cam.sensor_fit = "HORIZONTAL"
-        cam.sensor_width = SENSOR_W
-        cam.clip_start = 0.05
-        cam.clip_end = 200.0
-        cam.shift_x = (x0 + x1) / 4  # in units of the frame's width
-        cam.shift_y = (y0 + y1) / 4 * res_y / res_x
-        obj = bpy.data.objects.new(name, cam)
-        obj.location = target + d * far
-        obj.rotation_euler = rot.to_euler()
-        scene.collection.objects.link(obj)
+        obj = add_camera(scene, name, pts, azimuth, elevation, lens, fill=FILL,
+                         aspect=res_y / res_x)
         first = first or obj
     scene.camera = first
 

@@ -457,11 +457,12 @@ def add_camera(
     elevation: float,
     lens: float = 70.0,
     fill: float = FILL,
+    aspect: float = RES_Y / RES_X,
 ) -> bpy.types.Object:
     """A camera looking at the product from azimuth/elevation (degrees; azimuth 0 =
     straight from the front (-Y), positive turns towards +X), at the distance where
-    the product's larger extent takes `fill` of the 4:3 frame, shifted so the
-    product sits in the middle of the picture."""
+    the product's larger extent takes `fill` of the frame (height / width = `aspect`),
+    shifted so the product sits in the middle of the picture."""
     lo = Vector([min(p[a] for p in pts) for a in range(3)])
     hi = Vector([max(p[a] for p in pts) for a in range(3)])
     target = (lo + hi) / 2
@@ -470,7 +471,7 @@ def add_camera(
     rot = (-direction).to_track_quat("-Z", "Y").to_matrix()
     inv = rot.transposed()
     half_w = SENSOR_W / 2 / lens
-    half_h = half_w * RES_Y / RES_X
+    half_h = half_w * aspect
 
     def extents(dist: float) -> tuple[float, float, float, float]:
         pos = target + direction * dist
@@ -499,7 +500,7 @@ def add_camera(
     cam.clip_end = 100.0
     # shift is in units of the frame width (the larger side).
     cam.shift_x = (x0 + x1) / 4
-    cam.shift_y = (y0 + y1) / 4 * RES_Y / RES_X
+    cam.shift_y = (y0 + y1) / 4 * aspect
     obj = bpy.data.objects.new(name, cam)
     obj.location = target + direction * dist
     obj.rotation_euler = rot.to_euler()
