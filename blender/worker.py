@@ -43,6 +43,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
@@ -68,7 +69,17 @@ LIST_LIMIT = 50  # names listed in a `check` answer (the counts say how many the
 BOUNDED_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD",
                  "VOLUME")
 
-Layer = tuple[str, frozenset[str], bool]  # kind, a part's meshes, crop
+# A layer's bounce image ("bounce" in a layer, docs/layers.md "Neighbours' light"): the
+# neighbours (each a part's meshes) in strip order, the size divisor and the samples.
+Bounce = tuple[tuple[frozenset[str], ...], int, int]
+Layer = tuple[str, frozenset[str], bool, Bounce | None]  # kind, a part's meshes, crop, bounce
+BOUNCE_BLACK = "black"  # the neighbours' material in a bounce image's base render
+BOUNCE_WHITE = "white"  # a neighbour's material in its own strip's render
+BOUNCE_QUALITY = 50  # WebP quality of bounce images (smooth, small: docs/layers.md)
+# A bounce image holds the light per unit of coverage; pixels the layer covers less than
+# this are filled from their neighbours instead (their quotient is mostly noise).
+BOUNCE_MIN_ALPHA = 0.25
+BOUNCE_RINGS = 2  # filled around them: what bilinear upsampling reads at a silhouette
 
 
 class JobError(Exception):
@@ -583,6 +594,94 @@ def part_border(scene: bpy.types.Scene, objs: list[bpy.types.Object]
     return (x0, y0, x1, y1)
 
 
+def render_now(scene: bpy.types.Scene) -> dict[str, float]:
+    """One render of the scene as it is set; returns its timing split."""
+    CLOCK.reset()
+    try:
+        result = bpy.ops.render.render(write_still=False)
+    except RuntimeError as e:
+        raise JobError(f"render failed ({scene.render.engine}): {e}".strip()) from None
+    if "FINISHED" not in result:
+        raise JobError(f"render {result} ({scene.render.engine}): {CLOCK.last_stats}")
+    return CLOCK.split()
+
+
+def bounce_size(w: int, h: int, scale: int) -> tuple[int, int]:
+    """A bounce image's size: the frame's divided by `scale`, rounded half up, at least 1."""
+    return max(1, (2 * w + scale) // (2 * scale)), max(1, (2 * h + scale) // (2 * scale))
+
+
+def result_pixels(scene: bpy.types.Scene) -> Any:
+    """The Render Result as the files hold it (view transform applied, straight alpha),
+    16 bits per channel: a float array (rows bottom up, RGBA, 0..1)."""
+    import numpy as np
+
+    img = bpy.data.images.get("Render Result")
+    if img is None:
+        raise JobError("no Render Result after rendering")
+    im = scene.render.image_settings
+    saved = (im.file_format, im.color_depth, im.color_mode)
+    fd, tmp = tempfile.mkstemp(prefix="sitegen-bounce-", suffix=".png")
+    os.close(fd)
+    try:
+        im.file_format, im.color_depth, im.color_mode = "PNG", "16", "RGBA"
+        try:
+            img.save_render(tmp, scene=scene)
+        finally:
+            im.file_format, im.color_depth, im.color_mode = saved
+        loaded = bpy.data.images.load(tmp, check_existing=False)
+        try:
+            loaded.colorspace_settings.name = "Non-Color"
+            w, h = loaded.size
+            px = np.empty(w * h * 4, np.float32)
+            loaded.pixels.foreach_get(px)
+        finally:
+            bpy.data.images.remove(loaded)
+    finally:
+        os.unlink(tmp)
+    return px.reshape(h, w, 4)
+
+
+def pad_edges(values: Any, valid: Any, rings: int = BOUNCE_RINGS) -> Any:
+    """`values` (h, w, c) with the invalid pixels up to `rings` pixels from a valid one
+    filled from their valid neighbours, ring by ring, each the mean of the valid pixels of
+    its 3x3 neighbourhood; every other pixel 0. So upsampling never mixes in the empty
+    pixels beside a silhouette, and the rest of the image costs next to nothing."""
+    import numpy as np
+
+    values = values * valid[..., None]
+    valid = valid.astype(np.float32)
+    for _ in range(rings):
+        if not 0 < valid.sum() < valid.size:
+            break
+        pv = np.pad(values * valid[..., None], ((1, 1), (1, 1), (0, 0)))
+        pw = np.pad(valid, 1)
+        h, w = valid.shape
+        total = sum(pv[y:y + h, x:x + w] for y in range(3) for x in range(3))
+        count = sum(pw[y:y + h, x:x + w] for y in range(3) for x in range(3))
+        grow = (valid == 0) & (count > 0)
+        values[grow] = total[grow] / count[grow, None]
+        valid = np.where(grow, 1.0, valid)
+    return values
+
+
+def save_pixels(pixels: Any, path: str, scene: bpy.types.Scene) -> None:
+    """Saves an RGB float array (rows bottom up, 0..1) as 8 bits in the scene's file
+    format (PNG; WebP lossy at BOUNCE_QUALITY whatever the quality's `jpeg_quality`)."""
+    import numpy as np
+
+    h, w = pixels.shape[:2]
+    img = bpy.data.images.new("sitegen-bounce", w, h, alpha=False)
+    try:
+        rgba = np.concatenate([pixels, np.ones((h, w, 1), np.float32)], axis=2)
+        img.pixels.foreach_set(rgba.astype(np.float32).ravel())
+        im = scene.render.image_settings
+        img.file_format = im.file_format
+        img.save(filepath=path, quality=BOUNCE_QUALITY if im.file_format == "WEBP" else 100)
+    finally:
+        bpy.data.images.remove(img)
+
+
 # --- the worker ------------------------------------------------------------------
 class Worker:
     def __init__(self, default_threads: int, default_device: str) -> None:
@@ -598,6 +697,8 @@ class Worker:
         # returns to this state, then applies its layer.
         self.layer_base: dict[str, tuple[bool, bool]] = {}
         self.film_transparent = False
+        self.resolution = (0, 0)
+        self.samples = 0
 
     def forget(self) -> None:
         """Forget the open model (an `open` or a `check` replaces the scene)."""
@@ -698,6 +799,8 @@ class Worker:
             raise JobError(f"unknown device {device_want!r} (auto/cpu)")
         device, self.format = apply_quality(scene, quality, threads, device_want)
         self.film_transparent = bool(scene.render.film_transparent)
+        self.resolution = (scene.render.resolution_x, scene.render.resolution_y)
+        self.samples = scene.cycles.samples if scene.render.engine == "CYCLES" else 0
         self.layer_base = {
             o.name: (bool(o.is_holdout), bool(o.visible_camera)) for o in scene.objects
         }
@@ -766,17 +869,14 @@ class Worker:
         border = self.apply_layer(scene, layer, values)
         t1 = time.perf_counter()
 
-        CLOCK.reset()
-        try:
-            result = bpy.ops.render.render(write_still=False)
-        except RuntimeError as e:
-            raise JobError(f"render failed ({scene.render.engine}): {e}".strip()) from None
-        if "FINISHED" not in result:
-            raise JobError(f"render {result} ({scene.render.engine}): {CLOCK.last_stats}")
-        t2 = time.perf_counter()
-        split = CLOCK.split()
-
-        size, digest = self.write(scene, out)
+        split = render_now(scene)
+        if layer is not None and layer[3] is not None:
+            pixels = self.bounce_image(scene, layer, values, split)
+            t2 = time.perf_counter()
+            size, digest = self.write(scene, out, lambda tmp: save_pixels(pixels, tmp, scene))
+        else:
+            t2 = time.perf_counter()
+            size, digest = self.write(scene, out)
         t3 = time.perf_counter()
         timings = {
             "sync": round(t1 - t0, 4),
@@ -805,8 +905,9 @@ class Worker:
         if not isinstance(layer, dict):
             raise JobError("'layer' must be an object")
         kind = layer.get("kind")
+        bounce = self.parse_bounce(layer.get("bounce"), values)
         if kind == "backdrop":
-            return ("backdrop", frozenset(), False)
+            return ("backdrop", frozenset(), False, bounce)
         if kind != "part":
             raise JobError(f"unknown layer kind {kind!r} (backdrop/part)")
         if self.format == "JPEG":
@@ -827,7 +928,39 @@ class Worker:
         crop = layer.get("crop", True)
         if not isinstance(crop, bool):
             raise JobError(f"layer: 'crop' must be true or false, got {crop!r}")
-        return ("part", frozenset(meshes), crop)
+        if bounce is not None and any(n & set(meshes) for n in bounce[0]):
+            raise JobError("layer: a bounce neighbour cannot be one of the layer's meshes")
+        return ("part", frozenset(meshes), crop, bounce)
+
+    def parse_bounce(self, bounce: Any, values: dict[str, Any]) -> Bounce | None:
+        """None, or (the neighbours' meshes, size divisor, samples) of a bounce image."""
+        if bounce is None:
+            return None
+        if not isinstance(bounce, dict):
+            raise JobError("layer: 'bounce' must be an object")
+        neighbours, scale = bounce.get("neighbours"), bounce.get("scale")
+        samples = bounce.get("samples", self.samples)  # default: the quality's
+        if (not isinstance(neighbours, list) or not neighbours
+                or not all(isinstance(n, list) and n and all(isinstance(m, str) for m in n)
+                           for n in neighbours)):
+            raise JobError("bounce: 'neighbours' must be a non-empty list of non-empty lists "
+                           "of mesh names")
+        named = [m for n in neighbours for m in n]
+        unknown = sorted(set(named) - set(self.meshes))
+        if unknown:
+            raise JobError(f"bounce: unknown meshes {unknown}")
+        if len(set(named)) != len(named):
+            raise JobError("bounce: a mesh in two neighbours")
+        absent = sorted(m for m in named if str(values[m]) in ("0", ""))
+        if absent:
+            raise JobError(f"bounce: meshes {absent} have value 0 (not present)")
+        for name, value in (("scale", scale), ("samples", samples)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise JobError(f"bounce: {name!r} must be a positive integer, got {value!r}")
+        for material in (BOUNCE_BLACK, BOUNCE_WHITE):
+            if material not in self.materials:
+                raise JobError(f"bounce: no material {material!r} in 'open'")
+        return (tuple(frozenset(n) for n in neighbours), scale, samples)
 
     def apply_layer(
         self,
@@ -849,14 +982,16 @@ class Worker:
         are written, so persistent data re-syncs as little as possible."""
         want: dict[str, tuple[bool, bool]] = dict(self.layer_base)
         film = self.film_transparent
+        bounce = layer[3] if layer is not None else None
         if layer is not None:
-            kind, own, _crop = layer
+            kind, own, _crop, _bounce = layer
             product: dict[str, str] = {}  # object name -> mesh
             for mesh, objs in self.meshes.items():
                 for obj in objs:
                     product[obj.name] = mesh
             if kind == "backdrop":
-                film = False
+                # (a bounce image needs the coverage: the floor's share of each pixel)
+                film = bounce is not None
                 for name, mesh in product.items():
                     if str(values[mesh]) not in ("0", ""):
                         want[name] = (True, want[name][1])
@@ -882,6 +1017,19 @@ class Worker:
             if obj.visible_camera != camera:
                 obj.visible_camera = camera
         r = scene.render
+        # A bounce image renders small, with its own samples; everything else at the
+        # quality's size and samples.
+        w, h = self.resolution
+        samples = self.samples
+        if bounce is not None:
+            if r.engine != "CYCLES":
+                raise JobError("a bounce image needs engine cycles")
+            w, h = bounce_size(w, h, bounce[1])
+            samples = bounce[2]
+        if (r.resolution_x, r.resolution_y) != (w, h):
+            r.resolution_x, r.resolution_y = w, h
+        if r.engine == "CYCLES" and scene.cycles.samples != samples:
+            scene.cycles.samples = samples
         if r.film_transparent != film:
             r.film_transparent = film
         if self.format != "JPEG":
@@ -910,10 +1058,65 @@ class Worker:
                 r.use_border = True
         return border
 
-    def write(self, scene: bpy.types.Scene, out: str) -> tuple[int, str]:
+    def bounce_image(self, scene: bpy.types.Scene, layer: Layer, values: dict[str, Any],
+                     split: dict[str, float]) -> Any:
+        """A layer's bounce image, from the render just made (its base: every other
+        present part as the values say, black) and one render per neighbour, that
+        neighbour white: one strip per neighbour, top to bottom, each that render minus
+        the base (same size, samples, seed and border, so the two share every path that
+        does not reach the neighbour), in premultiplied linear light, divided by the
+        layer's coverage (its light per unit of coverage; pixels covered less than
+        BOUNCE_MIN_ALPHA filled from their neighbours, `pad_edges`), clamped to 0..1,
+        sRGB-encoded. Returns the RGB float array to save (rows bottom up)."""
+        import numpy as np
+
+        bounce = layer[3]
+        assert bounce is not None
+        base = result_pixels(scene)
+
+        def premultiplied_linear(px: Any) -> Any:
+            rgb = px[..., :3]
+            lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+            return lin * px[..., 3:4]
+
+        alpha = base[..., 3]
+        valid = alpha >= BOUNCE_MIN_ALPHA
+        start = premultiplied_linear(base)
+        strips = []
+        for neighbour in bounce[0]:
+            self.paint(neighbour, self.materials[BOUNCE_WHITE])
+            try:
+                for name, seconds in render_now(scene).items():
+                    split[name] = round(split.get(name, 0.0) + seconds, 4)
+            finally:
+                self.paint(neighbour, self.materials[BOUNCE_BLACK])
+            d = premultiplied_linear(result_pixels(scene)) - start
+            light = np.zeros(d.shape, np.float32)
+            light[valid] = np.clip(d[valid] / alpha[valid, None], 0.0, 1.0)
+            light = pad_edges(light, valid)
+            strips.append(np.where(light <= 0.0031308, light * 12.92,
+                                   1.055 * light ** (1 / 2.4) - 0.055))
+        # rows bottom up: the first strip (the top of the file) goes last
+        return np.concatenate(strips[::-1], axis=0)
+
+    def paint(self, meshes: frozenset[str], mat: bpy.types.Material) -> None:
+        """Give every object of the meshes the material (where it differs)."""
+        for mesh in meshes:
+            for obj in self.meshes[mesh]:
+                for slot in obj.material_slots:
+                    if slot.material != mat:
+                        slot.material = mat
+
+    def write(self, scene: bpy.types.Scene, out: str,
+              save: Any = None) -> tuple[int, str]:
+        """Writes the Render Result (or what `save(tmp)` writes) to `out` atomically,
+        metadata stripped; returns (bytes, sha256)."""
         img = bpy.data.images.get("Render Result")
         if img is None:
             raise JobError("no Render Result after rendering")
+        if save is None:
+            def save(tmp: str) -> None:
+                img.save_render(tmp, scene=scene)
         folder, name = os.path.split(out)
         stem, ext = os.path.splitext(name)
         try:
@@ -926,7 +1129,7 @@ class Worker:
                 _exit_for_signal(_TERM_SIGNAL)
             try:
                 try:
-                    img.save_render(tmp, scene=scene)
+                    save(tmp)
                 except RuntimeError as e:
                     raise JobError(f"cannot save {out}: {e}") from None
                 if not os.path.isfile(tmp) or os.path.getsize(tmp) == 0:

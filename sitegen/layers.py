@@ -28,8 +28,22 @@ from sitegen.expand import KindPlan, count_union, count_union_by, expand_product
 NEUTRAL = -1
 NEUTRAL_MATERIAL = {"color": "#b0b0b0", "diffuse": None, "normal": None, "roughness": None}
 
+# Neighbours' light (a quality's `bounce: true`, docs/layers.md): in a layer's base render
+# every other present mesh is black (it bounces nothing); its bounce image holds, one strip
+# per neighbouring part, the light that part adds when white.
+BLACK = -2
+BLACK_MATERIAL = {"color": "#000000", "diffuse": None, "normal": None, "roughness": None}
+WHITE_MATERIAL = {"color": "#ffffff", "diffuse": None, "normal": None, "roughness": None}
+# A bounce image's strips are 1/BOUNCE_SCALE of the frame's width and height, rendered with
+# the quality's samples (docs/layers.md, "Measured: neighbours' light").
+BOUNCE_SCALE = 8
+BOUNCE_VERSION = "1"  # the worker's way of making bounce images (an input of each)
+# Neighbour numbers in a bounce image's name, one character per mesh.
+BOUNCE_DIGITS = "123456789abcdefghijklmnopqrstuvwxyz"
+
 PREFIX = "layer-"
 BACKDROP = "base"  # the backdrop with its parts as holdouts (until 2026-12: "backdrop")
+BOUNCE = ".from-"  # `<layer name>.from-<the neighbour's mesh ids joined by .>`
 
 
 def presence_of(mesh_values: Sequence[int]) -> str:
@@ -45,6 +59,41 @@ def backdrop_name(presence: str) -> str:
 def part_layer_name(presence: str, meshes: Sequence[str], finish: int) -> str:
     """`layer-<presence>-<mesh ids joined by .>-<finish>`, e.g. `layer-11101-pads.padend-4031`."""
     return f"{PREFIX}{presence}-{'.'.join(meshes)}-{finish}"
+
+
+def bounce_name(layer: str, code: str) -> str:
+    """A layer's bounce image: `<layer>.from-<code>`, the code one character per mesh of
+    the model: `0` for a mesh that is not a neighbour (absent, or the layer's own), else
+    the number (1-9, a-z) of its neighbour, neighbours numbered by their first mesh in
+    model order, which is also the order of the strips. `layer-111111-bar-7006.from-122340`:
+    plinth 1, crate and lid 2, post 3, orb 4."""
+    return f"{layer}{BOUNCE}{code}"
+
+
+def is_bounce_name(name: str) -> bool:
+    """Whether a store key (or file name) is a bounce image's."""
+    return name.startswith(PREFIX) and BOUNCE in name
+
+
+def neighbours_of(plan: KindPlan, own: Collection[str], present: Sequence[int]
+                  ) -> list[int]:
+    """The neighbours of a stacked layer (its own mesh ids; none for the backdrop): the
+    other present parts (indices into the kind's parts), in strip order."""
+    found = [i for i in present
+             if not {plan.mesh_ids[m] for m in plan.parts[i].meshes} & set(own)]
+    return sorted(found, key=lambda i: min(plan.parts[i].meshes))
+
+
+def bounce_code(plan: KindPlan, neighbours: Sequence[int]) -> str:
+    """The code of `bounce_name` for neighbours in strip order."""
+    if len(neighbours) > len(BOUNCE_DIGITS):
+        raise ValueError(f"{len(neighbours)} neighbours: a bounce image has at most "
+                         f"{len(BOUNCE_DIGITS)}")
+    code = ["0"] * len(plan.mesh_ids)
+    for n, i in enumerate(neighbours):
+        for m in plan.parts[i].meshes:
+            code[m] = BOUNCE_DIGITS[n]
+    return "".join(code)
 
 
 def is_layer_name(name: str) -> bool:
@@ -66,7 +115,7 @@ class LayerName:
 
 def parse_layer_name(name: str) -> LayerName | None:
     """The inverse of `backdrop_name` / `part_layer_name`; None for anything else."""
-    if not is_layer_name(name):
+    if not is_layer_name(name) or is_bounce_name(name):
         return None
     _, presence, rest = name.split("-", 2)
     if not presence or set(presence) - {"0", "1"}:
@@ -154,40 +203,88 @@ class LayerPicture:
     """One layer to render: its name and what each mesh of the model shows in it."""
 
     name: str
-    mesh_values: tuple[int, ...]  # per mesh, in model order: a finish, 0 (absent) or NEUTRAL
+    # per mesh, in model order: a finish, 0 (absent), NEUTRAL or BLACK
+    mesh_values: tuple[int, ...]
     meshes: tuple[str, ...]  # the part layer's own meshes; () for the backdrop
+    bounce: tuple[tuple[str, ...], ...] | None = None  # a bounce image: its neighbours' meshes
 
 
-def backdrop_picture(presence: str) -> LayerPicture:
-    """The backdrop of a presence: every present mesh neutral (and unseen)."""
-    neutral = tuple(NEUTRAL if c == "1" else 0 for c in presence)
-    return LayerPicture(backdrop_name(presence), neutral, ())
+def backdrop_picture(presence: str, bounce: bool = False) -> LayerPicture:
+    """The backdrop of a presence: every present mesh neutral (black with `bounce`)."""
+    other = BLACK if bounce else NEUTRAL
+    return LayerPicture(backdrop_name(presence), tuple(other if c == "1" else 0
+                                                       for c in presence), ())
 
 
-def part_layer_picture(plan: KindPlan, presence: str, part: int, finish: int) -> LayerPicture:
+def part_layer_picture(plan: KindPlan, presence: str, part: int, finish: int,
+                       bounce: bool = False) -> LayerPicture:
     """The layer of part `part` (an index into the kind's parts) in `finish`, at a presence:
-    the part's meshes in the finish, the other present meshes neutral."""
+    the part's meshes in the finish, the other present meshes neutral (black with
+    `bounce`)."""
     meshes = plan.parts[part].meshes
     group = tuple(plan.mesh_ids[m] for m in meshes)
-    mesh_values = [NEUTRAL if c == "1" else 0 for c in presence]
+    other = BLACK if bounce else NEUTRAL
+    mesh_values = [other if c == "1" else 0 for c in presence]
     for m in meshes:
         mesh_values[m] = finish
     return LayerPicture(part_layer_name(presence, group, finish), tuple(mesh_values), group)
 
 
-def colouring_layer_pictures(plan: KindPlan, values: Sequence[int]) -> list[LayerPicture]:
+def bounce_picture(plan: KindPlan, layer: LayerPicture, present: Sequence[int]
+                   ) -> LayerPicture | None:
+    """The bounce image of a layer (made with `bounce`), given the present parts (indices
+    into the kind's parts): its neighbours' meshes in strip order; None without one."""
+    neighbours = neighbours_of(plan, layer.meshes, present)
+    if not neighbours:
+        return None
+    groups = tuple(tuple(plan.mesh_ids[m] for m in plan.parts[i].meshes) for i in neighbours)
+    return LayerPicture(bounce_name(layer.name, bounce_code(plan, neighbours)),
+                        layer.mesh_values, layer.meshes, groups)
+
+
+def _with_bounce(plan: KindPlan, base: list[LayerPicture], present: Sequence[int]
+                 ) -> list[LayerPicture]:
+    found = (bounce_picture(plan, layer, present) for layer in base)
+    return base + [b for b in found if b is not None]
+
+
+def colouring_layer_pictures(plan: KindPlan, values: Sequence[int], bounce: bool = False
+                             ) -> list[LayerPicture]:
     """The layers a colouring of the kind is stacked from: the backdrop of its presence,
-    then one layer per present part, in kind order."""
+    then one layer per present part, in kind order; with `bounce`, then each one's bounce
+    images (layer by layer)."""
     presence = presence_of(plan.mesh_values(values))
-    return [backdrop_picture(presence)] + [
-        part_layer_picture(plan, presence, i, value) for i, value in enumerate(values) if value]
+    present = [i for i, value in enumerate(values) if value]
+    base = [backdrop_picture(presence, bounce)] + [
+        part_layer_picture(plan, presence, i, values[i], bounce) for i in present]
+    return _with_bounce(plan, base, present) if bounce else base
 
 
-def pattern_layer_pictures(plan: KindPlan, pattern: PresencePattern) -> list[LayerPicture]:
-    """Every layer of a presence pattern: its backdrop, then every part layer."""
-    return [backdrop_picture(pattern.presence)] + [
-        part_layer_picture(plan, pattern.presence, i, value)
+def colouring_bounces(plan: KindPlan, values: Sequence[int]
+                      ) -> list[tuple[int, str, list[int]]]:
+    """The bounce images of a colouring's stack, in `colouring_layer_pictures` order: (the
+    stacked layer's index, 0 for the backdrop; the image's name; its neighbours' finishes,
+    in strip order)."""
+    pictures = colouring_layer_pictures(plan, values)
+    present = [i for i, value in enumerate(values) if value]
+    out = []
+    for k, layer in enumerate(pictures):
+        neighbours = neighbours_of(plan, layer.meshes, present)
+        if neighbours:
+            out.append((k, bounce_name(layer.name, bounce_code(plan, neighbours)),
+                        [values[i] for i in neighbours]))
+    return out
+
+
+def pattern_layer_pictures(plan: KindPlan, pattern: PresencePattern, bounce: bool = False
+                           ) -> list[LayerPicture]:
+    """Every layer of a presence pattern: its backdrop, then every part layer; with
+    `bounce`, then every bounce image."""
+    base = [backdrop_picture(pattern.presence, bounce)] + [
+        part_layer_picture(plan, pattern.presence, i, value, bounce)
         for i, value, _ in pattern.layers(plan)]
+    present = [i for i, on in enumerate(pattern.present) if on]
+    return _with_bounce(plan, base, present) if bounce else base
 
 
 # --- counting ready colourings -----------------------------------------------------------

@@ -18,8 +18,13 @@ from sitegen.expand import (
     iter_colourings,
 )
 from sitegen.layers import (
+    BLACK,
+    BLACK_MATERIAL,
+    BOUNCE_SCALE,
+    BOUNCE_VERSION,
     NEUTRAL,
     NEUTRAL_MATERIAL,
+    WHITE_MATERIAL,
     colouring_layer_pictures,
     kind_patterns,
     pattern_layer_pictures,
@@ -52,6 +57,8 @@ class Wanted:
     product: str
     default: bool  # a kind's default colouring (or one of its layers): rendered first
     layer: tuple[str, ...] | None = None  # a layer: its meshes, () for the backdrop
+    # a layer's bounce image: its neighbours' meshes, in strip order
+    bounce: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def address(self) -> str:
@@ -93,6 +100,8 @@ def quality_settings(quality: Quality) -> dict[str, Any]:
     settings = {name: data[name] for name in PICTURE_SETTINGS}
     if quality.sizes:  # (only when given: qualities without sizes keep their fingerprints)
         settings["sizes"] = sorted(quality.sizes)
+    if quality.bounce:  # (likewise)
+        settings["bounce"] = True
     return settings
 
 
@@ -137,9 +146,14 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
     }
     if blender is not None:
         inputs[BLENDER_INPUT] = blender
+    if wanted.bounce is not None:
+        inputs["bounce"] = digest({"version": BOUNCE_VERSION, "scale": BOUNCE_SCALE,
+                                   "samples": quality.samples, "white": WHITE_MATERIAL})
+    special = {NEUTRAL: ("neutral", NEUTRAL_MATERIAL), BLACK: ("black", BLACK_MATERIAL)}
     for _, value in wanted.values:
-        if value == NEUTRAL:
-            inputs["neutral"] = digest(NEUTRAL_MATERIAL)
+        if value in special:
+            name, settings = special[value]
+            inputs[name] = digest(settings)
         elif value and f"finish {value}" not in inputs:
             material = finish_material(catalog, catalog.finishes[value])
             hashed: dict[str, str | None] = {"color": material["color"]}
@@ -188,29 +202,34 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
     Products are wanted at `quality` (default: the primary one), orders at their own:
     with `quality`, only the orders at that quality, unless `order` names one, which is
     then wanted at `quality` too. `products`, `order` and `view` narrow further (`order`
-    alone means: only that order's pictures). Defaults come first; a picture
-    wanted twice is listed once. At a layered quality the wanted pictures are layers
+    alone means: only that order's pictures). Defaults come first, bounce images last; a
+    picture wanted twice is listed once. At a layered quality the wanted pictures are layers
     (docs/layers.md): a colouring's backdrop and part layers, or, for a product rendered
     in full, every layer of every presence pattern of its kinds.
     """
     primary = catalog.primary_quality.id
     at = quality or primary
     seen: set[str] = set()
+    later: list[Wanted] = []  # bounce images
     chosen = [catalog.products[p] for p in products] or list(catalog.products.values())
 
     def emit_wanted(product: Product, q: str, views: Sequence[str], model_id: str, key: str,
                     mesh_values: Sequence[int], is_default: bool,
-                    layer: tuple[str, ...] | None) -> Iterator[Wanted]:
+                    layer: tuple[str, ...] | None,
+                    bounce: tuple[tuple[str, ...], ...] | None = None) -> Iterator[Wanted]:
         model = catalog.models[model_id]
         for v in views:
             if view is not None and v != view:
                 continue
             w = Wanted(q, model.id, v, key, catalog.qualities[q].ext,
                        tuple(zip(model.mesh_ids, mesh_values, strict=True)), product.id,
-                       is_default, layer)
+                       is_default, layer, bounce)
             if w.address not in seen:
                 seen.add(w.address)
-                yield w
+                if bounce is None:
+                    yield w
+                else:  # after every base layer: colourings are ready without them
+                    later.append(w)
 
     def emit(product: Product, q: str, views: Sequence[str], plan: KindPlan,
              values: tuple[int, ...], is_default: bool) -> Iterator[Wanted]:
@@ -219,17 +238,19 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
             yield from emit_wanted(product, q, views, plan.model, plan.key(values),
                                    plan.mesh_values(values), is_default, None)
             return
-        for picture in colouring_layer_pictures(plan, values):
+        for picture in colouring_layer_pictures(plan, values, catalog.qualities[q].bounce):
             yield from emit_wanted(product, q, views, plan.model, picture.name,
-                                   picture.mesh_values, is_default, picture.meshes)
+                                   picture.mesh_values, is_default, picture.meshes,
+                                   picture.bounce)
 
     def every_layer(product: Product, q: str, views: Sequence[str], plan: KindPlan
                     ) -> Iterator[Wanted]:
         """Every layer of every presence pattern of a kind: what makes all of it ready."""
         for pattern in kind_patterns(catalog, product, plan):
-            for picture in pattern_layer_pictures(plan, pattern):
+            for picture in pattern_layer_pictures(plan, pattern, catalog.qualities[q].bounce):
                 yield from emit_wanted(product, q, views, plan.model, picture.name,
-                                       picture.mesh_values, False, picture.meshes)
+                                       picture.mesh_values, False, picture.meshes,
+                                       picture.bounce)
 
     sources: list[tuple[Product, str, Sequence[str], Order | None]] = []
     if order is None:
@@ -259,6 +280,7 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
             for values in iter_colourings(plan):
                 if o is None or _order_matches(o, catalog, plan, values):
                     yield from emit(product, q, views, plan, values, False)
+    yield from later
 
 
 def plan_renders(catalog: Catalog, wanted: Sequence[Wanted], stored: Mapping[str, Stored],

@@ -46,6 +46,7 @@ class Quality(TypedDict):
     denoise: Literal["off", "fast", "balanced", "high"]
     primary: bool
     layers: bool
+    bounce: NotRequired[bool]  # layers carry their neighbours' light (bounce images)
     sizes: NotRequired[list[int]]  # smaller widths made on the host (sitegen.sizes)
     compositing: NotRequired[bool]
 
@@ -62,19 +63,28 @@ class OpenMessage(TypedDict):
     device: str
 
 
+class Bounce(TypedDict):
+    """A bounce image of a layer (docs/layers.md, "Neighbours' light")."""
+
+    neighbours: list[list[str]]  # each neighbour's meshes ("black" in the values), in strip order
+    scale: int  # a strip's width and height: the frame's divided by this
+    samples: NotRequired[int]  # default: the quality's
+
+
 class Layer(TypedDict):
     """Which layer a `render` makes (docs/layers.md); absent: the full picture."""
 
     kind: Literal["backdrop", "part"]
     meshes: NotRequired[list[str]]  # for a part
     crop: NotRequired[bool]  # a part: render only its screen bounds (default true)
+    bounce: NotRequired[Bounce]  # the layer's bounce image from a neighbour
 
 
 class RenderFields(TypedDict):
     """What a `render` message says of a wanted picture (render.render_fields)."""
 
     view: str
-    values: dict[str, int | str]  # mesh -> finish id, 0 (hidden) or "neutral"
+    values: dict[str, int | str]  # mesh -> finish id, 0 (hidden), "neutral" or "black"
     layer: NotRequired[Layer]
 
 
@@ -286,6 +296,7 @@ class FinishData(TypedDict):
     pattern: str
     color: str
     swatch: str  # its swatch's URL, relative to the page
+    light: NotRequired[list[float]]  # at a quality with bounce: linear RGB (sitegen.albedo)
 
 
 class EntryData(TypedDict):
@@ -323,6 +334,7 @@ class PresenceLayers(TypedDict):
 
     backdrop: bool
     parts: dict[str, list[int]]  # meshes joined by "." -> ready finishes
+    bounce: NotRequired[list[str]]  # ready bounce images, names without `layer-<presence>-`
 
 
 class PageData(TypedDict):
@@ -342,3 +354,4 @@ class PageData(TypedDict):
     entries: list[EntryData]
     kinds: dict[str, KindData]
     layers: NotRequired[dict[str, dict[str, PresenceLayers]]]  # view -> presence -> layers
+    bounce: NotRequired[bool]  # the layers carry their neighbours' light (bounce images)

@@ -67,6 +67,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from sitegen.albedo import finish_albedo
 from sitegen.catalog.models import Catalog, Product, Quality
 from sitegen.errors import SitegenError
 from sitegen.expand import (
@@ -78,7 +79,7 @@ from sitegen.expand import (
     iter_colourings,
     part_weights,
 )
-from sitegen.layers import colouring_layer_pictures
+from sitegen.layers import colouring_bounces, colouring_layer_pictures
 from sitegen.plan import (
     PICTURE_SETTINGS,
     Job,
@@ -165,8 +166,8 @@ def colouring_wanted(catalog: Catalog, quality: Quality, product: Product, plan:
     model = catalog.models[plan.model]
     return [Wanted(quality.id, model.id, view, picture.name, quality.ext,
                    tuple(zip(model.mesh_ids, picture.mesh_values, strict=True)), product.id,
-                   False, picture.meshes)
-            for picture in colouring_layer_pictures(plan, values)]
+                   False, picture.meshes, picture.bounce)
+            for picture in colouring_layer_pictures(plan, values, quality.bounce)]
 
 
 def full_quality(catalog: Catalog, quality: Quality) -> Quality:
@@ -190,6 +191,10 @@ class Picture:
     values: dict[str, int]  # part name -> finish (0: removed)
     full: Wanted
     layers: list[Wanted]  # backdrop first
+    # bounce images (a quality with `bounce`): (stacked layer's index, the image, its
+    # strips' weights: the neighbours' finishes as light)
+    bounce: list[tuple[int, Wanted, list[tuple[float, float, float]]]] = field(
+        default_factory=list)
     scores: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -233,7 +238,7 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
         if product_id not in catalog.products:
             raise SitegenError(f"unknown product {product_id!r} (known: "
                                f"{', '.join(catalog.products)})")
-    unknown = sorted(set(overrides or {}) - (set(PICTURE_SETTINGS) - {"layers"}))
+    unknown = sorted(set(overrides or {}) - (set(PICTURE_SETTINGS) - {"layers"} | {"bounce"}))
     if unknown:
         raise SitegenError(f"cannot override {', '.join(unknown)}")
     quality = base.model_copy(update=dict(overrides or {}))
@@ -262,13 +267,19 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
                 if view is not None and v != view:
                     continue
                 key = plan.key(values)
+                wanted = colouring_wanted(vcat, quality, product, plan, values, v)
+                stack = [w for w in wanted if w.bounce is None]
+                bounce = [(k, w, [finish_albedo(catalog, f) for f in finishes])
+                          for (k, _, finishes), w in zip(
+                              colouring_bounces(plan, values) if quality.bounce else [],
+                              wanted[len(stack):], strict=True)]
                 full_wanted = Wanted(full.id, model.id, v, key, full.ext,
                                      tuple(zip(model.mesh_ids, plan.mesh_values(values),
                                                strict=True)), product.id, False, None)
                 pictures.append(Picture(
                     product.id, plan.kind, v, key,
-                    dict(zip(plan.part_names, values, strict=True)), full_wanted,
-                    colouring_wanted(vcat, quality, product, plan, values, v)))
+                    dict(zip(plan.part_names, values, strict=True)), full_wanted, stack,
+                    bounce))
     return Verification(vcat, quality, full, seed, count, pictures, allowed)
 
 
@@ -296,16 +307,74 @@ TO_SRGB: Image8 = np.floor(_linear_to_srgb(np.arange(SRGB_STEPS + 1) / SRGB_STEP
                            + 0.5).astype(np.uint8)
 
 
-def composite(backdrop: Image8, layers: Sequence[Image8]) -> Image8:
+# One strip of a bounce image (`strips`): (its stacked layer's index, 0 the backdrop, 1..
+# the part layers; its pixels, h x w x 3; its neighbour's finish as light, linear RGB).
+BounceImage = tuple[int, Image8, Sequence[float]]
+
+
+def composite(backdrop: Image8, layers: Sequence[Image8],
+              bounce: Sequence[BounceImage] = ()) -> Image8:
     """The page's stack in linear light (layers.js `stackLinear`): the opaque backdrop (H x
     W x 3, its parts held out) plus the part layers' premultiplied colours (H x W x 4,
-    straight alpha), in linear light, clamped to 1, back to 8-bit sRGB; pixels no layer
-    touches are the backdrop's."""
+    straight alpha), in linear light, plus the neighbours' light (`bounce_light`), clamped
+    to 1, back to 8-bit sRGB; pixels no layer touches (and no bounce image of the
+    backdrop) are the backdrop's."""
     base = backdrop[..., :3]
     colour, alpha = _added(backdrop, layers, lambda rgb: TO_LINEAR[rgb])
-    out = np.minimum(colour + TO_LINEAR[base], 1.0)
+    out = colour + TO_LINEAR[base]
+    touched = alpha > 0
+    h, w = base.shape[:2]
+    for k in range(len(layers) + 1):
+        images = [(image, weight) for i, image, weight in bounce if i == k]
+        if not images:
+            continue
+        coverage = (np.maximum(0.0, 1.0 - alpha) if k == 0
+                    else layers[k - 1][..., 3:4].astype(np.float64) / 255)
+        out = out + coverage * bounce_light(images, w, h)
+        if k == 0:
+            touched = np.ones_like(touched)
+    out = np.minimum(out, 1.0)
     steps = np.floor(out * SRGB_STEPS + 0.5).astype(np.int64)  # Math.round: half up
-    result: Image8 = np.where(alpha > 0, TO_SRGB[steps], base).astype(np.uint8)
+    result: Image8 = np.where(touched, TO_SRGB[steps], base).astype(np.uint8)
+    return result
+
+
+def strips(image: Image8, count: int) -> list[Image8]:
+    """A bounce image's strips, top to bottom (one per neighbour, in strip order)."""
+    if image.shape[0] % count:
+        raise SitegenError(f"a bounce image {image.shape[0]} pixels high does not hold "
+                           f"{count} strips")
+    h = image.shape[0] // count
+    return [image[i * h:(i + 1) * h] for i in range(count)]
+
+
+def bounce_light(images: Sequence[tuple[Image8, Sequence[float]]], width: int, height: int
+                 ) -> NDArray[np.float64]:
+    """The light a layer's neighbours add per unit of its coverage (layers.js
+    `bounceLight`): each bounce image (h x w x 3, sRGB-encoded) in linear light times its
+    neighbour's colour, summed at the images' size, then upsampled bilinearly to width x
+    height (pixel centres aligned, edges clamped)."""
+    h, w = images[0][0].shape[:2]
+    small = np.zeros((h, w, 3), dtype=np.float64)
+    for image, weight in images:
+        if image.shape[:2] != (h, w):
+            raise ValueError(f"bounce images of one layer differ in size: {image.shape} "
+                             f"and {images[0][0].shape}")
+        small = small + np.asarray(weight, dtype=np.float64) * TO_LINEAR[image[..., :3]]
+
+    def axis(n: int, size: int) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                         NDArray[np.float64]]:
+        u = np.minimum(np.maximum((np.arange(n) + 0.5) * size / n - 0.5, 0.0), size - 1.0)
+        lo = np.floor(u).astype(np.int64)
+        return lo, np.minimum(lo + 1, size - 1), u - lo
+
+    x0, x1, fx = axis(width, w)
+    y0, y1, fy = axis(height, h)
+    fx, gx = fx[None, :, None], 1 - fx[None, :, None]
+    fy, gy = fy[:, None, None], 1 - fy[:, None, None]
+    top, bottom = small[y0], small[y1]
+    result: NDArray[np.float64] = ((top[:, x0] * gx + top[:, x1] * fx) * gy
+                                   + (bottom[:, x0] * gx + bottom[:, x1] * fx) * fy)
     return result
 
 
@@ -380,8 +449,8 @@ def diff_image(a: Image8, b: Image8, gain: int = DIFF_GAIN) -> Image8:
     return result
 
 
-def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
-            ) -> tuple[Image8, dict[str, Any]]:
+def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8],
+            bounce: Sequence[BounceImage] = ()) -> tuple[Image8, dict[str, Any]]:
     """The composite and its scores against the full picture.
 
     Besides PSNR and SSIM, where the error is: `silhouette_share`, the share of pixels some
@@ -389,9 +458,10 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
     those pixels and over all the others; `error_share`, the share of the squared error on
     silhouette pixels, on pixels parts cover fully, and on the backdrop alone (no layer
     covers them); `max_diff`, the largest channel difference in levels; `psnr_css` and
-    `ssim_css`, the scores of the CSS stack (`composite_css`).
+    `ssim_css`, the scores of the CSS stack (`composite_css`); with bounce images,
+    `psnr_base`, the page's stack without them (what shows while they are missing).
     """
-    stacked = composite(backdrop, layers)
+    stacked = composite(backdrop, layers, bounce)
     rgb = full[..., :3]
     if stacked.shape != rgb.shape:
         raise SitegenError(f"the layers ({stacked.shape[1]}x{stacked.shape[0]}) and the full "
@@ -414,19 +484,24 @@ def compare(full: Image8, backdrop: Image8, layers: Sequence[Image8]
         "backdrop": float(squared[~covered].sum()) / total,
     }
     scores["max_diff"] = int(np.abs(diff).max())
+    if bounce:
+        scores["psnr_base"] = psnr(composite(backdrop, layers), rgb)
     css = composite_css(backdrop, layers)
     scores["psnr_css"] = psnr(css, rgb)
     scores["ssim_css"] = ssim(css, rgb)
     return stacked, scores
 
 
-def weight_scores(full: Image8, layer_bytes: Sequence[bytes]) -> dict[str, Any]:
-    """What a stack weighs as the page downloads it (its files as stored) against the full
-    picture as a JPEG at quality 85 (Pillow, 4:2:0), the usual weight of a shop's picture."""
+def weight_scores(full: Image8, layer_bytes: Sequence[bytes],
+                  bounce_bytes: Sequence[bytes] = ()) -> dict[str, Any]:
+    """What a stack weighs as the page downloads it (its files as stored, bounce images
+    included) against the full picture as a JPEG at quality 85 (Pillow, 4:2:0), the usual
+    weight of a shop's picture; `bounce_bytes`: the bounce images' share."""
     jpeg = io.BytesIO()
     Image.fromarray(full[..., :3], "RGB").save(jpeg, "JPEG", quality=JPEG_REFERENCE)
-    stack = sum(len(b) for b in layer_bytes)
-    return {"stack_bytes": stack, "jpeg_bytes": jpeg.tell(),
+    extra = sum(len(b) for b in bounce_bytes)
+    stack = sum(len(b) for b in layer_bytes) + extra
+    return {"stack_bytes": stack, "bounce_bytes": extra, "jpeg_bytes": jpeg.tell(),
             "weight": stack / jpeg.tell()}
 
 
@@ -471,6 +546,9 @@ class Report:
             row["worst_ssim"] = min(row["worst_ssim"], p.scores["ssim"])
             row["worst_psnr_css"] = min(row["worst_psnr_css"], p.scores["psnr_css"])
             row["worst_ssim_css"] = min(row["worst_ssim_css"], p.scores["ssim_css"])
+            if "psnr_base" in p.scores:
+                row["worst_psnr_base"] = min(row.get("worst_psnr_base", math.inf),
+                                             p.scores["psnr_base"])
         return out
 
     def as_json(self, min_psnr: float) -> dict[str, Any]:
@@ -480,7 +558,7 @@ class Report:
         data: dict[str, Any] = _finite({
             "quality": q.id,
             "settings": {k: getattr(q, k) for k in ("engine", "samples", "resolution", "format",
-                                                    "jpeg_quality", "denoise")},
+                                                    "jpeg_quality", "denoise", "bounce")},
             "seed": v.seed,
             "count": v.count,
             "allowed": v.allowed,
@@ -493,6 +571,8 @@ class Report:
             "worst_ssim": min((p.scores["ssim"] for p in self.pictures), default=None),
             "worst_psnr_css": min((p.scores["psnr_css"] for p in self.pictures),
                                   default=None),
+            "worst_psnr_base": min((p.scores["psnr_base"] for p in self.pictures
+                                    if "psnr_base" in p.scores), default=None),
             "worst_ssim_css": min((p.scores["ssim_css"] for p in self.pictures),
                                   default=None),
             "stack": "linear light, as the page's canvas (layers.js stackLinear); *_css: "
@@ -520,7 +600,8 @@ def _finite(data: Any) -> Any:
 
 
 def _render_kind(w: Wanted) -> str:
-    return "full" if w.layer is None else "backdrop" if not w.layer else "part"
+    return ("full" if w.layer is None else "bounce" if w.bounce is not None
+            else "backdrop" if not w.layer else "part")
 
 
 def run_verification(verification: Verification, settings: PoolSettings, *,
@@ -546,7 +627,7 @@ def run_verification(verification: Verification, settings: PoolSettings, *,
     jobs: dict[str, Job] = {}
     taken: set[str] = set()
     for picture in v.pictures:
-        for w in [picture.full, *picture.layers]:
+        for w in [picture.full, *picture.layers, *(b for _, b, _ in picture.bounce)]:
             if w.address in jobs or w.address in taken:
                 continue
             inputs = render_inputs(v.catalog, w, hashes, version)
@@ -598,13 +679,19 @@ def run_verification(verification: Verification, settings: PoolSettings, *,
         for picture in v.pictures:
             full_bytes = read(picture.full)
             layer_bytes = [read(w) for w in picture.layers]
+            bounce_bytes = [read(w) for _, w, _ in picture.bounce]
             full = decode(full_bytes, "RGB")
-            stacked, scores = compare(full, decode(layer_bytes[0], "RGB"),
-                                      [decode(b, "RGBA") for b in layer_bytes[1:]])
-            scores.update(weight_scores(full, layer_bytes))
+            stacked, scores = compare(
+                full, decode(layer_bytes[0], "RGB"),
+                [decode(b, "RGBA") for b in layer_bytes[1:]],
+                [(k, strip, weight) for (k, _, weights), data
+                 in zip(picture.bounce, bounce_bytes, strict=True)
+                 for strip, weight in zip(strips(decode(data, "RGB"), len(weights)), weights,
+                                          strict=True)])
+            scores.update(weight_scores(full, layer_bytes, bounce_bytes))
             picture.scores = scores
             if out is not None:
-                _keep(out, picture, full_bytes, layer_bytes, full, stacked)
+                _keep(out, picture, full_bytes, layer_bytes + bounce_bytes, full, stacked)
             on_event({"event": "compared", **_finite(picture.describe())})
     report.seconds = time.perf_counter() - start
     return report
@@ -622,7 +709,8 @@ def _keep(out: Path, picture: Picture, full_bytes: bytes, layer_bytes: list[byte
         shutil.rmtree(folder)
     (folder / "layers").mkdir(parents=True)
     (folder / f"full.{picture.full.ext}").write_bytes(full_bytes)
-    for w, data in zip(picture.layers, layer_bytes, strict=True):
+    for w, data in zip(picture.layers + [b for _, b, _ in picture.bounce], layer_bytes,
+                       strict=True):
         (folder / "layers" / f"{w.key}.{w.ext}").write_bytes(data)
     Image.fromarray(stacked, "RGB").save(folder / "composite.png")
     Image.fromarray(diff_image(stacked, full), "L").save(folder / f"diff-x{DIFF_GAIN}.png")
@@ -636,30 +724,38 @@ def iter_report_lines(report: Report, min_psnr: float) -> Iterator[str]:
            f"{q.resolution[1]} {q.format} denoise {q.denoise}; seed {v.seed}, up to {v.count} "
            "colouring(s) per product, uniform over the allowed ones")
     yield (f"rendered {report.rendered_full} full picture(s) and {report.rendered_layers} "
-           f"layer(s)" + (f", took {report.taken_layers} layer(s) from the store"
-                          if report.taken_layers else "")
+           f"layer(s)" + (" (bounce images included)" if q.bounce else "")
+           + (f", took {report.taken_layers} layer(s) from the store"
+              if report.taken_layers else "")
            + f" in {report.seconds:.1f} s")
     yield ("stacked in linear light as the page's canvas does; CSS STACK: the PSNR of the "
            "CSS stack (plus-lighter in display space) the page shows before, or instead")
     # Silhouette pixels: some layer covers them only partly; their share of the pixels and
     # of the squared error, and the PSNR over every other pixel.
     # WEIGHT: the stack's files against the full picture as a JPEG at quality 85.
+    # WITHOUT BOUNCE (a quality with bounce images): the page's stack without them.
+    bounce = q.bounce
     rows = [("PRODUCT", "VIEW", "COLOURING", "PSNR", "SSIM", "SILHOUETTE PX", "ITS ERROR",
-             "PSNR ELSEWHERE", "CSS STACK", "WEIGHT")]
+             "PSNR ELSEWHERE", "CSS STACK") + (("WITHOUT BOUNCE",) if bounce else ())
+            + ("WEIGHT",)]
     for p in report.pictures:
         sc = p.scores
         rows.append((p.product, p.view, p.key, _db(sc["psnr"]), f"{sc['ssim']:.4f}",
                      f"{100 * sc['silhouette_share']:.1f}%",
                      f"{100 * sc['error_share']['silhouette']:.0f}%",
-                     _db(sc["psnr_interior"]), _db(sc["psnr_css"]),
-                     f"{sc['stack_bytes'] / 1024:.1f} KiB = {sc['weight']:.2f} x JPEG"))
+                     _db(sc["psnr_interior"]), _db(sc["psnr_css"]))
+                    + ((_db(sc.get("psnr_base")),) if bounce else ())
+                    + (f"{sc['stack_bytes'] / 1024:.1f} KiB = {sc['weight']:.2f} x JPEG"
+                       + (f" ({sc['bounce_bytes'] / 1024:.1f} KiB bounce)" if bounce else ""),))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         yield "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
     for product, worst_of in report.by_product().items():
         yield (f"{product}: {worst_of['pictures']} picture(s), worst PSNR "
                f"{_db(worst_of['worst_psnr'])}, worst SSIM {worst_of['worst_ssim']:.4f} (CSS "
-               f"stack: {_db(worst_of['worst_psnr_css'])}, {worst_of['worst_ssim_css']:.4f}); "
+               f"stack: {_db(worst_of['worst_psnr_css'])}, {worst_of['worst_ssim_css']:.4f}"
+               + (f"; without bounce: {_db(worst_of['worst_psnr_base'])}"
+                  if "worst_psnr_base" in worst_of else "") + "); "
                f"heaviest stack {worst_of['max_weight']:.2f} x its JPEG")
     worst = report.worst
     if worst is None:

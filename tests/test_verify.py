@@ -27,6 +27,7 @@ from sitegen.expand import (
 )
 from sitegen.plan import wanted_renders
 from sitegen.verify import (
+    bounce_light,
     colouring_wanted,
     compare,
     composite,
@@ -152,6 +153,79 @@ def test_composite_is_the_pages_linear_stack(tmp_path: Path) -> None:
     page = np.array(json.loads(result.stdout), np.uint8).reshape(24, 32, 4)
     assert (page[..., 3] == 255).all()
     assert (composite(backdrop, layers) == page[..., :3]).all()
+
+
+def test_composite_with_bounce_images_is_the_pages_stack(tmp_path: Path) -> None:
+    """With neighbours' light (bounce images at a reduced size, per stacked layer, each
+    with its neighbour's colour): pixel for pixel what layers.js `bounceLight` and
+    `stackLinear` draw in node; and the light lands only where its layer covers."""
+    import shutil
+
+    from conftest import ROOT
+    from programs import need_node
+
+    node = str(need_node())
+    module = tmp_path / "layers.mjs"
+    shutil.copyfile(ROOT / "templates" / "static" / "layers.js", module)
+    rng = np.random.default_rng(11)
+    h, w = 30, 40
+    backdrop = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    layers = [rng.integers(0, 256, (h, w, 4), dtype=np.uint8) for _ in range(2)]
+    for layer in layers:
+        layer[..., 3][rng.random((h, w)) < 0.4] = 0
+        layer[..., 3][rng.random((h, w)) < 0.3] = 255
+    # (item, image, colour): two for the backdrop, one for layer 2, none for layer 1;
+    # sizes that do not divide the frame (5 x 4 from 40 x 30; 7 x 6).
+    bounce = [(0, rng.integers(0, 120, (4, 5, 3), dtype=np.uint8), (0.3, 0.02, 0.51)),
+              (0, rng.integers(0, 120, (4, 5, 3), dtype=np.uint8), (0.9, 0.9, 0.0004)),
+              (2, rng.integers(0, 256, (6, 7, 3), dtype=np.uint8), (0.12345, 0.5, 1.0))]
+    opaque = np.concatenate([backdrop, np.full((h, w, 1), 255, np.uint8)], axis=2)
+
+    def rgba(image: np.ndarray) -> list[int]:
+        full = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], 2)
+        return full.ravel().tolist()
+
+    script = (
+        "import { readFileSync } from 'node:fs';\n"
+        f"import {{ bounceLight, stackLinear }} from {json.dumps(module.as_uri())};\n"
+        "const d = JSON.parse(readFileSync(0, 'utf8'));\n"
+        "const lights = [0, 1, 2].map((k) => {\n"
+        "  const mine = d.bounce.filter((b) => b.item === k);\n"
+        "  return mine.length ? bounceLight(mine.map((b) => ({ width: b.w, height: b.h,\n"
+        "    data: Uint8ClampedArray.from(b.data) })), mine.map((b) => b.colour)) : null;\n"
+        "});\n"
+        "const out = new Uint8ClampedArray(d.backdrop.length);\n"
+        "stackLinear(Uint8ClampedArray.from(d.backdrop),\n"
+        "            d.layers.map((l) => Uint8ClampedArray.from(l)), out, lights, d.width);\n"
+        "process.stdout.write(JSON.stringify(Array.from(out)));\n")
+    data = json.dumps({
+        "backdrop": opaque.ravel().tolist(), "width": w,
+        "layers": [layer.ravel().tolist() for layer in layers],
+        "bounce": [{"item": k, "w": img.shape[1], "h": img.shape[0], "data": rgba(img),
+                    "colour": list(c)} for k, img, c in bounce]})
+    result = subprocess.run([node, "--input-type=module", "-e", script], input=data,
+                            capture_output=True, text=True, check=True, timeout=60)
+    page = np.array(json.loads(result.stdout), np.uint8).reshape(h, w, 4)
+    ours = composite(backdrop, layers, bounce)
+    assert (ours == page[..., :3]).all()
+    assert (ours != composite(backdrop, layers)).any()
+    # Light of layer 2 only: nothing changes where layer 2 is transparent.
+    only = composite(backdrop, layers, bounce[2:])
+    clear = layers[1][..., 3] == 0
+    assert (only[clear] == composite(backdrop, layers)[clear]).all()
+    assert (only[~clear] != composite(backdrop, layers)[~clear]).any()
+
+
+def test_bounce_light_upsamples_bilinearly_with_aligned_centres() -> None:
+    """A 2 x 1 bounce image over a 4 x 1 frame: pixel centres at -0.25, 0.25, 0.75, 1.25 of
+    the small pixels: clamped, then interpolated."""
+    small = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)
+    light = bounce_light([(small, (1.0, 0.5, 0.0))], 4, 1)
+    assert light[0, :, 0].tolist() == pytest.approx([0.0, 0.25, 0.75, 1.0])
+    assert light[0, :, 1].tolist() == pytest.approx([0.0, 0.125, 0.375, 0.5])
+    assert (light[..., 2] == 0).all()
+    with pytest.raises(ValueError, match="differ in size"):
+        bounce_light([(small, (1, 1, 1)), (small[:, :1], (1, 1, 1))], 4, 1)
 
 
 def test_psnr_and_ssim() -> None:

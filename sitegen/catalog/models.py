@@ -168,6 +168,9 @@ class Quality(Entity):
                        BeforeValidator(_denoise_boolean)] = "fast"
     primary: bool = False
     layers: bool = False
+    # Layers that carry their neighbours' light (docs/layers.md, "Neighbours' light"):
+    # a project extension of the format, only with layers: true.
+    bounce: bool = False
     # Smaller widths also made from each picture (CATALOG_FORMAT.md 1.1, sitegen/sizes.py);
     # validate checks each is below the resolution's width, none twice.
     sizes: list[Annotated[int, Field(ge=1, le=65536)]] = Field(default_factory=list)

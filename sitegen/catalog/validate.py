@@ -95,6 +95,9 @@ def _check_qualities(check: Checker, locator: Locator) -> None:
         if q.transparent and q.format == "jpeg":
             check.error(q, "transparent", message="jpeg has no transparency: use png or webp, "
                         "or transparent: false")
+        if q.bounce and not q.layers:
+            check.error(q, "bounce", message="bounce images belong to part layers: use "
+                        "layers: true, or bounce: false")
         if q.layers:  # docs/layers.md
             if q.format == "jpeg":
                 check.error(q, "format", message="a layered quality needs an alpha channel "

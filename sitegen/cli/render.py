@@ -342,6 +342,9 @@ def index_rebuild(renders: str) -> None:
               help="Render layers and full pictures at this many samples instead.")
 @click.option("--denoise", type=click.Choice(["off", "fast", "balanced", "high"]),
               help="Render layers and full pictures with this denoising instead.")
+@click.option("--bounce/--no-bounce", default=None,
+              help="Verify the layers with (or without) their neighbours' light, whatever "
+                   "the quality says (docs/layers.md) [default: as the quality says].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Keep per picture its full render, layers, composite and diff image here.")
 @click.option("--workers", type=click.IntRange(min=1), help="Blender workers [default: one per "
@@ -352,8 +355,8 @@ def index_rebuild(renders: str) -> None:
 @pass_state
 def verify_layers(state: State, products: tuple[str, ...], quality: str | None, count: int,
                   seed: int | None, view: str | None, renders: str | None, samples: int | None,
-                  denoise: str | None, out: Path | None, workers: int | None, min_psnr: float,
-                  as_json: bool) -> None:
+                  denoise: str | None, bounce: bool | None, out: Path | None,
+                  workers: int | None, min_psnr: float, as_json: bool) -> None:
     """Check that stacked layers look like full renders of the same colourings.
 
     Draws COUNT allowed colourings per product (uniformly, from the catalog's structure),
@@ -370,6 +373,7 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
       sitegen verify-layers --product maru-bench --seed 1 --out /tmp/verify
       sitegen verify-layers --renders renders --json
       sitegen verify-layers --samples 64 --denoise off
+      sitegen verify-layers --bounce --product maru-bench
     """
     import random
 
@@ -381,7 +385,8 @@ def verify_layers(state: State, products: tuple[str, ...], quality: str | None, 
     quality = quality or catalog.primary_quality.id
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
-    overrides = {k: v for k, v in (("samples", samples), ("denoise", denoise)) if v is not None}
+    overrides = {k: v for k, v in (("samples", samples), ("denoise", denoise),
+                                   ("bounce", bounce)) if v is not None}
     verification = plan_verification(catalog, quality, products, count, seed, view, overrides)
     store: RenderStore | None = None
     if renders is not None:

@@ -23,9 +23,16 @@ from typing import Any, cast
 
 from sitegen.catalog.models import Catalog
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
-from sitegen.layers import NEUTRAL, NEUTRAL_MATERIAL
+from sitegen.layers import (
+    BLACK,
+    BLACK_MATERIAL,
+    BOUNCE_SCALE,
+    NEUTRAL,
+    NEUTRAL_MATERIAL,
+    WHITE_MATERIAL,
+)
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
-from sitegen.protocol import Material, OpenMessage, Quality, RenderFields
+from sitegen.protocol import Layer, Material, OpenMessage, Quality, RenderFields
 from sitegen.render.blender import Blender, find_blender
 from sitegen.render.workers import WorkerGone, WorkerProcess, WorkerStartError, worker_command
 from sitegen.store import RenderStore, make_companions, remove_picture
@@ -33,6 +40,10 @@ from sitegen.store import RenderStore, make_companions, remove_picture
 Event = dict[str, Any]  # a run's progress events (rendered, failed, worker, refused)
 
 NEUTRAL_KEY = "neutral"  # the neutral material's name in `open` and `render` messages
+# The materials layers use besides finishes, by their value and name in the messages.
+SPECIAL_MATERIALS: dict[int, tuple[str, Mapping[str, Any]]] = {
+    NEUTRAL: (NEUTRAL_KEY, NEUTRAL_MATERIAL), BLACK: ("black", BLACK_MATERIAL)}
+WHITE_KEY = "white"  # a bounce image's neighbour, one at a time (in `open` only)
 
 
 @dataclass(frozen=True)
@@ -100,8 +111,11 @@ def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job]
     values = {v for job in jobs for _, v in job.wanted.values}
     materials = {str(f): finish_material(catalog, catalog.finishes[f])
                  for f in sorted(v for v in values if v > 0)}
-    if NEUTRAL in values:
-        materials[NEUTRAL_KEY] = cast(Material, dict(NEUTRAL_MATERIAL))
+    for value, (name, material) in SPECIAL_MATERIALS.items():
+        if value in values:
+            materials[name] = cast(Material, dict(material))
+    if any(job.wanted.bounce is not None for job in jobs):
+        materials[WHITE_KEY] = cast(Material, dict(WHITE_MATERIAL))
     return {
         "op": "open",
         "blend": str(catalog.blend_path(m)),
@@ -117,10 +131,15 @@ def render_fields(wanted: Wanted) -> RenderFields:
     """What a `render` message says of a wanted picture: view, a value per mesh (a finish
     id, 0 for hidden, "neutral"), and for a layer which one (blender/README.md)."""
     fields: RenderFields = {"view": wanted.view, "values": {
-        mesh: NEUTRAL_KEY if value == NEUTRAL else value for mesh, value in wanted.values}}
+        mesh: SPECIAL_MATERIALS[value][0] if value in SPECIAL_MATERIALS else value
+        for mesh, value in wanted.values}}
     if wanted.layer is not None:
-        fields["layer"] = ({"kind": "part", "meshes": list(wanted.layer)} if wanted.layer
-                           else {"kind": "backdrop"})
+        layer: Layer = ({"kind": "part", "meshes": list(wanted.layer)} if wanted.layer
+                        else {"kind": "backdrop"})
+        if wanted.bounce is not None:
+            layer["bounce"] = {"neighbours": [list(n) for n in wanted.bounce],
+                               "scale": BOUNCE_SCALE}
+        fields["layer"] = layer
     return fields
 
 

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sitegen import layers
+from sitegen.albedo import finish_albedo
 from sitegen.catalog.models import Catalog, Product
 from sitegen.expand import (
     KindPlan,
@@ -24,7 +25,7 @@ from sitegen.expand import (
     parse_key,
     sketchbook_entries,
 )
-from sitegen.layers import backdrop_name, kind_patterns
+from sitegen.layers import backdrop_name, kind_patterns, pattern_layer_pictures
 from sitegen.protocol import KindData, PageData, PresenceLayers
 
 Row = tuple[int, ...]
@@ -232,21 +233,33 @@ def product_data(catalog: Catalog, product: Product, quality: str,
         "kinds": kinds,
     }
     if layered:
-        data["layers"] = {view: ready_layers(catalog, product, ready_keys.get(view, ()))
+        bounce = catalog.qualities[quality].bounce
+        data["layers"] = {view: ready_layers(catalog, product, ready_keys.get(view, ()), bounce)
                           for view in model.views}
+        if bounce:  # each finish as light: the weight of its bounce images
+            data["bounce"] = True
+            for f in finishes:
+                data["finishes"][str(f.id)]["light"] = list(finish_albedo(catalog, f.id))
     return data
 
 
-def ready_layers(catalog: Catalog, product: Product, ready: Collection[str]
-                 ) -> dict[str, PresenceLayers]:
+def ready_layers(catalog: Catalog, product: Product, ready: Collection[str],
+                 bounce: bool = False) -> dict[str, PresenceLayers]:
     """The ready layers of a product in one view (docs/layers.md, "Page data"):
     presence -> {"backdrop": ready?, "parts": {"<meshes joined by .>": [ready finishes]}},
-    for every presence pattern of the product's kinds."""
+    for every presence pattern of the product's kinds; with `bounce`, also "bounce": the
+    ready bounce images' names without `layer-<presence>-`, sorted."""
     out: dict[str, PresenceLayers] = {}
     for plan in expand_product(catalog, product):
         for pattern in kind_patterns(catalog, product, plan):
             entry = out.setdefault(pattern.presence, {
                 "backdrop": backdrop_name(pattern.presence) in ready, "parts": {}})
+            if bounce:
+                head = len(f"{layers.PREFIX}{pattern.presence}-")
+                tails = set(entry.get("bounce", ()))
+                tails.update(p.name[head:] for p in pattern_layer_pictures(plan, pattern, True)
+                             if p.bounce is not None and p.name in ready)
+                entry["bounce"] = sorted(tails)
             for i, value, name in pattern.layers(plan):
                 group = ".".join(plan.mesh_ids[m] for m in plan.parts[i].meshes)
                 finishes = entry["parts"].setdefault(group, [])

@@ -23,6 +23,7 @@ from typing import Any
 from sitegen import sizes
 from sitegen.cache import file_sha256
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
+from sitegen.layers import is_bounce_name
 from sitegen.store.protocol import RenderStore
 from sitegen.store.records import Record, Stored
 
@@ -62,7 +63,9 @@ def thumb_address(address: str) -> str:
 
 def companion_addresses(address: str, widths: Iterable[int] = ()) -> list[str]:
     """The files made from a picture: its thumbnail, then its copy at each width
-    (`sitegen.sizes`)."""
+    (`sitegen.sizes`); none for a layer's bounce image (the page upsamples it anyway)."""
+    if is_bounce_name(address.rsplit("/", 1)[-1]):
+        return []
     return [thumb_address(address), *sizes.sized_addresses(address, widths)]
 
 
@@ -433,6 +436,8 @@ def make_companions(picture: Path, address: str, path_of: Callable[[str], Path],
     from PIL import Image
 
     names = companion_addresses(address, widths)
+    if not names:
+        return names
     ext = address.rsplit(".", 1)[1]
     with Image.open(picture) as image:
         image.load()

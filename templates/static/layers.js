@@ -260,6 +260,9 @@ function* combinations(n, size, from) {
  * {backdrop, parts: {"<mesh ids joined by .>": [ready finishes]}}), with what each kind
  * can be stacked from.
  */
+// Neighbour numbers in a bounce image's name (sitegen/layers.py BOUNCE_DIGITS).
+const BOUNCE_DIGITS = "123456789abcdefghijklmnopqrstuvwxyz";
+
 export class Layers {
   /**
    * @param {object} data the page data (`layers`, `meshes`)
@@ -273,7 +276,8 @@ export class Layers {
       for (const [presence, entry] of Object.entries(presences || {})) {
         const parts = new Map();
         for (const [group, finishes] of Object.entries(entry.parts || {})) parts.set(group, new Set(finishes));
-        byPresence.set(presence, { presence, backdrop: Boolean(entry.backdrop), parts });
+        const bounce = Array.isArray(entry.bounce) ? new Set(entry.bounce) : null;
+        byPresence.set(presence, { presence, backdrop: Boolean(entry.backdrop), parts, bounce });
       }
       this.views.set(view, byPresence);
     }
@@ -300,6 +304,40 @@ export class Layers {
       if (values[i] !== 0) names.push(`layer-${presence}-${groups[i]}-${values[i]}`);
     });
     return names;
+  }
+
+  /**
+   * The bounce images of a colouring's stack (docs/layers.md, "Neighbours' light"): per
+   * stacked layer with neighbours (item 0 the backdrop, then the present parts in kind
+   * order), [{item, name, finishes}], finishes: the neighbours' in strip order (ordered by
+   * their first mesh). Null unless the quality has them and every one is ready: the page
+   * then shows the stack without them.
+   */
+  bounceNames(kind, values, view) {
+    const presence = this.presence(kind, values);
+    const entry = (this.views.get(view) || new Map()).get(presence);
+    if (!entry || !entry.bounce) return null;
+    const groups = this.groups.get(kind);
+    const present = kind.parts
+      .map((p, i) => i)
+      .filter((i) => values[i] !== 0)
+      .sort((a, b) => Math.min(...kind.parts[a].meshes) - Math.min(...kind.parts[b].meshes));
+    const stacked = [{ tail: "base", meshes: [] }];
+    kind.parts.forEach((p, i) => {
+      if (values[i] !== 0) stacked.push({ tail: `${groups[i]}-${values[i]}`, meshes: p.meshes });
+    });
+    const found = [];
+    stacked.forEach((layer, item) => {
+      const neighbours = present.filter((i) => !kind.parts[i].meshes.some((m) => layer.meshes.includes(m)));
+      if (!neighbours.length) return;
+      const code = new Array(this.meshes.length).fill("0");
+      neighbours.forEach((i, n) => {
+        for (const m of kind.parts[i].meshes) code[m] = BOUNCE_DIGITS[n];
+      });
+      found.push({ item, tail: `${layer.tail}.from-${code.join("")}`, finishes: neighbours.map((i) => values[i]) });
+    });
+    if (found.some((f) => !entry.bounce.has(f.tail))) return null;
+    return found.map(({ item, tail, finishes }) => ({ item, name: `layer-${presence}-${tail}`, finishes }));
   }
 
   /** Whether every layer of the colouring is ready in the view. */
@@ -549,24 +587,92 @@ function toSrgbTable() {
 }
 
 /**
- * Stack RGBA pixel arrays (straight alpha, as `getImageData` gives them) in linear light:
- * out = min(1, lin(B) + sum(a_i * lin(L_i))) per channel, then back to sRGB. A pixel no
- * layer touches (every alpha 0) keeps the backdrop's bytes. `out` (RGBA, opaque) may be
- * `backdrop` itself.
+ * The light a layer's neighbours add per unit of its coverage, at the bounce images' size
+ * (docs/layers.md, "Neighbours' light"): each image (RGBA pixels, sRGB-encoded, alpha
+ * unused) in linear light times its neighbour's colour (linear RGB), summed. Returns
+ * {width, height, light: Float64Array(width * height * 3)}, or null when the images differ
+ * in size. sitegen/verify.py `bounce_light` does the same.
  */
-export function stackLinear(backdrop, layers, out) {
+export function bounceLight(images, colours) {
+  const { width, height } = images[0];
+  if (images.some((image) => image.width !== width || image.height !== height)) return null;
+  const light = new Float64Array(width * height * 3);
+  images.forEach((image, n) => {
+    const c = colours[n];
+    const data = image.data;
+    for (let p = 0, j = 0; j < light.length; p += 4, j += 3) {
+      light[j] += c[0] * TO_LINEAR[data[p]];
+      light[j + 1] += c[1] * TO_LINEAR[data[p + 1]];
+      light[j + 2] += c[2] * TO_LINEAR[data[p + 2]];
+    }
+  });
+  return { width, height, light };
+}
+
+/** Bilinear sampling positions along one axis: n full pixels from `size` small ones. */
+function upsampleAxis(n, size) {
+  const lo = new Int32Array(n);
+  const hi = new Int32Array(n);
+  const f = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.min(Math.max(((i + 0.5) * size) / n - 0.5, 0), size - 1);
+    lo[i] = Math.floor(u);
+    hi[i] = Math.min(lo[i] + 1, size - 1);
+    f[i] = u - lo[i];
+  }
+  return { lo, hi, f };
+}
+
+/**
+ * Stack RGBA pixel arrays (straight alpha, as `getImageData` gives them) in linear light:
+ * out = min(1, lin(B) + sum(a_i * lin(L_i)) + neighbours' light) per channel, then back to
+ * sRGB. `bounce` (optional, with `width`, the pixels' width): per stacked layer (the
+ * backdrop first, then `layers`), null or its `bounceLight`, upsampled bilinearly and
+ * weighed by the layer's coverage (the backdrop's: 1 - the layers' alphas). A pixel no
+ * layer touches (and no backdrop light) keeps the backdrop's bytes. `out` (RGBA, opaque)
+ * may be `backdrop` itself.
+ */
+export function stackLinear(backdrop, layers, out, bounce = null, width = 0) {
   const srgb = toSrgbTable();
   const n = backdrop.length;
+  const extra = [];
+  if (bounce && width > 0) {
+    const height = n / 4 / width;
+    bounce.forEach((b, k) => {
+      if (b) extra.push({ k, b, xs: upsampleAxis(width, b.width), ys: upsampleAxis(height, b.height) });
+    });
+  }
+  const backdropLight = extra.length > 0 && extra[0].k === 0;
+  const light = [0, 0, 0];
+  const sample = (e, x, y) => {
+    const { lo: x0, hi: x1, f: fxs } = e.xs;
+    const { lo: y0, hi: y1, f: fys } = e.ys;
+    const w = e.b.width;
+    const data = e.b.light;
+    const fx = fxs[x];
+    const gx = 1 - fx;
+    const fy = fys[y];
+    const gy = 1 - fy;
+    const a = (y0[y] * w + x0[x]) * 3;
+    const b = (y0[y] * w + x1[x]) * 3;
+    const c = (y1[y] * w + x0[x]) * 3;
+    const d = (y1[y] * w + x1[x]) * 3;
+    for (let ch = 0; ch < 3; ch++) {
+      light[ch] = (data[a + ch] * gx + data[b + ch] * fx) * gy + (data[c + ch] * gx + data[d + ch] * fx) * fy;
+    }
+  };
   for (let i = 0; i < n; i += 4) {
-    let touched = false;
+    let touched = backdropLight;
     let r = 0;
     let g = 0;
     let b = 0;
+    let coverage = 0;
     for (const layer of layers) {
       const a = layer[i + 3];
       if (a === 0) continue;
       const f = a / 255;
       touched = true;
+      coverage += f;
       r += f * TO_LINEAR[layer[i]];
       g += f * TO_LINEAR[layer[i + 1]];
       b += f * TO_LINEAR[layer[i + 2]];
@@ -576,10 +682,23 @@ export function stackLinear(backdrop, layers, out) {
       out[i + 1] = backdrop[i + 1];
       out[i + 2] = backdrop[i + 2];
     } else {
-      // The layers' sum first, then the backdrop (the order sitegen.verify sums in).
+      // The layers' sum first, then the backdrop, then the neighbours' light layer by
+      // layer (the order sitegen.verify sums in).
       r += TO_LINEAR[backdrop[i]];
       g += TO_LINEAR[backdrop[i + 1]];
       b += TO_LINEAR[backdrop[i + 2]];
+      if (extra.length) {
+        const p = i / 4;
+        const x = p % width;
+        const y = (p - x) / width;
+        for (const e of extra) {
+          const weight = e.k === 0 ? Math.max(0, 1 - coverage) : layers[e.k - 1][i + 3] / 255;
+          sample(e, x, y);
+          r += weight * light[0];
+          g += weight * light[1];
+          b += weight * light[2];
+        }
+      }
       out[i] = srgb[Math.round(Math.min(r, 1) * SRGB_STEPS)];
       out[i + 1] = srgb[Math.round(Math.min(g, 1) * SRGB_STEPS)];
       out[i + 2] = srgb[Math.round(Math.min(b, 1) * SRGB_STEPS)];
@@ -590,24 +709,43 @@ export function stackLinear(backdrop, layers, out) {
 }
 
 /**
- * Draw decoded images (backdrop first) stacked in linear light into `canvas`. Throws when
+ * Draw decoded images (backdrop first) stacked in linear light into `canvas`, with the
+ * neighbours' light of `bounce` ([{item, image, colours}]: the decoded bounce image of the
+ * stacked image `item`, 0 the backdrop, and its neighbours' linear colours, one per
+ * strip, top to bottom). Throws when
  * the pixels cannot be read (images from another origin without CORS taint the canvas):
  * the caller then keeps the CSS stack.
  */
-export function paintLinear(canvas, images) {
+export function paintLinear(canvas, images, bounce = []) {
   const width = images[0].naturalWidth;
   const height = images[0].naturalHeight;
   const scratch = document.createElement("canvas");
-  scratch.width = width;
-  scratch.height = height;
   const context = scratch.getContext("2d", { willReadFrequently: true });
-  const pixels = images.map((img) => {
-    context.clearRect(0, 0, width, height);
-    context.drawImage(img, 0, 0, width, height);
-    return context.getImageData(0, 0, width, height).data;
-  });
+  const read = (img, w, h) => {
+    if (scratch.width !== w || scratch.height !== h) {
+      scratch.width = w;
+      scratch.height = h;
+    } else {
+      context.clearRect(0, 0, w, h);
+    }
+    context.drawImage(img, 0, 0, w, h);
+    return context.getImageData(0, 0, w, h);
+  };
+  let lights = null;
+  if (bounce.length) {
+    lights = images.map(() => null);
+    for (const b of bounce) {
+      const w = b.image.naturalWidth;
+      const h = b.image.naturalHeight / b.colours.length;
+      if (!Number.isInteger(h)) continue; // not this many strips: drawn without
+      const data = read(b.image, w, h * b.colours.length).data;
+      const strips = b.colours.map((_, n) => ({ width: w, height: h, data: data.subarray(n * w * h * 4, (n + 1) * w * h * 4) }));
+      lights[b.item] = bounceLight(strips, b.colours);
+    }
+  }
+  const pixels = images.map((img) => read(img, width, height).data);
   const result = new ImageData(width, height);
-  stackLinear(pixels[0], pixels.slice(1), result.data);
+  stackLinear(pixels[0], pixels.slice(1), result.data, lights, width);
   canvas.width = width;
   canvas.height = height;
   canvas.getContext("2d").putImageData(result, 0, 0);

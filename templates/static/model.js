@@ -257,6 +257,25 @@ export class Model {
     });
   }
 
+  /**
+   * The bounce images of a layered picture with neighbours' light, when all are ready:
+   * [{item, url, colours}] (item: index into `pictureUrls`; colours: its strips'
+   * neighbours' finishes as linear light); else null (the page stacks without them).
+   */
+  bounceImages(kind, values, view) {
+    if (!this.layers) return null;
+    const found = this.layers.bounceNames(kind, this.arrayOf(kind, values), view);
+    if (!found) return null;
+    const data = this.data;
+    const images = [];
+    for (const { item, name, finishes } of found) {
+      const colours = finishes.map((f) => (data.finishes[String(f)] || {}).light);
+      if (colours.some((c) => !c)) return null;
+      images.push({ item, url: `${this.rendersBase}${data.quality}/${data.model}/${view}/${name}.${data.ext}`, colours });
+    }
+    return images;
+  }
+
   /** The picture's URL (at a layered quality: its backdrop's). */
   pictureUrl(kind, values, view, thumb = false, width = null) {
     return this.pictureUrls(kind, values, view, thumb, width)[0];

@@ -305,8 +305,29 @@ function pictureFailed() {
  * the part layers are swapped in together, so a half-loaded or mismatched stack never
  * shows. A layer that cannot be loaded shows the placeholder instead.
  */
-function showStack(urls, alt, width) {
-  const key = urls.join(" ");
+/**
+ * Decode a picture's bounce images ([{url, item, colours}] or null): a promise of the
+ * [{item, image, colours}] `paintLinear` takes, or of null when there are none or one
+ * fails (the stack is then drawn without the neighbours' light).
+ */
+function loadBounce(bounce) {
+  if (!bounce || !bounce.length) return Promise.resolve(null);
+  const loaded = bounce.map((b) => ({ item: b.item, colours: b.colours, image: h("img", { alt: "", src: b.url }) }));
+  return Promise.all(loaded.map((b) => b.image.decode())).then(
+    () => loaded,
+    () => null,
+  );
+}
+
+/** data-bounce on a shown stack: "on" (neighbours' light drawn), "off" (a quality with it,
+ * but not all of this picture's bounce images ready or loaded), absent (no such quality). */
+function markBounce(element, lit) {
+  if (model.data.bounce) element.dataset.bounce = lit ? "on" : "off";
+  else delete element.dataset.bounce;
+}
+
+function showStack(urls, alt, width, bounce = null) {
+  const key = urls.concat(bounce ? bounce.map((b) => b.url) : []).join(" ");
   if (ui.stackWanted === key) {
     if (ui.img.alt !== alt && ui.stackShown === key) ui.img.alt = alt;
     return;
@@ -314,17 +335,21 @@ function showStack(urls, alt, width) {
   ui.stackWanted = key;
   ui.shown.dataset.state = "loading";
   const images = urls.map((url, k) => (k === 0 ? mainImage(url, alt) : h("img", { alt: "", src: url })));
+  const light = loadBounce(bounce);
   Promise.all(images.map((img) => img.decode())).then(
-    () => {
+    () => light,
+  ).then(
+    (lit) => {
       if (ui.stackWanted !== key) return;
       ui.img = images[0];
       ui.layers.replaceChildren(...images);
       ui.layers.hidden = false;
       ui.shown.dataset.width = String(width ?? images[0].naturalWidth);
       try {
-        paintLinear(ui.canvas, images);
+        paintLinear(ui.canvas, images, lit || []);
         ui.canvas.hidden = false;
         ui.shown.dataset.stack = "linear";
+        markBounce(ui.shown, lit);
       } catch {
         ui.canvas.hidden = true; // pixels not readable (another origin without CORS)
         ui.shown.dataset.stack = "css";
@@ -461,16 +486,21 @@ function openZoom() {
   ui.zoomArea.focus();
   const urls = model.pictureUrls(shown.kind, shown.values, shown.view);
   const images = urls.map((url, k) => h("img", { src: url, alt: k === 0 ? shown.alt : "", draggable: "false" }));
+  const bounce = model.bounceImages(shown.kind, shown.values, shown.view);
+  const light = loadBounce(bounce);
   Promise.all(images.map((img) => img.decode())).then(
-    () => {
+    () => light,
+  ).then(
+    (lit) => {
       if (ui.zoomToken !== token) return;
       let content = images[0];
       if (model.layers) {
         const canvas = h("canvas", { class: "sb-zoom-picture", role: "img", "aria-label": shown.alt });
         try {
-          paintLinear(canvas, images);
+          paintLinear(canvas, images, lit || []);
           content = canvas;
           ui.zoom.dataset.stack = "linear";
+          markBounce(ui.zoom, lit);
         } catch {
           content = h("span", { class: "layer-stack sb-zoom-picture" }, ...images);
           ui.zoom.dataset.stack = "css";
@@ -760,7 +790,12 @@ function renderPicture() {
   ui.zoomButton.hidden = !shown;
   if (shown && model.layers) {
     const width = stackWidth(model.pictureUrls(shown.kind, shown.values, selection.state.view).join(" "));
-    showStack(model.pictureUrls(shown.kind, shown.values, selection.state.view, false, width), ui.shownPicture.alt, width);
+    showStack(
+      model.pictureUrls(shown.kind, shown.values, selection.state.view, false, width),
+      ui.shownPicture.alt,
+      width,
+      model.bounceImages(shown.kind, shown.values, selection.state.view),
+    );
     ui.figure.classList.toggle("sb-empty", false);
     ui.placeholderText.textContent = "Picture not available";
   } else if (shown) {
