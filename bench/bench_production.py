@@ -2,7 +2,7 @@
 
 Run on the demo and on `bench/unseen.py`'s model (boxes, a post, a sphere and a bar on a
 floor: contact shadows everywhere, its own lights and view transform), made for this
-benchmark and never used to choose a setting. Five benchmarks (bench/README.md):
+benchmark and never used to choose a setting. Six benchmarks (bench/README.md):
 
 - `crop`: a sample of part layers rendered twice in one pool run, interleaved, cropped to
   their screen bounds and over the whole frame (the worker's `"crop": false`), and a few
@@ -15,6 +15,11 @@ benchmark and never used to choose a setting. Five benchmarks (bench/README.md):
 - `verify`: `sitegen verify-layers` at the shipped quality (encoded layers against lossless
   full renders): worst PSNR (aim >= 40 dB at 64 samples) and what a stack weighs against
   the full picture as a JPEG at quality 85 (aim <= 1.5x).
+- `bounce` (issue 15): `sitegen verify-layers` on the same colourings without and with the
+  neighbours' light (`bounce: false` / `true`, the rest of the quality as shipped): worst
+  PSNR of each (aim with it >= 43 dB on the unseen model), the render time of the layers
+  with their bounce images against the layers without (aim <= 1.3x), and the bytes per
+  picture (aim <= 1.1x). The unseen model's products include one whose post is polished.
 - `build`: what `make build` renders for the demo, before (the demo's old layered quality:
   480x360, lossless WebP, every layer over the whole frame) and after (its quality now,
   cropped), in one run: seconds of render (aim: after <= half of before).
@@ -206,6 +211,55 @@ def verify(catalog: Catalog, quality_id: str, products: Sequence[str] = (),
     }
 
 
+AIM_BOUNCE_PSNR = 43.0
+AIM_BOUNCE_TIME = 1.3
+AIM_BOUNCE_BYTES = 1.1
+BOUNCE_VIEW = "main"  # the unseen model: one view (the pictures take minutes each)
+BOUNCE_UNSEEN_COUNT = 2  # per product: 4 pictures
+
+
+def bounce(catalog: Catalog, quality_id: str, products: Sequence[str] = (),
+           count: int = VERIFY_COUNT, view: str | None = None) -> dict[str, Any]:
+    """The same colourings verified without, then with, the neighbours' light."""
+    runs = {}
+    for on in (False, True):
+        v = plan_verification(catalog, quality_id, list(products), count, VERIFY_SEED, view,
+                              {"bounce": on})
+        runs[on] = run_verification(v, PoolSettings(workers=default_workers()))
+    off, with_it = runs[False], runs[True]
+
+    def layer_seconds(report: Any, kinds: Sequence[str]) -> float:
+        return sum(sum(report.render_seconds.get(k, [])) for k in kinds)
+
+    base_s = layer_seconds(off, ("backdrop", "part"))
+    bounce_s = layer_seconds(with_it, ("backdrop", "part", "bounce"))
+    extra_bytes = [b.scores["stack_bytes"] / a.scores["stack_bytes"]
+                   for a, b in zip(off.pictures, with_it.pictures, strict=True)]
+    worst_base = min(p.scores["psnr_base"] for p in with_it.pictures)
+    data = {
+        "pictures": len(off.pictures),
+        "worst_psnr_without": off.worst_psnr(), "worst_psnr_with": with_it.worst_psnr(),
+        "worst_psnr_base": worst_base,
+        "per_picture": [{"product": a.product, "view": a.view, "key": a.key,
+                         "psnr_without": a.scores["psnr"], "psnr_with": b.scores["psnr"],
+                         "psnr_base": b.scores["psnr_base"],
+                         "bytes_without": a.scores["stack_bytes"],
+                         "bytes_with": b.scores["stack_bytes"],
+                         "bounce_bytes": b.scores["bounce_bytes"]}
+                        for a, b in zip(off.pictures, with_it.pictures, strict=True)],
+        "layer_render_s_without": base_s, "layer_render_s_with": bounce_s,
+        "bounce_render_s": layer_seconds(with_it, ("bounce",)),
+        "time_ratio": bounce_s / base_s,
+        "bytes_ratio_median": statistics.median(extra_bytes),
+        "bytes_ratio_max": max(extra_bytes),
+        "aims": {"psnr": AIM_BOUNCE_PSNR, "time": AIM_BOUNCE_TIME, "bytes": AIM_BOUNCE_BYTES},
+    }
+    data["aim_met"] = (data["worst_psnr_with"] >= AIM_BOUNCE_PSNR
+                       and data["time_ratio"] <= AIM_BOUNCE_TIME
+                       and data["bytes_ratio_max"] <= AIM_BOUNCE_BYTES)
+    return data
+
+
 ENCODINGS: list[tuple[str, str, int]] = [  # (name, Pillow format, quality)
     ("webp lossless", "WEBP", 100), ("webp 95", "WEBP", 95), ("webp 90", "WEBP", 90),
     ("webp 85", "WEBP", 85), ("webp 80", "WEBP", 80), ("avif 90", "AVIF", 90),
@@ -290,6 +344,14 @@ def bench_encodings() -> dict[str, Any]:
     return on_both(encodings, UNSEEN_COUNT)
 
 
+def bench_bounce() -> dict[str, Any]:
+    demo, _ = load_catalog(CATALOG)
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
+        unseen, q = unseen_catalog(Path(tmp))
+        return {"demo": bounce(demo, demo.primary_quality.id),
+                "unseen": bounce(unseen, q, count=BOUNCE_UNSEEN_COUNT, view=BOUNCE_VIEW)}
+
+
 def bench_build() -> dict[str, Any]:
     """The demo's layers as `make build` renders them, before and after, in one run."""
     demo, _ = load_catalog(CATALOG)
@@ -318,7 +380,7 @@ def bench_build() -> dict[str, Any]:
 
 
 BENCHMARKS = {"crop": bench_crop, "encodings": bench_encodings, "verify": bench_verify,
-              "build": bench_build}
+              "bounce": bench_bounce, "build": bench_build}
 
 
 def _db(x: float | None) -> str:
@@ -345,5 +407,11 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
         return [f"{m} {enc}: worst PSNR {_db(e['worst_psnr'])}, weight {e['median_weight']:.2f}x "
                 f"(max {e['max_weight']:.2f}x)" for m, r2 in _models(r)
                 for enc, e in r2["encodings"].items()]
+    if name == "bounce":
+        return [f"{m}: worst PSNR {_db(b['worst_psnr_without'])} without bounce images, "
+                f"{_db(b['worst_psnr_with'])} with them (base alone {_db(b['worst_psnr_base'])});"
+                f" layers' render time {b['time_ratio']:.2f}x, bytes {b['bytes_ratio_median']:.2f}x"
+                f" (max {b['bytes_ratio_max']:.2f}x); {'met' if b['aim_met'] else 'MISSED'}"
+                for m, b in _models(r)]
     return [f"demo render: before {r['before_render_s']:.0f} s, after {r['after_render_s']:.0f}"
             f" s ({r['ratio']:.2f}x; aim <= 0.5: {'met' if r['aim_met'] else 'MISSED'})"]

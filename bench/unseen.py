@@ -16,9 +16,11 @@ From Python (this module imports bpy only in the build step, which runs in a sub
     make_unseen(Path("/tmp/unseen"), seed=1, resolution=(800, 600))
 
 The catalog folder gets `site.yaml` (site and qualities), `materials.yaml` (natures,
-patterns, plain-colour finishes 7001-7008), `models.yaml` (model `unseen`, meshes
-[plinth, crate, lid, post, orb, bar], views [main, top]), `products.yaml` (product
-`unseen-set`, kinds `a` and `b`) and `models/unseen.blend`. The seed picks the scene's
+patterns, plain-colour finishes 7001-7008 and a polished one, 7009, with a roughness map
+of 0.05 in `textures/`), `models.yaml` (model `unseen`, meshes [plinth, crate, lid, post,
+orb, bar], views [main, top]), `products.yaml` (product `unseen-set`, kinds `a` and `b`;
+product `unseen-set-polished`, kind `p`, its post always polished) and
+`models/unseen.blend`. The seed picks the scene's
 sizes, positions, floor colour, lights and camera angles; the YAML depends only on the
 resolution. Same seed and resolution, the same scene.
 
@@ -61,7 +63,11 @@ FINISHES: list[tuple[int, str, str, str]] = [
     (7006, "stained", "Warm oak", "#b27a47"),
     (7007, "felt", "Felt mid grey", "#808080"),
     (7008, "felt", "Felt mustard", "#c99a2e"),
+    (7009, "polished", "Polished steel", "#c4c8cc"),
 ]
+# The polished pattern's roughness map: one value, 0.05 (the format has no metallic: a
+# polished, mirror-like coat is the nearest a finish can be to polished metal).
+POLISHED_ROUGHNESS = 0.05
 
 
 # --------------------------------------------------------------------------- catalog
@@ -109,12 +115,18 @@ natures:
   - {{id: paint, name: Paint}}
   - {{id: wood, name: Wood}}
   - {{id: fabric, name: Fabric}}
+  - {{id: metal, name: Metal}}
 
-# No textures at all: every finish renders as its plain colour.
+# Plain colours; the polished pattern alone has a (roughness) texture.
 patterns:
   - {{id: satin, nature: paint, name: Satin paint}}
   - {{id: stained, nature: wood, name: Stained wood}}
   - {{id: felt, nature: fabric, name: Felt}}
+  - id: polished
+    nature: metal
+    name: Polished steel
+    maps: {{roughness: pattern}}
+    textures: {{roughness: textures/polished-rough.png}}
 
 finishes:
 {fin}
@@ -148,6 +160,19 @@ products:
           - {{part: Box, covered: [paint], meshes: [crate]}}
           - {{part: Lid, covered: [paint, wood], meshes: [lid]}}
           - {{part: Orb, covered: [fabric], meshes: [orb]}}
+  - id: {PRODUCT}-polished
+    name: Unseen set with a polished post
+    model: {MODEL}
+    render: default
+    kinds:
+      - id: p
+        name: Box, polished post and bar
+        parts:
+          - {{part: Plinth, covered: [paint, wood], meshes: [plinth]}}
+          - {{part: Box, covered: [paint], meshes: [crate, lid]}}
+          - {{part: Post, covered: [metal], meshes: [post]}}
+          - {{part: Orb, covered: [fabric], meshes: [orb]}}
+          - {{part: Bar, covered: [wood, fabric], meshes: [bar]}}
 """
     return {
         "site.yaml": site,
@@ -165,6 +190,12 @@ def make_unseen(out: Path, seed: int = 1, resolution: tuple[int, int] = (800, 60
     out.mkdir(parents=True, exist_ok=True)
     for rel, text in catalog_files(resolution).items():
         _write_text(out / rel, text)
+    rough = out / "textures" / "polished-rough.png"
+    if not rough.is_file():
+        from PIL import Image
+
+        rough.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (8, 8), round(POLISHED_ROUGHNESS * 255)).save(rough)
     blend = out / "models" / f"{MODEL}.blend"
     blend.parent.mkdir(parents=True, exist_ok=True)
     cmd = [

@@ -176,8 +176,9 @@ def full_quality(catalog: Catalog, quality: Quality) -> Quality:
     name = f"{quality.id}-full"
     while name in catalog.qualities:
         name += "-verify"
-    return quality.model_copy(update={"id": name, "layers": False, "transparent": False,
-                                      "primary": False, "format": "png", "sizes": []})
+    return quality.model_copy(update={"id": name, "layers": False, "bounce": False,
+                                      "transparent": False, "primary": False,
+                                      "format": "png", "sizes": []})
 
 
 @dataclass

@@ -41,4 +41,4 @@ def test_builds_and_validates(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "catalog valid: 1 products, 2 kinds, 8 finishes, 1 models" in result.stdout
+    assert "catalog valid: 2 products, 3 kinds, 9 finishes, 1 models" in result.stdout
