@@ -1801,3 +1801,129 @@ def test_index_cards_load_one_size_per_picture(browser: Any, sized_sites: dict[s
         tab.assert_clean()
     finally:
         tab.close()
+
+
+def bounce_catalog() -> dict[str, Any]:
+    """The kino stool of conftest.BASE at a layered quality with bounce images."""
+    cat = base_catalog()
+    cat["qualities"][0].pop("primary")
+    cat["qualities"].append({"id": "layers", "engine": "cycles", "samples": 4,
+                             "resolution": [64, 48], "format": "webp", "jpeg_quality": 100,
+                             "primary": True, "layers": True, "bounce": True})
+    return cat
+
+
+def bounce_store(root: Path, addresses: list[str]) -> Any:
+    """Synthetic layers (a part: opaque in the middle, half covered around it) and bounce
+    images (one 8 x 6 strip per neighbour, bright: their light shows), lossless."""
+    import hashlib
+
+    import numpy as np
+    from PIL import Image
+    from sitefixtures import write_picture
+
+    from sitegen.layers import BOUNCE, is_bounce_name
+    from sitegen.store import FolderStore, make_thumbnail, thumb_address
+
+    store = FolderStore(root)
+    for address in addresses:
+        name = address.rsplit("/", 1)[1].rsplit(".", 1)[0]
+        rng = np.random.default_rng(list(hashlib.sha256(address.encode()).digest()[:8]))
+        if is_bounce_name(name):
+            strips = len(set(name.rsplit(BOUNCE, 1)[1]) - {"0"})
+            image = Image.fromarray(rng.integers(60, 200, (6 * strips, 8, 3), dtype=np.uint8))
+        elif name.endswith("-base"):
+            image = Image.fromarray(rng.integers(0, 120, (48, 64, 3), dtype=np.uint8))
+        else:
+            pixels_ = np.zeros((48, 64, 4), np.uint8)
+            pixels_[..., :3] = rng.integers(0, 200, 3, dtype=np.uint8)
+            x0, y0 = int(rng.integers(4, 24)), int(rng.integers(4, 16))
+            pixels_[y0 - 2:y0 + 22, x0 - 2:x0 + 26, 3] = 128
+            pixels_[y0:y0 + 20, x0:x0 + 24, 3] = 255
+            image = Image.fromarray(pixels_, "RGBA")
+        path = store.path_of(address)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_picture(image, path)
+        if not is_bounce_name(name):
+            make_thumbnail(path, store.path_of(thumb_address(address)))
+        data = path.read_bytes()
+        store.record(address, None, {}, hashlib.sha256(data).hexdigest(), len(data), None, None)
+    return store
+
+
+def test_the_stack_carries_its_neighbours_light(browser: Any,
+                                                tmp_path_factory: pytest.TempPathFactory
+                                                ) -> None:
+    """A quality with bounce images: where every bounce image of a colouring is ready, the
+    canvas is sitegen.verify's composite with them (each strip weighed by its neighbour's
+    finish as light, from the page data), data-bounce "on"; where one is missing, the stack
+    without them, "off", and nothing is requested that is not there."""
+    import numpy as np
+
+    from sitegen.albedo import finish_albedo
+    from sitegen.expand import expand_product
+    from sitegen.layers import colouring_bounces, colouring_layers
+    from sitegen.plan import wanted_renders
+    from sitegen.verify import composite, decode, strips
+
+    missing = "layer-1100-base.from-12"  # the wood top's backdrop's: lino-top alone lit
+
+    def ready_keys(catalog: Any) -> dict[str, Any]:
+        ready: dict[str, dict[str, set[str]]] = {}
+        for w in wanted_renders(catalog, quality="layers"):
+            if w.key != missing + "00":
+                ready.setdefault(w.model, {}).setdefault(w.view, set()).add(w.key)
+        return ready
+
+    root = tmp_path_factory.mktemp("bounce")
+    with catalog_site(root, bounce_catalog(), ready_keys, "layers", bounce_store) as (
+            catalog, ready, url):
+        assert missing + "00" not in ready["kino"]["front"]
+        plans = {p.kind: p for p in expand_product(catalog, catalog.products["kino-stool"])}
+        tab = Tab(browser, url, "bounce")
+        try:
+            tab.open("products/kino-stool/")
+            data = tab.js("fetch('data.json').then((r) => r.json())")
+            assert data["bounce"] is True
+            assert data["finishes"]["1128"]["light"] == list(finish_albedo(catalog, 1128))
+            assert "base.from-1021" in data["layers"]["front"]["1011"]["bounce"]
+            for kind, values, lit in (("lino-top", (1128, 236), True),
+                                      ("wood-top", (1140, 1127), False)):
+                plan = plans[kind]
+                parts = dict(zip(plan.part_names, values, strict=True))
+                tab.js("([p, k]) => sketchbook.select(p, {kind: k, view: 'front'})",
+                       [parts, kind])
+                tab.wait("(s) => document.querySelector('.sb-shown').dataset.bounce === s",
+                         "on" if lit else "off")
+                shown_stack(tab)
+                canvas = np.array(tab.js("""() => { const c = document.querySelector(
+                    '.sb-canvas'); const copy = document.createElement('canvas');
+                    copy.width = c.width; copy.height = c.height;
+                    const g = copy.getContext('2d', {willReadFrequently: true});
+                    g.drawImage(c, 0, 0);
+                    return [...g.getImageData(0, 0, c.width, c.height).data]; }"""),
+                                  np.uint8).reshape(48, 64, 4)[..., :3]
+                folder = root / "renders" / "layers" / "kino" / "front"
+                names = colouring_layers(plan, values)
+                layers = [decode((folder / f"{n}.webp").read_bytes(), "RGBA")
+                          for n in names[1:]]
+                backdrop = decode((folder / f"{names[0]}.webp").read_bytes(), "RGB")
+                plain = composite(backdrop, layers)
+                expected = plain
+                if lit:
+                    expected = composite(backdrop, layers, [
+                        (k, strip, finish_albedo(catalog, f))
+                        for k, name, finishes in colouring_bounces(plan, values)
+                        for strip, f in zip(strips(decode(
+                            (folder / f"{name}.webp").read_bytes(), "RGB"), len(finishes)),
+                            finishes, strict=True)])
+                # (up to 2 levels: a canvas keeps half-covered layer pixels premultiplied)
+                diff = np.abs(canvas.astype(int) - expected.astype(int))
+                assert diff.max() <= 2, (kind, diff.max())
+                if lit:
+                    assert np.abs(expected.astype(int) - plain.astype(int)).max() > 20
+            requested = [u for u in tab.requests if ".from-" in u]
+            assert requested and not any(missing in u for u in requested)
+            tab.assert_clean()
+        finally:
+            tab.close()

@@ -171,6 +171,9 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("layered transparent", lambda c: c["qualities"][0].update(transparent=True, layers=True),
      "transparent: true", "qualities[0].transparent: a layered quality's backdrop is the "
      "picture's background: use transparent: false"),
+    ("bounce without layers", lambda c: c["qualities"][0].update(bounce=True),
+     "bounce: true", "qualities[0].bounce: bounce images belong to part layers: use "
+     "layers: true, or bounce: false"),
     ("unknown section", mutate_set(("materials",), []), "materials:",
      "materials: unknown section 'materials' (allowed: site, natures, patterns, finishes, "
      "limitations, colorcharts, qualities, models, products, orders)"),

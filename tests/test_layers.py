@@ -10,14 +10,17 @@ from conftest import base_catalog
 from sitegen.catalog import Catalog
 from sitegen.expand import count_union, expand_product, iter_colourings
 from sitegen.layers import (
+    BLACK,
     NEUTRAL,
     LayerName,
     PresencePattern,
     backdrop_name,
+    colouring_bounces,
     colouring_layer_pictures,
     colouring_layers,
     count_ready_from_layers,
     count_ready_from_layers_by,
+    is_bounce_name,
     is_layer_name,
     kind_patterns,
     parse_layer_name,
@@ -87,6 +90,35 @@ def test_a_colourings_layer_pictures(load: Load) -> None:
     assert colouring_layers(lino, (1128, 236)) == [backdrop.name, frame.name, insert.name]
 
 
+def test_a_colourings_bounce_images(load: Load) -> None:
+    """With `bounce`: the other present meshes black; after the base layers, one bounce
+    image per stacked layer with neighbours, its neighbours numbered by first mesh."""
+    catalog = load()
+    lino = expand_product(catalog, catalog.products["kino-stool"])[1]  # frame+rim, insert
+    pictures = colouring_layer_pictures(lino, (1128, 236), bounce=True)
+    backdrop, frame, insert, *bounce = pictures
+    assert backdrop.mesh_values == (BLACK, 0, BLACK, BLACK)
+    assert frame.mesh_values == (1128, 0, BLACK, 1128)
+    assert [(b.name, b.meshes, b.bounce, b.mesh_values) for b in bounce] == [
+        ("layer-1011-base.from-1021", (), (("frame", "rim"), ("insert",)),
+         backdrop.mesh_values),
+        ("layer-1011-frame.rim-1128.from-0010", ("frame", "rim"), (("insert",),),
+         frame.mesh_values),
+        ("layer-1011-insert-236.from-1001", ("insert",), (("frame", "rim"),),
+         insert.mesh_values)]
+    assert colouring_bounces(lino, (1128, 236)) == [
+        (0, bounce[0].name, [1128, 236]), (1, bounce[1].name, [236]),
+        (2, bounce[2].name, [1128])]
+    for b in bounce:
+        assert is_bounce_name(b.name) and parse_layer_name(b.name) is None
+    assert not any(is_bounce_name(p.name) for p in pictures[:3])
+    # A part alone has no neighbours: its layer has no bounce image; the backdrop has one.
+    catalog = load({"catalog.yaml": optional_top()})
+    wood = expand_product(catalog, catalog.products["kino-stool"])[0]
+    names = [p.name for p in colouring_layer_pictures(wood, (1127, 0), bounce=True)]
+    assert names == ["layer-1000-base", "layer-1000-frame-1127", "layer-1000-base.from-1000"]
+
+
 def test_a_patterns_pictures_are_every_colourings_layers(load: Load) -> None:
     catalog = load({"catalog.yaml": optional_top()})
     product = catalog.products["kino-stool"]
@@ -96,6 +128,10 @@ def test_a_patterns_pictures_are_every_colourings_layers(load: Load) -> None:
         from_colourings = {picture for values in iter_colourings(plan)
                            for picture in colouring_layer_pictures(plan, values)}
         assert from_patterns == from_colourings
+        assert ({p for pattern in kind_patterns(catalog, product, plan)
+                 for p in pattern_layer_pictures(plan, pattern, True)}
+                == {p for values in iter_colourings(plan)
+                    for p in colouring_layer_pictures(plan, values, True)})
 
 
 def test_ready_counts_follow_the_ready_layers(load: Load) -> None:

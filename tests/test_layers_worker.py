@@ -187,8 +187,13 @@ def open_msg(scenes: Path, **quality: Any) -> dict[str, Any]:
          "transparent": False, "denoise": "off"}
     q.update(quality)
     return {"op": "open", "blend": str(scenes / SCENE),
-            "meshes": {"box": ["Box"], "ball": ["Ball"]}, "materials": materials(scenes),
+            "meshes": {"box": ["Box"], "ball": ["Ball"]},
+            "materials": {**materials(scenes), "black": BLACK, "white": WHITE},
             "quality": q, "threads": 2, "device": "cpu"}
+
+
+BLACK = {"color": "#000000", "diffuse": None, "normal": None, "roughness": None}
+WHITE = {"color": "#ffffff", "diffuse": None, "normal": None, "roughness": None}
 
 
 def rgba(path: Path, point: tuple[float, float, float]) -> tuple[int, ...]:
@@ -365,6 +370,51 @@ def test_properties_reset_after_layers(lworker: Worker, tmp_path: Path) -> None:
     assert "border" not in b
     with Image.open(after) as im:
         assert im.mode == "RGB"
+
+
+def test_bounce_images_hold_each_neighbours_light(lworker: Worker, tmp_path: Path) -> None:
+    """A layer's bounce image: one strip per neighbour (1/8 of the frame each, top to
+    bottom), that neighbour's light on the layer where it covers, nothing where the layer
+    is not; the next picture is back at full size, byte for byte as before."""
+    full = tmp_path / "full.png"
+    msg = {"op": "render", "view": "main", "values": {"box": 1, "ball": 3}}
+    assert lworker.call({**msg, "id": "f", "out": str(full)})["event"] == "rendered"
+    dark = {"box": "black", "ball": "black"}
+    box = tmp_path / "box.png"
+    answer = lworker.call({**msg, "id": "b", "out": str(box), "values": {**dark, "box": 1},
+                           "layer": {"kind": "part", "meshes": ["box"],
+                                     "bounce": {"neighbours": [["ball"]], "scale": 8}}})
+    assert answer["event"] == "rendered", answer
+    backdrop = tmp_path / "base.png"
+    answer = lworker.call({**msg, "id": "d", "out": str(backdrop), "values": dark,
+                           "layer": {"kind": "backdrop", "bounce": {
+                               "neighbours": [["box"], ["ball"]], "scale": 8}}})
+    assert answer["event"] == "rendered", answer
+    with Image.open(box) as im:
+        assert (im.mode, im.size) == ("RGB", (8, 6))
+        strip = im.tobytes()
+    with Image.open(backdrop) as im:
+        assert (im.mode, im.size) == ("RGB", (8, 12))
+        from_box, from_ball = im.crop((0, 0, 8, 6)).tobytes(), im.crop((0, 6, 8, 12)).tobytes()
+    # The white ball lights the box; the floor gets light from both (more from the box,
+    # the larger); the sky corner (top left) none.
+    assert max(strip) > 10 and strip[:3] == b"\0\0\0"
+    assert sum(from_box) > sum(from_ball) > 0
+    again = tmp_path / "again.png"
+    assert lworker.call({**msg, "id": "g", "out": str(again)})["event"] == "rendered"
+    assert again.read_bytes() == full.read_bytes()
+    bad = {**msg, "id": "x", "out": str(tmp_path / "x.png"), "values": dark}
+    for bounce, text in (({"neighbours": [["box"]], "scale": 8}, "cannot be one of"),
+                         ({"neighbours": [], "scale": 8}, "neighbours"),
+                         ({"neighbours": [["box"], ["box"]], "scale": 8}, "two neighbours"),
+                         ({"neighbours": [["ball"]], "scale": 0}, "scale"),
+                         ({"neighbours": [["legs"]], "scale": 8}, "legs")):
+        answer = lworker.call({**bad, "layer": {"kind": "part", "meshes": ["box"],
+                                                "bounce": bounce}})
+        assert answer["event"] == "error" and text in answer["error"], (bounce, answer)
+    answer = lworker.call({**bad, "values": {"box": 1, "ball": 0}, "layer": {
+        "kind": "part", "meshes": ["box"], "bounce": {"neighbours": [["ball"]], "scale": 8}}})
+    assert answer["event"] == "error" and "not present" in answer["error"], answer
 
 
 def test_layer_errors(lworker: Worker, tmp_path: Path) -> None:

@@ -95,6 +95,46 @@ def test_a_layered_quality_wants_layers_each_with_its_meshes(load: Load) -> None
     assert wanted[0].key == "layer-1100-base" and wanted[0].default
 
 
+def test_a_quality_with_bounce_wants_bounce_images_last(load: Load) -> None:
+    from sitegen.catalog import file_hashes
+    from sitegen.layers import BLACK, BOUNCE_SCALE
+    from sitegen.plan import Job, fingerprint, render_inputs
+    from sitegen.render import PoolSettings, open_message, render_fields
+
+    data = base_catalog()
+    data["qualities"] = [{"id": "layered", "engine": "cycles", "samples": 4,
+                          "resolution": [64, 48], "format": "png", "layers": True,
+                          "bounce": True, "primary": True}]
+    catalog = load({"catalog.yaml": data})
+    wanted = list(wanted_renders(catalog, view="front"))
+    bounce = [w for w in wanted if w.bounce is not None]
+    first = wanted.index(bounce[0])
+    assert all(w.bounce is None for w in wanted[:first])
+    assert all(w.bounce is not None for w in wanted[first:])
+    assert first == 2 + 6 + 5  # the base layers as without bounce, then every bounce image
+    by_key = {w.key: w for w in wanted}
+    assert dict(by_key["layer-1100-base"].values) == {
+        "frame": BLACK, "top": BLACK, "insert": 0, "rim": 0}
+    image = by_key["layer-1011-frame.rim-1140.from-0010"]
+    assert image.layer == ("frame", "rim") and image.bounce == (("insert",),)
+    assert image.values == by_key["layer-1011-frame.rim-1140"].values
+    assert render_fields(image)["layer"] == {
+        "kind": "part", "meshes": ["frame", "rim"],
+        "bounce": {"neighbours": [["insert"]], "scale": BOUNCE_SCALE}}
+    assert render_fields(by_key["layer-1011-base.from-1021"])["layer"]["bounce"][
+        "neighbours"] == [["frame", "rim"], ["insert"]]
+    hashes = file_hashes(catalog)
+    inputs = render_inputs(catalog, image, hashes)
+    assert {"bounce", "black", "finish 1140"} <= set(inputs) and "neutral" not in inputs
+    assert "bounce" not in render_inputs(catalog, by_key["layer-1011-frame.rim-1140"], hashes)
+    jobs = [Job(w, fingerprint(render_inputs(catalog, w, hashes)), {}, "missing")
+            for w in wanted]
+    materials = open_message(catalog, "layered", "kino", jobs, PoolSettings())["materials"]
+    assert materials["black"]["color"] == "#000000"
+    assert materials["white"]["color"] == "#ffffff"
+    assert "neutral" not in materials
+
+
 def test_reasons_missing_ready_stale_forced(load: Load) -> None:
     catalog = load()
     wanted = list(wanted_renders(catalog))
