@@ -201,7 +201,9 @@ class Picture:
     def describe(self) -> dict[str, Any]:
         return {"product": self.product, "kind": self.kind, "view": self.view,
                 "key": self.key, "values": self.values,
-                "layers": [w.key for w in self.layers], **self.scores}
+                "layers": [w.key for w in self.layers],
+                **({"bounce": [w.key for _, w, _ in self.bounce]} if self.bounce else {}),
+                **self.scores}
 
 
 @dataclass

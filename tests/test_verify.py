@@ -396,6 +396,21 @@ def test_verify_layers_renders_stacks_and_reports(blender_scenes: Path, tmp_path
     after = sorted((p.as_posix(), p.stat().st_mtime_ns) for p in project.store.rglob("*.png"))
     assert after == before
 
+    # With the neighbours' light: bounce images rendered too, the stack scored with and
+    # without them, their bytes counted in the stack's weight.
+    lit = run(*args[:-1], "--bounce", "--json", "--out", str(tmp_path / "lit"),
+              "--min-psnr", "0", cwd=tmp_path)
+    assert lit.returncode == 0, lit.stderr
+    report = json.loads(lit.stdout)
+    assert report["settings"]["bounce"] is True
+    for p in report["pictures"]:
+        assert p["bounce"] and all(".from-" in name for name in p["bounce"])
+        assert 20 < p["psnr_base"] < 80 and 0 < p["bounce_bytes"] < p["stack_bytes"]
+        folder = tmp_path / "lit" / "pair" / p["view"] / p["key"] / "layers"
+        assert len(list(folder.iterdir())) == len(p["layers"]) + len(p["bounce"])
+    assert report["products"]["pair"]["worst_psnr_base"] == min(
+        p["psnr_base"] for p in report["pictures"])
+
 
 @pytest.mark.blender
 def test_verify_layers_names_a_model_that_fails_its_check(blender_scenes: Path,
