@@ -34,6 +34,11 @@ NEUTRAL_MATERIAL = {"color": "#b0b0b0", "diffuse": None, "normal": None, "roughn
 BLACK = -2
 BLACK_MATERIAL = {"color": "#000000", "diffuse": None, "normal": None, "roughness": None}
 WHITE_MATERIAL = {"color": "#ffffff", "diffuse": None, "normal": None, "roughness": None}
+# The materials layers use besides finishes: by their value in a layer's mesh values, their
+# name in the worker's messages and what they are (the white one is only in `open`).
+SPECIAL_MATERIALS: dict[int, tuple[str, dict[str, str | None]]] = {
+    NEUTRAL: ("neutral", NEUTRAL_MATERIAL), BLACK: ("black", BLACK_MATERIAL)}
+WHITE_KEY = "white"
 # A bounce image's strips are 1/BOUNCE_SCALE of the frame's width and height, rendered with
 # the quality's samples (docs/layers.md, "Measured: neighbours' light").
 BOUNCE_SCALE = 8

@@ -18,12 +18,9 @@ from sitegen.expand import (
     iter_colourings,
 )
 from sitegen.layers import (
-    BLACK,
-    BLACK_MATERIAL,
     BOUNCE_SCALE,
     BOUNCE_VERSION,
-    NEUTRAL,
-    NEUTRAL_MATERIAL,
+    SPECIAL_MATERIALS,
     WHITE_MATERIAL,
     colouring_layer_pictures,
     kind_patterns,
@@ -53,7 +50,7 @@ class Wanted:
     view: str
     key: str
     ext: str
-    values: tuple[tuple[str, int], ...]  # (mesh id, finish id, 0 or NEUTRAL), model order
+    values: tuple[tuple[str, int], ...]  # (mesh id, finish id, 0, NEUTRAL or BLACK), model order
     product: str
     default: bool  # a kind's default colouring (or one of its layers): rendered first
     layer: tuple[str, ...] | None = None  # a layer: its meshes, () for the backdrop
@@ -149,10 +146,9 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
     if wanted.bounce is not None:
         inputs["bounce"] = digest({"version": BOUNCE_VERSION, "scale": BOUNCE_SCALE,
                                    "samples": quality.samples, "white": WHITE_MATERIAL})
-    special = {NEUTRAL: ("neutral", NEUTRAL_MATERIAL), BLACK: ("black", BLACK_MATERIAL)}
     for _, value in wanted.values:
-        if value in special:
-            name, settings = special[value]
+        if value in SPECIAL_MATERIALS:
+            name, settings = SPECIAL_MATERIALS[value]
             inputs[name] = digest(settings)
         elif value and f"finish {value}" not in inputs:
             material = finish_material(catalog, catalog.finishes[value])

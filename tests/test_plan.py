@@ -100,6 +100,7 @@ def test_a_quality_with_bounce_wants_bounce_images_last(load: Load) -> None:
     from sitegen.layers import BLACK, BOUNCE_SCALE
     from sitegen.plan import Job, fingerprint, render_inputs
     from sitegen.render import PoolSettings, open_message, render_fields
+    from sitegen.store import companion_addresses
 
     data = base_catalog()
     data["qualities"] = [{"id": "layered", "engine": "cycles", "samples": 4,
@@ -127,6 +128,8 @@ def test_a_quality_with_bounce_wants_bounce_images_last(load: Load) -> None:
     inputs = render_inputs(catalog, image, hashes)
     assert {"bounce", "black", "finish 1140"} <= set(inputs) and "neutral" not in inputs
     assert "bounce" not in render_inputs(catalog, by_key["layer-1011-frame.rim-1140"], hashes)
+    assert companion_addresses(image.address, [32]) == []  # no thumbnail, no sizes
+    assert len(companion_addresses(by_key["layer-1011-frame.rim-1140"].address, [32])) == 2
     jobs = [Job(w, fingerprint(render_inputs(catalog, w, hashes)), {}, "missing")
             for w in wanted]
     materials = open_message(catalog, "layered", "kino", jobs, PoolSettings())["materials"]

@@ -23,14 +23,7 @@ from typing import Any, cast
 
 from sitegen.catalog.models import Catalog
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
-from sitegen.layers import (
-    BLACK,
-    BLACK_MATERIAL,
-    BOUNCE_SCALE,
-    NEUTRAL,
-    NEUTRAL_MATERIAL,
-    WHITE_MATERIAL,
-)
+from sitegen.layers import BOUNCE_SCALE, SPECIAL_MATERIALS, WHITE_KEY, WHITE_MATERIAL
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.protocol import Layer, Material, OpenMessage, Quality, RenderFields
 from sitegen.render.blender import Blender, find_blender
@@ -39,11 +32,7 @@ from sitegen.store import RenderStore, make_companions, remove_picture
 
 Event = dict[str, Any]  # a run's progress events (rendered, failed, worker, refused)
 
-NEUTRAL_KEY = "neutral"  # the neutral material's name in `open` and `render` messages
-# The materials layers use besides finishes, by their value and name in the messages.
-SPECIAL_MATERIALS: dict[int, tuple[str, Mapping[str, Any]]] = {
-    NEUTRAL: (NEUTRAL_KEY, NEUTRAL_MATERIAL), BLACK: ("black", BLACK_MATERIAL)}
-WHITE_KEY = "white"  # a bounce image's neighbour, one at a time (in `open` only)
+
 
 
 @dataclass(frozen=True)
