@@ -73,7 +73,6 @@ BOUNDED_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLO
 # neighbours (each a part's meshes) in strip order, the size divisor and the samples.
 Bounce = tuple[tuple[frozenset[str], ...], int, int]
 Layer = tuple[str, frozenset[str], bool, Bounce | None]  # kind, a part's meshes, crop, bounce
-BOUNCE_BLACK = "black"  # the neighbours' material in a bounce image's base render
 BOUNCE_WHITE = "white"  # a neighbour's material in its own strip's render
 BOUNCE_QUALITY = 50  # WebP quality of bounce images (smooth, small: docs/layers.md)
 # A bounce image holds the light per unit of coverage; pixels the layer covers less than
@@ -957,9 +956,8 @@ class Worker:
         for name, value in (("scale", scale), ("samples", samples)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise JobError(f"bounce: {name!r} must be a positive integer, got {value!r}")
-        for material in (BOUNCE_BLACK, BOUNCE_WHITE):
-            if material not in self.materials:
-                raise JobError(f"bounce: no material {material!r} in 'open'")
+        if BOUNCE_WHITE not in self.materials:
+            raise JobError(f"bounce: no material {BOUNCE_WHITE!r} in 'open'")
         return (tuple(frozenset(n) for n in neighbours), scale, samples)
 
     def apply_layer(
@@ -1061,8 +1059,8 @@ class Worker:
     def bounce_image(self, scene: bpy.types.Scene, layer: Layer, values: dict[str, Any],
                      split: dict[str, float]) -> Any:
         """A layer's bounce image, from the render just made (its base: every other
-        present part as the values say, black) and one render per neighbour, that
-        neighbour white: one strip per neighbour, top to bottom, each that render minus
+        present part as the values say, the neutral grey) and one render per neighbour,
+        that neighbour white: one strip per neighbour, top to bottom, each that render minus
         the base (same size, samples, seed and border, so the two share every path that
         does not reach the neighbour), in premultiplied linear light, divided by the
         layer's coverage (its light per unit of coverage; pixels covered less than
@@ -1089,7 +1087,8 @@ class Worker:
                 for name, seconds in render_now(scene).items():
                     split[name] = round(split.get(name, 0.0) + seconds, 4)
             finally:
-                self.paint(neighbour, self.materials[BOUNCE_BLACK])
+                for mesh in neighbour:  # back to what the message gave it
+                    self.paint(frozenset([mesh]), self.materials[finish_key(values[mesh])])
             d = premultiplied_linear(result_pixels(scene)) - start
             light = np.zeros(d.shape, np.float32)
             light[valid] = np.clip(d[valid] / alpha[valid, None], 0.0, 1.0)

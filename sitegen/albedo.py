@@ -9,6 +9,8 @@ the page and `sitegen verify-layers` use the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sitegen.catalog.models import Catalog
 from sitegen.errors import SitegenError
 
@@ -37,6 +39,22 @@ def finish_albedo(catalog: Catalog, finish: int) -> tuple[float, float, float]:
     value = (round(r, DECIMALS), round(g, DECIMALS), round(b, DECIMALS))
     catalog.memo[key] = value
     return value
+
+
+def neutral_light() -> tuple[float, float, float]:
+    """The layers' neutral grey as light (what the neighbours are in the base layers)."""
+    from sitegen.layers import NEUTRAL_MATERIAL
+
+    hexcode = str(NEUTRAL_MATERIAL["color"]).lstrip("#")
+    r, g, b = (_linear(int(hexcode[i:i + 2], 16) / 255) for i in (0, 2, 4))
+    return (round(r, DECIMALS), round(g, DECIMALS), round(b, DECIMALS))
+
+
+def bounce_weight(light: Sequence[float], neutral: Sequence[float]) -> list[float]:
+    """A bounce strip's weight on the page (layers.js `bounceWeight`): (c - g) / (1 - g)
+    per channel, c the neighbour's finish as light, g the neutral's. A strip holds what
+    the neighbour adds white instead of grey; first order, light is linear in its colour."""
+    return [(c - g) / (1 - g) for c, g in zip(light, neutral, strict=True)]
 
 
 def texture_mean(path: str) -> tuple[float, float, float]:

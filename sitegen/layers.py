@@ -28,21 +28,19 @@ from sitegen.expand import KindPlan, count_union, count_union_by, expand_product
 NEUTRAL = -1
 NEUTRAL_MATERIAL = {"color": "#b0b0b0", "diffuse": None, "normal": None, "roughness": None}
 
-# Neighbours' light (a quality's `bounce: true`, docs/layers.md): in a layer's base render
-# every other present mesh is black (it bounces nothing); its bounce image holds, one strip
-# per neighbouring part, the light that part adds when white.
-BLACK = -2
-BLACK_MATERIAL = {"color": "#000000", "diffuse": None, "normal": None, "roughness": None}
+# Neighbours' light (a quality's `bounce: true`, docs/layers.md): a layer's bounce image
+# holds, one strip per neighbouring part, the light that part adds when white instead of
+# the neutral grey it is in the layer (the page scales it by (c - g) / (1 - g)).
 WHITE_MATERIAL = {"color": "#ffffff", "diffuse": None, "normal": None, "roughness": None}
 # The materials layers use besides finishes: by their value in a layer's mesh values, their
 # name in the worker's messages and what they are (the white one is only in `open`).
 SPECIAL_MATERIALS: dict[int, tuple[str, dict[str, str | None]]] = {
-    NEUTRAL: ("neutral", NEUTRAL_MATERIAL), BLACK: ("black", BLACK_MATERIAL)}
+    NEUTRAL: ("neutral", NEUTRAL_MATERIAL)}
 WHITE_KEY = "white"
 # A bounce image's strips are 1/BOUNCE_SCALE of the frame's width and height, rendered with
 # the quality's samples (docs/layers.md, "Measured: neighbours' light").
 BOUNCE_SCALE = 8
-BOUNCE_VERSION = "1"  # the worker's way of making bounce images (an input of each)
+BOUNCE_VERSION = "2"  # the worker's way of making bounce images (an input of each)
 # Neighbour numbers in a bounce image's name, one character per mesh.
 BOUNCE_DIGITS = "123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -208,28 +206,24 @@ class LayerPicture:
     """One layer to render: its name and what each mesh of the model shows in it."""
 
     name: str
-    # per mesh, in model order: a finish, 0 (absent), NEUTRAL or BLACK
+    # per mesh, in model order: a finish, 0 (absent) or NEUTRAL
     mesh_values: tuple[int, ...]
     meshes: tuple[str, ...]  # the part layer's own meshes; () for the backdrop
     bounce: tuple[tuple[str, ...], ...] | None = None  # a bounce image: its neighbours' meshes
 
 
-def backdrop_picture(presence: str, bounce: bool = False) -> LayerPicture:
-    """The backdrop of a presence: every present mesh neutral (black with `bounce`)."""
-    other = BLACK if bounce else NEUTRAL
-    return LayerPicture(backdrop_name(presence), tuple(other if c == "1" else 0
+def backdrop_picture(presence: str) -> LayerPicture:
+    """The backdrop of a presence: every present mesh neutral (and held out)."""
+    return LayerPicture(backdrop_name(presence), tuple(NEUTRAL if c == "1" else 0
                                                        for c in presence), ())
 
 
-def part_layer_picture(plan: KindPlan, presence: str, part: int, finish: int,
-                       bounce: bool = False) -> LayerPicture:
+def part_layer_picture(plan: KindPlan, presence: str, part: int, finish: int) -> LayerPicture:
     """The layer of part `part` (an index into the kind's parts) in `finish`, at a presence:
-    the part's meshes in the finish, the other present meshes neutral (black with
-    `bounce`)."""
+    the part's meshes in the finish, the other present meshes neutral."""
     meshes = plan.parts[part].meshes
     group = tuple(plan.mesh_ids[m] for m in meshes)
-    other = BLACK if bounce else NEUTRAL
-    mesh_values = [other if c == "1" else 0 for c in presence]
+    mesh_values = [NEUTRAL if c == "1" else 0 for c in presence]
     for m in meshes:
         mesh_values[m] = finish
     return LayerPicture(part_layer_name(presence, group, finish), tuple(mesh_values), group)
@@ -260,8 +254,8 @@ def colouring_layer_pictures(plan: KindPlan, values: Sequence[int], bounce: bool
     images (layer by layer)."""
     presence = presence_of(plan.mesh_values(values))
     present = [i for i, value in enumerate(values) if value]
-    base = [backdrop_picture(presence, bounce)] + [
-        part_layer_picture(plan, presence, i, values[i], bounce) for i in present]
+    base = [backdrop_picture(presence)] + [
+        part_layer_picture(plan, presence, i, values[i]) for i in present]
     return _with_bounce(plan, base, present) if bounce else base
 
 
@@ -285,8 +279,8 @@ def pattern_layer_pictures(plan: KindPlan, pattern: PresencePattern, bounce: boo
                            ) -> list[LayerPicture]:
     """Every layer of a presence pattern: its backdrop, then every part layer; with
     `bounce`, then every bounce image."""
-    base = [backdrop_picture(pattern.presence, bounce)] + [
-        part_layer_picture(plan, pattern.presence, i, value, bounce)
+    base = [backdrop_picture(pattern.presence)] + [
+        part_layer_picture(plan, pattern.presence, i, value)
         for i, value, _ in pattern.layers(plan)]
     present = [i for i, on in enumerate(pattern.present) if on]
     return _with_bounce(plan, base, present) if bounce else base

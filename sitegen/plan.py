@@ -50,7 +50,7 @@ class Wanted:
     view: str
     key: str
     ext: str
-    values: tuple[tuple[str, int], ...]  # (mesh id, finish id, 0, NEUTRAL or BLACK), model order
+    values: tuple[tuple[str, int], ...]  # (mesh id, finish id, 0 or NEUTRAL), model order
     product: str
     default: bool  # a kind's default colouring (or one of its layers): rendered first
     layer: tuple[str, ...] | None = None  # a layer: its meshes, () for the backdrop

@@ -329,6 +329,12 @@ class KindData(TypedDict):
     duplicate: NotRequired[dict[str, str]]  # view -> bitset, base64
 
 
+class BounceData(TypedDict):
+    """At a quality with bounce images (docs/layers.md, "Neighbours' light")."""
+
+    neutral: list[float]  # the neutral grey as light, linear RGB (sitegen.albedo)
+
+
 class PresenceLayers(TypedDict):
     """The ready layers of one presence pattern (docs/layers.md, "Page data")."""
 
@@ -354,4 +360,4 @@ class PageData(TypedDict):
     entries: list[EntryData]
     kinds: dict[str, KindData]
     layers: NotRequired[dict[str, dict[str, PresenceLayers]]]  # view -> presence -> layers
-    bounce: NotRequired[bool]  # the layers carry their neighbours' light (bounce images)
+    bounce: NotRequired[BounceData]  # the layers carry their neighbours' light

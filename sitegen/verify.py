@@ -67,7 +67,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from sitegen.albedo import finish_albedo
+from sitegen.albedo import bounce_weight, finish_albedo, neutral_light
 from sitegen.catalog.models import Catalog, Product, Quality
 from sitegen.errors import SitegenError
 from sitegen.expand import (
@@ -193,9 +193,8 @@ class Picture:
     full: Wanted
     layers: list[Wanted]  # backdrop first
     # bounce images (a quality with `bounce`): (stacked layer's index, the image, its
-    # strips' weights: the neighbours' finishes as light)
-    bounce: list[tuple[int, Wanted, list[tuple[float, float, float]]]] = field(
-        default_factory=list)
+    # strips' weights, `bounce_weight` of the neighbours' finishes)
+    bounce: list[tuple[int, Wanted, list[list[float]]]] = field(default_factory=list)
     scores: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -272,7 +271,9 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
                 key = plan.key(values)
                 wanted = colouring_wanted(vcat, quality, product, plan, values, v)
                 stack = [w for w in wanted if w.bounce is None]
-                bounce = [(k, w, [finish_albedo(catalog, f) for f in finishes])
+                neutral = neutral_light()
+                bounce = [(k, w, [bounce_weight(finish_albedo(catalog, f), neutral)
+                                  for f in finishes])
                           for (k, _, finishes), w in zip(
                               colouring_bounces(plan, values) if quality.bounce else [],
                               wanted[len(stack):], strict=True)]
@@ -311,7 +312,7 @@ TO_SRGB: Image8 = np.floor(_linear_to_srgb(np.arange(SRGB_STEPS + 1) / SRGB_STEP
 
 
 # One strip of a bounce image (`strips`): (its stacked layer's index, 0 the backdrop, 1..
-# the part layers; its pixels, h x w x 3; its neighbour's finish as light, linear RGB).
+# the part layers; its pixels, h x w x 3; its weight, sitegen.albedo.bounce_weight).
 BounceImage = tuple[int, Image8, Sequence[float]]
 
 
@@ -336,7 +337,7 @@ def composite(backdrop: Image8, layers: Sequence[Image8],
         out = out + coverage * bounce_light(images, w, h)
         if k == 0:
             touched = np.ones_like(touched)
-    out = np.minimum(out, 1.0)
+    out = np.minimum(np.maximum(out, 0.0), 1.0)  # (a darker neighbour takes light away)
     steps = np.floor(out * SRGB_STEPS + 0.5).astype(np.int64)  # Math.round: half up
     result: Image8 = np.where(touched, TO_SRGB[steps], base).astype(np.uint8)
     return result

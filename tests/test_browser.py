@@ -1814,7 +1814,7 @@ def bounce_catalog() -> dict[str, Any]:
 
 
 def bounce_store(root: Path, addresses: list[str]) -> Any:
-    """Synthetic layers (a part: opaque in the middle, half covered around it) and bounce
+    """Synthetic layers (a part: an opaque rectangle on transparent pixels) and bounce
     images (one 8 x 6 strip per neighbour, bright: their light shows), lossless."""
     import hashlib
 
@@ -1838,8 +1838,7 @@ def bounce_store(root: Path, addresses: list[str]) -> Any:
             pixels_ = np.zeros((48, 64, 4), np.uint8)
             pixels_[..., :3] = rng.integers(0, 200, 3, dtype=np.uint8)
             x0, y0 = int(rng.integers(4, 24)), int(rng.integers(4, 16))
-            pixels_[y0 - 2:y0 + 22, x0 - 2:x0 + 26, 3] = 128
-            pixels_[y0:y0 + 20, x0:x0 + 24, 3] = 255
+            pixels_[y0:y0 + 20, x0:x0 + 24, 3] = 255  # (partial alpha: tests/test_verify.py)
             image = Image.fromarray(pixels_, "RGBA")
         path = store.path_of(address)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1856,11 +1855,11 @@ def test_the_stack_carries_its_neighbours_light(browser: Any,
                                                 ) -> None:
     """A quality with bounce images: where every bounce image of a colouring is ready, the
     canvas is sitegen.verify's composite with them (each strip weighed by its neighbour's
-    finish as light, from the page data), data-bounce "on"; where one is missing, the stack
-    without them, "off", and nothing is requested that is not there."""
+    finish against the neutral, from the page data), data-bounce "on"; where one is
+    missing, the stack without them, "off", and nothing is requested that is not there."""
     import numpy as np
 
-    from sitegen.albedo import finish_albedo
+    from sitegen.albedo import bounce_weight, finish_albedo, neutral_light
     from sitegen.expand import expand_product
     from sitegen.layers import colouring_bounces, colouring_layers
     from sitegen.plan import wanted_renders
@@ -1884,7 +1883,7 @@ def test_the_stack_carries_its_neighbours_light(browser: Any,
         try:
             tab.open("products/kino-stool/")
             data = tab.js("fetch('data.json').then((r) => r.json())")
-            assert data["bounce"] is True
+            assert data["bounce"] == {"neutral": list(neutral_light())}
             assert data["finishes"]["1128"]["light"] == list(finish_albedo(catalog, 1128))
             assert "base.from-1021" in data["layers"]["front"]["1011"]["bounce"]
             for kind, values, lit in (("lino-top", (1128, 236), True),
@@ -1912,14 +1911,13 @@ def test_the_stack_carries_its_neighbours_light(browser: Any,
                 expected = plain
                 if lit:
                     expected = composite(backdrop, layers, [
-                        (k, strip, finish_albedo(catalog, f))
+                        (k, strip, bounce_weight(finish_albedo(catalog, f), neutral_light()))
                         for k, name, finishes in colouring_bounces(plan, values)
                         for strip, f in zip(strips(decode(
                             (folder / f"{name}.webp").read_bytes(), "RGB"), len(finishes)),
                             finishes, strict=True)])
-                # (up to 2 levels: a canvas keeps half-covered layer pixels premultiplied)
                 diff = np.abs(canvas.astype(int) - expected.astype(int))
-                assert diff.max() <= 2, (kind, diff.max())
+                assert diff.max() <= 1, (kind, diff.max())
                 if lit:
                     assert np.abs(expected.astype(int) - plain.astype(int)).max() > 20
             requested = [u for u in tab.requests if ".from-" in u]

@@ -97,7 +97,7 @@ def test_a_layered_quality_wants_layers_each_with_its_meshes(load: Load) -> None
 
 def test_a_quality_with_bounce_wants_bounce_images_last(load: Load) -> None:
     from sitegen.catalog import file_hashes
-    from sitegen.layers import BLACK, BOUNCE_SCALE
+    from sitegen.layers import BOUNCE_SCALE
     from sitegen.plan import Job, fingerprint, render_inputs
     from sitegen.render import PoolSettings, open_message, render_fields
     from sitegen.store import companion_addresses
@@ -115,7 +115,7 @@ def test_a_quality_with_bounce_wants_bounce_images_last(load: Load) -> None:
     assert first == 2 + 6 + 5  # the base layers as without bounce, then every bounce image
     by_key = {w.key: w for w in wanted}
     assert dict(by_key["layer-1100-base"].values) == {
-        "frame": BLACK, "top": BLACK, "insert": 0, "rim": 0}
+        "frame": NEUTRAL, "top": NEUTRAL, "insert": 0, "rim": 0}
     image = by_key["layer-1011-frame.rim-1140.from-0010"]
     assert image.layer == ("frame", "rim") and image.bounce == (("insert",),)
     assert image.values == by_key["layer-1011-frame.rim-1140"].values
@@ -126,16 +126,15 @@ def test_a_quality_with_bounce_wants_bounce_images_last(load: Load) -> None:
         "neighbours"] == [["frame", "rim"], ["insert"]]
     hashes = file_hashes(catalog)
     inputs = render_inputs(catalog, image, hashes)
-    assert {"bounce", "black", "finish 1140"} <= set(inputs) and "neutral" not in inputs
+    assert {"bounce", "neutral", "finish 1140"} <= set(inputs)
     assert "bounce" not in render_inputs(catalog, by_key["layer-1011-frame.rim-1140"], hashes)
     assert companion_addresses(image.address, [32]) == []  # no thumbnail, no sizes
     assert len(companion_addresses(by_key["layer-1011-frame.rim-1140"].address, [32])) == 2
     jobs = [Job(w, fingerprint(render_inputs(catalog, w, hashes)), {}, "missing")
             for w in wanted]
     materials = open_message(catalog, "layered", "kino", jobs, PoolSettings())["materials"]
-    assert materials["black"]["color"] == "#000000"
     assert materials["white"]["color"] == "#ffffff"
-    assert "neutral" not in materials
+    assert materials["neutral"]["color"] == "#b0b0b0"
 
 
 def test_reasons_missing_ready_stale_forced(load: Load) -> None:

@@ -178,7 +178,7 @@ def test_composite_with_bounce_images_is_the_pages_stack(tmp_path: Path) -> None
     # sizes that do not divide the frame (5 x 4 from 40 x 30; 7 x 6).
     bounce = [(0, rng.integers(0, 120, (4, 5, 3), dtype=np.uint8), (0.3, 0.02, 0.51)),
               (0, rng.integers(0, 120, (4, 5, 3), dtype=np.uint8), (0.9, 0.9, 0.0004)),
-              (2, rng.integers(0, 256, (6, 7, 3), dtype=np.uint8), (0.12345, 0.5, 1.0))]
+              (2, rng.integers(0, 256, (6, 7, 3), dtype=np.uint8), (0.12345, -0.5, 1.0))]
     opaque = np.concatenate([backdrop, np.full((h, w, 1), 255, np.uint8)], axis=2)
 
     def rgba(image: np.ndarray) -> list[int]:

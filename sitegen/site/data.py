@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sitegen import layers
-from sitegen.albedo import finish_albedo
+from sitegen.albedo import finish_albedo, neutral_light
 from sitegen.catalog.models import Catalog, Product
 from sitegen.expand import (
     KindPlan,
@@ -236,8 +236,8 @@ def product_data(catalog: Catalog, product: Product, quality: str,
         bounce = catalog.qualities[quality].bounce
         data["layers"] = {view: ready_layers(catalog, product, ready_keys.get(view, ()), bounce)
                           for view in model.views}
-        if bounce:  # each finish as light: the weight of its bounce images
-            data["bounce"] = True
+        if bounce:  # each finish as light, and the neutral's: the weights of bounce images
+            data["bounce"] = {"neutral": list(neutral_light())}
             for f in finishes:
                 data["finishes"][str(f.id)]["light"] = list(finish_albedo(catalog, f.id))
     return data

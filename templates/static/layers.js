@@ -609,6 +609,15 @@ export function bounceLight(images, colours) {
   return { width, height, light };
 }
 
+/**
+ * A bounce strip's weight: (c - g) / (1 - g) per channel, c its neighbour's finish as
+ * light, g the neutral grey's (the neighbour is neutral in the base layers; a strip holds
+ * what it adds white). sitegen/albedo.py `bounce_weight`.
+ */
+export function bounceWeight(light, neutral) {
+  return light.map((c, ch) => (c - neutral[ch]) / (1 - neutral[ch]));
+}
+
 /** Bilinear sampling positions along one axis: n full pixels from `size` small ones. */
 function upsampleAxis(n, size) {
   const lo = new Int32Array(n);
@@ -626,7 +635,7 @@ function upsampleAxis(n, size) {
 /**
  * Stack RGBA pixel arrays (straight alpha, as `getImageData` gives them) in linear light:
  * out = min(1, lin(B) + sum(a_i * lin(L_i)) + neighbours' light) per channel, then back to
- * sRGB. `bounce` (optional, with `width`, the pixels' width): per stacked layer (the
+ * sRGB (clamped to 0..1). `bounce` (optional, with `width`, the pixels' width): per stacked layer (the
  * backdrop first, then `layers`), null or its `bounceLight`, upsampled bilinearly and
  * weighed by the layer's coverage (the backdrop's: 1 - the layers' alphas). A pixel no
  * layer touches (and no backdrop light) keeps the backdrop's bytes. `out` (RGBA, opaque)
@@ -699,9 +708,10 @@ export function stackLinear(backdrop, layers, out, bounce = null, width = 0) {
           b += weight * light[2];
         }
       }
-      out[i] = srgb[Math.round(Math.min(r, 1) * SRGB_STEPS)];
-      out[i + 1] = srgb[Math.round(Math.min(g, 1) * SRGB_STEPS)];
-      out[i + 2] = srgb[Math.round(Math.min(b, 1) * SRGB_STEPS)];
+      // (clamped at 0 too: a neighbour darker than the neutral takes light away)
+      out[i] = srgb[Math.round(Math.min(Math.max(r, 0), 1) * SRGB_STEPS)];
+      out[i + 1] = srgb[Math.round(Math.min(Math.max(g, 0), 1) * SRGB_STEPS)];
+      out[i + 2] = srgb[Math.round(Math.min(Math.max(b, 0), 1) * SRGB_STEPS)];
     }
     out[i + 3] = 255;
   }
@@ -711,8 +721,8 @@ export function stackLinear(backdrop, layers, out, bounce = null, width = 0) {
 /**
  * Draw decoded images (backdrop first) stacked in linear light into `canvas`, with the
  * neighbours' light of `bounce` ([{item, image, colours}]: the decoded bounce image of the
- * stacked image `item`, 0 the backdrop, and its neighbours' linear colours, one per
- * strip, top to bottom). Throws when
+ * stacked image `item`, 0 the backdrop, and its strips' weights, `bounceWeight`, top to
+ * bottom). Throws when
  * the pixels cannot be read (images from another origin without CORS taint the canvas):
  * the caller then keeps the CSS stack.
  */

@@ -7,7 +7,7 @@
 // file per colouring, `kinds[].ready`, ready.js) and, at a layered quality (`data.layers`),
 // pictures stacked from a backdrop and part layers (layers.js).
 
-import { Layers } from "./layers.js";
+import { Layers, bounceWeight } from "./layers.js";
 import { ReadySet, paletteMask } from "./ready.js";
 
 export const PAGE_SIZE = 24;
@@ -259,8 +259,8 @@ export class Model {
 
   /**
    * The bounce images of a layered picture with neighbours' light, when all are ready:
-   * [{item, url, colours}] (item: index into `pictureUrls`; colours: its strips'
-   * neighbours' finishes as linear light); else null (the page stacks without them).
+   * [{item, url, colours}] (item: index into `pictureUrls`; colours: its strips' weights,
+   * layers.js `bounceWeight`); else null (the page stacks without them).
    */
   bounceImages(kind, values, view) {
     if (!this.layers) return null;
@@ -268,9 +268,12 @@ export class Model {
     if (!found) return null;
     const data = this.data;
     const images = [];
+    const neutral = (data.bounce || {}).neutral;
+    if (!neutral) return null;
     for (const { item, name, finishes } of found) {
-      const colours = finishes.map((f) => (data.finishes[String(f)] || {}).light);
-      if (colours.some((c) => !c)) return null;
+      const lights = finishes.map((f) => (data.finishes[String(f)] || {}).light);
+      if (lights.some((c) => !c)) return null;
+      const colours = lights.map((c) => bounceWeight(c, neutral));
       images.push({ item, url: `${this.rendersBase}${data.quality}/${data.model}/${view}/${name}.${data.ext}`, colours });
     }
     return images;
