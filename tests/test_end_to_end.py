@@ -3,7 +3,8 @@
 opens the published pages from there.
 
 The demo catalog is used as it is, but for its qualities, made tiny so that its 96 layers
-(the primary quality is layered) and the order's 12 full pictures render in about a minute.
+and their 96 bounce images (the primary quality is layered, with neighbours' light) and the
+order's 12 full pictures render in about a minute.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_demo_through_a_farm_into_s3_then_published_and_browsed(
         rendered = sitegen("render", "--farm", redis_url, "--json", "--renders", location)
     assert rendered.returncode == 0, rendered.stderr
     summary = by_event(events(rendered), "summary")[0]
-    assert (summary["rendered"], summary["failed"]) == (96 + 12, 0)
+    assert (summary["rendered"], summary["failed"]) == (96 + 96 + 12, 0)
 
     built = sitegen("build", "--out", "site", "--renders", location)
     assert built.returncode == 0, built.stderr
@@ -81,8 +82,10 @@ def test_demo_through_a_farm_into_s3_then_published_and_browsed(
     pictures = [k["Key"] for k in s3.list_objects_v2(Bucket=site_bucket, Prefix="renders/",
                                                      MaxKeys=1000)["Contents"]]
     layers = [k for k in pictures if k.endswith(".webp") and not k.endswith(".thumb.webp")
-              and ".w32." not in k]
+              and ".w32." not in k and ".from-" not in k]
     assert len(layers) == 96 and all("/layer-" in k for k in layers), layers
+    bounce = [k for k in pictures if ".from-" in k]
+    assert len(bounce) == 96 and all(k.endswith(".webp") for k in bounce), bounce
     # Each with its copy at the quality's size, made on the farm's machine.
     assert sorted(k for k in pictures if k.endswith(".w32.webp")) == sorted(
         k.replace(".webp", ".w32.webp") for k in layers)
