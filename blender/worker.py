@@ -18,8 +18,10 @@ share of the floor/world at its edges), so the page adds the part layers' premul
 colours to it in linear light. A part layer renders its meshes alone (everything else a
 holdout, film transparent) and, unless its "crop" is false, only inside Cycles' render
 border around the part's screen bounds (`part_border`): the file keeps the full frame,
-transparent outside the border. Every render first returns to the state at open (no
-holdouts but the file's own, no border).
+transparent outside the border. A layer's bounce image ("bounce" in the layer) holds one
+small strip per neighbour: the light it adds white instead of as the message says
+(`Worker.bounce_image`). Every render first returns to the state at open (no holdouts but
+the file's own, no border, the quality's size and samples).
 """
 
 from __future__ import annotations
