@@ -1257,8 +1257,10 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
     same settings (closer than to the next colouring's)."""
     import numpy as np
 
+    from sitegen.albedo import bounce_weight, finish_albedo, neutral_light
+    from sitegen.layers import colouring_bounces
     from sitegen.verify import composite as stack
-    from sitegen.verify import psnr
+    from sitegen.verify import psnr, strips
     catalog = layered_demo.catalog
     tab = Tab(browser, layered_server.url, f"stack-{kind}")
     try:
@@ -1288,12 +1290,19 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
             return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === c;
             }""") is True
         assert tab.js("document.querySelector('.sb-shown').dataset.stack") == "linear"
+        assert tab.js("document.querySelector('.sb-shown').dataset.bounce") == "on"
         shot = stack_screenshot(tab)
         files = [layered_demo.root / "renders" / u.split("/renders/", 1)[1] for u in urls]
-        # sitegen.verify's composite: the rule the layered quality is verified with.
-        composite = stack(pixels(files[0]), [pixels(f, "RGBA") for f in files[1:]])
         plans, _ = product_plans(catalog, "maru-bench")
         plan = next(p for p in plans if p.kind == kind)
+        # sitegen.verify's composite: the rule the layered quality is verified with (the
+        # demo's studio quality carries its neighbours' light: its bounce images too).
+        folder = files[0].parent
+        composite = stack(pixels(files[0]), [pixels(f, "RGBA") for f in files[1:]], [
+            (k, strip, bounce_weight(finish_albedo(catalog, f), neutral_light()))
+            for k, name, finishes in colouring_bounces(plan, tuple(MARU.values()))
+            for strip, f in zip(strips(pixels(folder / f"{name}.webp"), len(finishes)),
+                                finishes, strict=True)])
         store = layered_demo.root / "renders" / "preview" / "maru" / "main"
         full = pixels(store / f"{plan.key(tuple(MARU.values()))}.png")
         other = pixels(store / f"{plan.key((1128, 4120, 4107))}.png")
@@ -1301,7 +1310,9 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
                     "other": psnr(shot, other), "composite-full": psnr(composite, full),
                     "max": float(np.abs(shot.astype(int) - composite.astype(int)).max())}
         print(kind, {k: round(v, 2) for k, v in measured.items()})
-        assert measured["composite"] >= 45 and measured["max"] <= 4, measured
+        # (a few levels at most, at pixels a layer covers partly: the canvas keeps them
+        # premultiplied in 8 bits, and the dark end of the sRGB curve magnifies that)
+        assert measured["composite"] >= 45 and measured["max"] <= 6, measured
         assert measured["full"] >= 27, measured
         assert measured["full"] >= measured["other"] + 2, measured
         assert abs(measured["full"] - measured["composite-full"]) < 0.5, measured

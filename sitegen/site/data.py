@@ -41,17 +41,18 @@ def colouring_of_key(plan: KindPlan, key: str) -> tuple[int, ...] | None:
 
 def site_renders(catalog: Catalog, quality: str, addresses: Iterable[str]) -> list[str]:
     """The store addresses the site shows: the quality's pictures of a product's colouring,
-    or at a layered quality the layers of a product's presence patterns."""
+    or at a layered quality the layers of a product's presence patterns (and their bounce
+    images)."""
     plans: dict[str, list[KindPlan]] = {}
     layer_names: dict[str, set[str]] = {}  # model -> layer names
     layered = catalog.qualities[quality].layers
+    bounce = catalog.qualities[quality].bounce
     for product in catalog.products.values():
         plans.setdefault(product.model, []).extend(expand_product(catalog, product))
         for plan in expand_product(catalog, product) if layered else ():
             for pattern in kind_patterns(catalog, product, plan):
                 names = layer_names.setdefault(product.model, set())
-                names.add(backdrop_name(pattern.presence))
-                names.update(name for _, _, name in pattern.layers(plan))
+                names.update(p.name for p in pattern_layer_pictures(plan, pattern, bounce))
     ext = "." + catalog.qualities[quality].ext
     shown = []
     for address in addresses:
