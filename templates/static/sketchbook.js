@@ -353,6 +353,7 @@ function showStack(urls, alt, width, bounce = null) {
       } catch {
         ui.canvas.hidden = true; // pixels not readable (another origin without CORS)
         ui.shown.dataset.stack = "css";
+        delete ui.shown.dataset.bounce;
       }
       ui.figure.classList.remove("sb-failed");
       ui.stackShown = key;
