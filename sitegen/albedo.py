@@ -21,6 +21,13 @@ def _linear(x: float) -> float:
     return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
 
 
+def colour_light(hexcode: str) -> tuple[float, float, float]:
+    """A `#rrggbb` colour in linear RGB."""
+    h = hexcode.lstrip("#")
+    r, g, b = (_linear(int(h[i:i + 2], 16) / 255) for i in (0, 2, 4))
+    return r, g, b
+
+
 def finish_albedo(catalog: Catalog, finish: int) -> tuple[float, float, float]:
     """The linear RGB colour (0..1) a finish bounces, by the rule above."""
     from sitegen.plan import finish_material
@@ -31,11 +38,7 @@ def finish_albedo(catalog: Catalog, finish: int) -> tuple[float, float, float]:
         return cached  # type: ignore[no-any-return]
     material = finish_material(catalog, catalog.finishes[finish])
     texture = material["diffuse"]
-    if texture:
-        r, g, b = texture_mean(texture)
-    else:
-        hexcode = material["color"].lstrip("#")
-        r, g, b = (_linear(int(hexcode[i:i + 2], 16) / 255) for i in (0, 2, 4))
+    r, g, b = texture_mean(texture) if texture else colour_light(material["color"])
     value = (round(r, DECIMALS), round(g, DECIMALS), round(b, DECIMALS))
     catalog.memo[key] = value
     return value
@@ -45,8 +48,7 @@ def neutral_light() -> tuple[float, float, float]:
     """The layers' neutral grey as light (what the neighbours are in the base layers)."""
     from sitegen.layers import NEUTRAL_MATERIAL
 
-    hexcode = str(NEUTRAL_MATERIAL["color"]).lstrip("#")
-    r, g, b = (_linear(int(hexcode[i:i + 2], 16) / 255) for i in (0, 2, 4))
+    r, g, b = colour_light(str(NEUTRAL_MATERIAL["color"]))
     return (round(r, DECIMALS), round(g, DECIMALS), round(b, DECIMALS))
 
 

@@ -46,7 +46,7 @@ BOUNCE_DIGITS = "123456789abcdefghijklmnopqrstuvwxyz"
 
 PREFIX = "layer-"
 BACKDROP = "base"  # the backdrop with its parts as holdouts (until 2026-12: "backdrop")
-BOUNCE = ".from-"  # `<layer name>.from-<the neighbour's mesh ids joined by .>`
+BOUNCE = ".from-"  # `<layer name>.from-<code>` (`bounce_name`)
 
 
 def presence_of(mesh_values: Sequence[int]) -> str:

@@ -66,7 +66,7 @@ class OpenMessage(TypedDict):
 class Bounce(TypedDict):
     """A bounce image of a layer (docs/layers.md, "Neighbours' light")."""
 
-    neighbours: list[list[str]]  # each neighbour's meshes ("black" in the values), in strip order
+    neighbours: list[list[str]]  # each neighbour's meshes, in strip order
     scale: int  # a strip's width and height: the frame's divided by this
     samples: NotRequired[int]  # default: the quality's
 
@@ -84,7 +84,7 @@ class RenderFields(TypedDict):
     """What a `render` message says of a wanted picture (render.render_fields)."""
 
     view: str
-    values: dict[str, int | str]  # mesh -> finish id, 0 (hidden), "neutral" or "black"
+    values: dict[str, int | str]  # mesh -> finish id, 0 (hidden) or "neutral"
     layer: NotRequired[Layer]
 
 
