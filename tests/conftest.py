@@ -199,3 +199,22 @@ def write_png(path: Path, color: tuple[int, int, int] = (200, 160, 120)) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (4, 4), color).save(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium through Playwright, one per test module (tests/browsing.py: the tabs)."""
+    from browsing import CHROMIUM_ARGS
+    from programs import need_chromium
+
+    executable = need_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser tests need playwright: pip install -e '.[test]'",
+                    pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(executable),
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from sitegen.catalog.models import Catalog
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
+from sitegen.expand import expand_product
 from sitegen.layers import BOUNCE_SCALE, SPECIAL_MATERIALS, WHITE_KEY, WHITE_MATERIAL
 from sitegen.plan import Job, Wanted, finish_material, quality_settings
 from sitegen.protocol import Layer, Material, OpenMessage, Quality, RenderFields
@@ -93,24 +94,34 @@ class _Task:
 
 
 def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job],
-                 settings: PoolSettings) -> OpenMessage:
+                 settings: PoolSettings, *, every_finish: bool = False) -> OpenMessage:
     """The `open` message for a model at a quality, with every finish the jobs use (and
-    the neutral material, when layers need it)."""
+    the neutral material, when layers need it). `every_finish`: also every finish the
+    model's products may show, and the materials the quality's layers may need, so that
+    one `open` serves any colouring (the studio's warm workers)."""
     m = catalog.models[model]
+    q = catalog.qualities[quality]
     values = {v for job in jobs for _, v in job.wanted.values}
+    white = any(job.wanted.bounce is not None for job in jobs)
+    if every_finish:
+        values |= {v for p in catalog.products.values() if p.model == model
+                   for plan in expand_product(catalog, p) for part in plan.parts
+                   for v in part.domain}
+        values |= set(SPECIAL_MATERIALS) if q.layers else set()
+        white = white or q.bounce
     materials = {str(f): finish_material(catalog, catalog.finishes[f])
                  for f in sorted(v for v in values if v > 0)}
     for value, (name, material) in SPECIAL_MATERIALS.items():
         if value in values:
             materials[name] = cast(Material, dict(material))
-    if any(job.wanted.bounce is not None for job in jobs):
+    if white:
         materials[WHITE_KEY] = cast(Material, dict(WHITE_MATERIAL))
     return {
         "op": "open",
         "blend": str(catalog.blend_path(m)),
         "meshes": {mesh.id: mesh.object_names for mesh in m.meshes},
         "materials": materials,
-        "quality": cast(Quality, catalog.qualities[quality].model_dump()),
+        "quality": cast(Quality, q.model_dump()),
         "threads": settings.threads_per_worker(),
         "device": settings.device,
     }
@@ -250,7 +261,7 @@ def render_jobs(catalog: Catalog, store: RenderStore, jobs: Sequence[Job],
                 event = results.get(timeout=0.2)
             except queue.Empty:
                 continue
-            _collect(event, catalog, store, summary)
+            collect_result(event, catalog, store, summary)
             on_event({k: v for k, v in event.items() if k != "job"})
         if start_failed:
             raise SitegenError(f"Blender workers could not start: {blender.shown}: "
@@ -262,7 +273,7 @@ def render_jobs(catalog: Catalog, store: RenderStore, jobs: Sequence[Job],
             w.kill()
         while not results.empty():  # what finished stays finished and indexed
             event = results.get_nowait()
-            _collect(event, catalog, store, summary)
+            collect_result(event, catalog, store, summary)
         raise
     except EnvironmentFailure:
         stop.set()
@@ -324,7 +335,7 @@ def index_picture(catalog: Catalog, store: RenderStore, summary: Summary, job: J
             summary.timings[name] += seconds
 
 
-def _collect(event: Event, catalog: Catalog, store: RenderStore, summary: Summary) -> None:
+def collect_result(event: Event, catalog: Catalog, store: RenderStore, summary: Summary) -> None:
     """Index one result (calling thread only).
 
     The thumbnail and sized copies decode the whole picture: one that does not decode

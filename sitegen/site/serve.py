@@ -14,6 +14,7 @@ import http.server
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -150,14 +151,24 @@ class PreviewServer(http.server.ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def renders_prefix(renders_url: str) -> list[str] | None:
+    """The path segments under which the preview serves the store, for a relative
+    renders_url; None for an absolute one, or an empty one (pictures among the pages)."""
+    if is_absolute_url(renders_url):
+        return None
+    return [s for s in renders_url.split("/") if s not in ("", ".")] or None
+
+
+def make_handler(base: type[PreviewHandler], build: Path, renders: Path, renders_url: str,
+                 **attrs: object) -> Callable[..., PreviewHandler]:
+    """A handler class for `build`, a relative renders_url mapped to the store folder."""
+    handler = type("Handler", (base,), {**attrs, "renders_prefix": renders_prefix(renders_url),
+                                        "renders_dir": os.path.realpath(renders)})
+    return functools.partial(handler, directory=os.path.realpath(build))
+
+
 def make_server(build: Path, renders: Path, renders_url: str, host: str, port: int
                 ) -> PreviewServer:
     """A preview server for `build`; a relative renders_url is mapped to the store folder."""
-    attrs: dict[str, object] = {}
-    if not is_absolute_url(renders_url):
-        prefix = [s for s in renders_url.split("/") if s not in ("", ".")]
-        if prefix:  # an empty renders_url puts pictures among the pages: not mapped
-            attrs = {"renders_prefix": prefix, "renders_dir": os.path.realpath(renders)}
-    handler = type("Handler", (PreviewHandler,), attrs)
-    return PreviewServer((host, port), functools.partial(
-        handler, directory=os.path.realpath(build)))
+    return PreviewServer((host, port), make_handler(PreviewHandler, build, renders,
+                                                    renders_url))

@@ -1,0 +1,326 @@
+"""Rendering on demand: warm Blender workers taking the newest wanted picture first.
+
+The studio (`sitegen serve`) says, per viewer, which pictures the colouring on screen
+lacks (`want`); a new wish of a viewer replaces its old one, so requests nobody looks at
+any more are dropped before they start. Requests are deduplicated by address, served
+newest first (a viewer clicking through ten colourings gets the last one first), and
+bounded (the oldest are dropped past MAX_QUEUED). A render that has started is finished
+and stored: whoever wants it next finds it ready.
+
+Pictures go into the store as `sitegen render` puts them (same names, fingerprints,
+index, thumbnails and sizes), each one under the store's lock, which is held only while
+a picture is rendered and indexed: a `sitegen render` run holding it makes the requests
+wait (a `locked` event says so) until it ends. Each worker thread opens its own store:
+the folder store's SQLite connection belongs to the thread that made it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitegen.catalog.models import Catalog
+from sitegen.errors import SitegenError
+from sitegen.plan import Job
+from sitegen.protocol import OpenMessage
+from sitegen.render import (
+    CHECK_TIMEOUT,
+    Event,
+    PoolSettings,
+    Summary,
+    collect_result,
+    open_message,
+    render_fields,
+)
+from sitegen.render.blender import find_blender
+from sitegen.render.workers import WorkerGone, WorkerProcess, worker_command
+from sitegen.store import RenderStore
+
+MAX_QUEUED = 200  # requests waiting at most; past it the oldest are dropped
+LOCK_RETRY = 1.0  # seconds between tries of a store another run holds
+
+
+@dataclass
+class Request:
+    """One picture wanted on screen."""
+
+    job: Job
+    catalog: Catalog  # the catalog it was planned with (its open message, its index record)
+    stamp: tuple[float, int]  # (when it was last wanted, order within that wish): newest first
+    viewers: set[str] = field(default_factory=set)
+
+
+class OnDemand:
+    """Warm workers rendering what viewers look at; events go to `on_event`.
+
+    Events: `queued` (address, position), `rendering` (address), `progress` (address,
+    fraction), `rendered` (address, seconds), `failed` (address, error), `dropped`
+    (address), `locked` (message, while another run holds the store), `worker` (state:
+    started, gone).
+    """
+
+    def __init__(self, open_store: Callable[[], RenderStore], settings: PoolSettings,
+                 on_event: Callable[[Event], None]) -> None:
+        self.open_store = open_store
+        self.settings = settings
+        self.on_event = on_event
+        self.blender = find_blender(settings.blender)
+        if self.blender.missing:
+            raise SitegenError(f"Blender workers could not start: {self.blender.missing}")
+        self.command = worker_command(self.blender)
+        self.cond = threading.Condition()
+        self.queue: dict[str, Request] = {}  # address -> request, waiting
+        self.busy: dict[str, Request] = {}  # address -> request, rendering
+        self.wishes: dict[str, list[str]] = {}  # viewer -> addresses it waits for
+        self.warm_for: tuple[Catalog, str, str] | None = None  # (catalog, quality, model)
+        self.counter = itertools.count()
+        self.stopping = False
+        self.log_dir = Path(tempfile.mkdtemp(prefix="sitegen-studio-workers-"))
+        self.workers = [WorkerProcess(self.command, self.log_dir, f"studio-{n}")
+                        for n in range(settings.workers)]
+        self.folders: set[Path] = set()  # where pictures were written: temporaries swept
+        self.checked: dict[tuple[int, str], list[str]] = {}  # (catalog id, model) -> problems
+        self.store_lock = _SharedLock()
+        self.opened_with: dict[int, OpenMessage] = {}  # id(worker) -> the open it holds
+        self.threads = [threading.Thread(target=self._run, args=(w,), name=f"studio-{n}",
+                                         daemon=True) for n, w in enumerate(self.workers)]
+        for thread in self.threads:
+            thread.start()
+
+    # -- what viewers want ------------------------------------------------------------
+
+    def want(self, viewer: str, catalog: Catalog, jobs: Sequence[Job]) -> None:
+        """What `viewer` looks at now lacks these pictures (none: it is ready); its earlier
+        wishes are withdrawn, and requests nobody wants any more are dropped."""
+        now = time.monotonic()
+        with self.cond:
+            self._withdraw(viewer)
+            self.wishes[viewer] = [job.wanted.address for job in jobs]
+            for n, job in enumerate(jobs):
+                address = job.wanted.address
+                if address in self.busy:
+                    self.busy[address].viewers.add(viewer)
+                    continue
+                request = self.queue.get(address)
+                if request is None or request.job.fingerprint != job.fingerprint:
+                    request = Request(job, catalog, (now, -n))
+                    self.queue[address] = request
+                request.stamp = (now, -n)
+                request.viewers.add(viewer)
+            while len(self.queue) > MAX_QUEUED:
+                oldest = min(self.queue.values(), key=lambda r: r.stamp)
+                self._drop(oldest.job.wanted.address)
+            if jobs:
+                self.warm_for = None
+            for position, request in enumerate(self._ordered()):
+                if viewer in request.viewers:
+                    self.on_event({"event": "queued", "address": request.job.wanted.address,
+                                   "position": position})
+            self.cond.notify_all()
+
+    def warm(self, catalog: Catalog, quality: str, model: str) -> None:
+        """Nothing to render: let an idle worker open this model, for the next request."""
+        with self.cond:
+            self.warm_for = (catalog, quality, model)
+            self.cond.notify_all()
+
+    def forget(self, viewer: str) -> None:
+        """The viewer left: its requests are withdrawn."""
+        with self.cond:
+            self._withdraw(viewer)
+            self.wishes.pop(viewer, None)
+
+    def _withdraw(self, viewer: str) -> None:
+        for address in self.wishes.get(viewer, ()):
+            for held in (self.queue, self.busy):
+                if address in held:
+                    held[address].viewers.discard(viewer)
+            request = self.queue.get(address)
+            if request is not None and not request.viewers:
+                self._drop(address)
+
+    def _drop(self, address: str) -> None:
+        del self.queue[address]
+        self.on_event({"event": "dropped", "address": address})
+
+    def _ordered(self) -> list[Request]:
+        return sorted(self.queue.values(), key=lambda r: r.stamp, reverse=True)
+
+    # -- the workers ------------------------------------------------------------------
+
+    def _next(self) -> Request | tuple[Catalog, str, str] | None:
+        """The newest request (moved to busy), a model to warm, or None when stopping."""
+        with self.cond:
+            while not self.stopping:
+                if self.queue:
+                    request = self._ordered()[0]
+                    address = request.job.wanted.address
+                    del self.queue[address]
+                    self.busy[address] = request
+                    return request
+                if self.warm_for is not None:
+                    warm, self.warm_for = self.warm_for, None
+                    return warm
+                self.cond.wait()
+            return None
+
+    def _run(self, worker: WorkerProcess) -> None:
+        store = self.open_store()
+        try:
+            while True:
+                task = self._next()
+                if task is None:
+                    return
+                if isinstance(task, Request):
+                    self._render(worker, store, task)
+                else:
+                    with contextlib.suppress(SitegenError, WorkerGone):
+                        self._open(worker, *task, jobs=())
+        finally:
+            worker.kill()
+            store.close()
+
+    def _open(self, worker: WorkerProcess, catalog: Catalog, quality: str, model: str,
+              jobs: Sequence[Job]) -> None:
+        """Have the worker started and holding the model at the quality, with every finish
+        the model's products use (so that most colourings need no new `open`)."""
+        problems = self._check(catalog, model)
+        if problems:
+            raise SitegenError(f"model '{model}' not rendered: {problems[0]}")
+        message = open_message(catalog, quality, model, jobs, self.settings, every_finish=True)
+        if not worker.alive() or worker.renders >= self.settings.recycle_after:
+            worker.kill()
+            worker.start(self.settings.timeout)
+            self.on_event({"event": "worker", "state": "started"})
+        if worker.opened == (quality, model) and self.opened_with.get(id(worker)) == message:
+            return
+        worker.opened = None  # an `open`, even a failed one, replaces the loaded scene
+        answer = worker.ask(message, self.settings.timeout)
+        if answer.get("event") != "opened":
+            raise SitegenError(f"cannot open model '{model}': {answer.get('error')}")
+        worker.opened = (quality, model)
+        self.opened_with[id(worker)] = message
+
+    def _check(self, catalog: Catalog, model: str) -> list[str]:
+        """The model check's problems (sitegen.modelcheck, cached by content)."""
+        key = (id(catalog), model)
+        if key not in self.checked:
+            from sitegen.modelcheck import check_models
+
+            found = check_models(catalog, [model], self.blender,
+                                 timeout=max(self.settings.timeout, CHECK_TIMEOUT))
+            self.checked[key] = [str(p) for p in found.get(model, [])]
+        return self.checked[key]
+
+    def _render(self, worker: WorkerProcess, store: RenderStore, request: Request) -> None:
+        job = request.job
+        w = job.wanted
+        address = w.address
+        try:
+            with self._locked(store):
+                if self.stopping:
+                    return
+                self.on_event({"event": "rendering", "address": address})
+                self._open(worker, request.catalog, w.quality, w.model, [job])
+                out = store.path_of(address).resolve()
+                self.folders.add(out.parent)
+
+                def progress(answer: dict[str, object]) -> None:
+                    self.on_event({"event": "progress", "address": address,
+                                   "fraction": answer.get("fraction")})
+
+                answer = worker.ask({"op": "render", "id": address, **render_fields(w),
+                                     "out": str(out), "progress": True},
+                                    self.settings.timeout, on_progress=progress)
+                worker.renders += 1
+                if answer.get("event") != "rendered":
+                    raise SitegenError(str(answer.get("error")))
+                summary = Summary()
+                collect_result({**answer, "event": "rendered", "address": address,
+                                "job": job, "blender": worker.blender},
+                               request.catalog, store, summary)
+                if summary.failed:
+                    raise SitegenError(summary.failed[0][1])
+            self.on_event({"event": "rendered", "address": address,
+                           "seconds": answer.get("seconds")})
+        except (SitegenError, WorkerGone) as exc:
+            if not self.stopping:
+                self.on_event({"event": "failed", "address": address, "error": str(exc)})
+        finally:
+            with self.cond:
+                self.busy.pop(address, None)
+
+    @contextlib.contextmanager
+    def _locked(self, store: RenderStore) -> Iterator[None]:
+        """Hold the store's lock while rendering; while another run holds it, wait (and
+        say so once)."""
+        said = False
+        while True:
+            try:
+                self.store_lock.acquire(store)
+                break
+            except SitegenError as exc:
+                if not said:
+                    self.on_event({"event": "locked", "message": str(exc)})
+                    said = True
+                if self.stopping:
+                    raise
+                time.sleep(LOCK_RETRY)
+        try:
+            yield
+        finally:
+            self.store_lock.release()
+
+    # -- stopping -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop: kill every worker (a render in progress is abandoned and its temporary
+        file removed), sweep temporaries; stored pictures stay stored and indexed."""
+        with self.cond:
+            self.stopping = True
+            self.queue.clear()
+            self.cond.notify_all()
+        for worker in self.workers:
+            worker.kill()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        for worker in self.workers:
+            worker.kill()
+        store = self.open_store()
+        try:
+            store.remove_temporaries(sorted(self.folders))
+        finally:
+            store.close()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+class _SharedLock:
+    """The store's lock, held once for the process while any worker thread renders
+    (flock refuses a second holder even in the same process)."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.holders = 0
+        self.stack: contextlib.ExitStack | None = None
+
+    def acquire(self, store: RenderStore) -> None:
+        with self.mutex:
+            if self.holders == 0:
+                stack = contextlib.ExitStack()
+                stack.enter_context(store.lock("sitegen serve (studio)"))
+                self.stack = stack
+            self.holders += 1
+
+    def release(self) -> None:
+        with self.mutex:
+            self.holders -= 1
+            if self.holders == 0 and self.stack is not None:
+                self.stack.close()
+                self.stack = None
