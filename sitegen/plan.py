@@ -192,7 +192,8 @@ def _order_matches(order: Order, catalog: Catalog, plan: KindPlan,
 
 def wanted_renders(catalog: Catalog, *, quality: str | None = None,
                    products: Sequence[str] = (), order: str | None = None,
-                   view: str | None = None) -> Iterator[Wanted]:
+                   view: str | None = None,
+                   colouring: tuple[str, tuple[int, ...]] | None = None) -> Iterator[Wanted]:
     """Every wanted picture: products by their render policy, plus the orders; per view.
 
     Products are wanted at `quality` (default: the primary one), orders at their own:
@@ -202,6 +203,10 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
     picture wanted twice is listed once. At a layered quality the wanted pictures are layers
     (docs/layers.md): a colouring's backdrop and part layers, or, for a product rendered
     in full, every layer of every presence pattern of its kinds.
+
+    `colouring` (a kind id and an allowed colouring of it, with exactly one of `products`)
+    wants only that colouring's pictures at `quality`, per view (`sitegen render
+    --colouring`, sitegen/configuration.py); orders and render policies play no part.
     """
     primary = catalog.primary_quality.id
     at = quality or primary
@@ -248,6 +253,14 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
                                        picture.mesh_values, False, picture.meshes,
                                        picture.bounce)
 
+    if colouring is not None:
+        product, plan = _colouring_kind(catalog, products, colouring)
+        chosen_values = tuple(colouring[1])
+        yield from emit(product, at, catalog.models[product.model].views, plan,
+                        chosen_values, chosen_values == default_colouring(plan))
+        yield from later
+        return
+
     sources: list[tuple[Product, str, Sequence[str], Order | None]] = []
     if order is None:
         sources += [(p, at, catalog.models[p.model].views, None) for p in chosen]
@@ -277,6 +290,24 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
                 if o is None or _order_matches(o, catalog, plan, values):
                     yield from emit(product, q, views, plan, values, False)
     yield from later
+
+
+def _colouring_kind(catalog: Catalog, products: Sequence[str],
+                    colouring: tuple[str, tuple[int, ...]]) -> tuple[Product, KindPlan]:
+    """The one product and the kind of a wanted colouring; refuse one it does not allow."""
+    if len(products) != 1:
+        raise SitegenError("a colouring is wanted of exactly one product, "
+                           f"not {len(products)}")
+    product = catalog.products.get(products[0])
+    if product is None:
+        raise SitegenError(f"unknown product '{products[0]}'")
+    kind, values = colouring[0], tuple(colouring[1])
+    plan = next((p for p in expand_product(catalog, product) if p.kind == kind), None)
+    if plan is None:
+        raise SitegenError(f"{product.id} has no kind '{kind}'")
+    if len(values) != len(plan.parts) or plan.colouring_of(plan.mesh_values(values)) != values:
+        raise SitegenError(f"{values} is not an allowed colouring of {product.id} {kind}")
+    return product, plan
 
 
 def plan_renders(catalog: Catalog, wanted: Sequence[Wanted], stored: Mapping[str, Stored],
@@ -376,15 +407,7 @@ def status_rows(catalog: Catalog, stored: Mapping[str, Stored],
         for (q, view), items in sorted(groups.items()):
             states: Counter[str] = Counter()
             for w in items:
-                held = stored.get(w.address)
-                if held is None:
-                    state_of = "missing"
-                elif held.fingerprint is None:
-                    state_of = "unknown"
-                elif is_current(held, render_inputs(catalog, w, file_hashes, blender)):
-                    state_of = "ready"
-                else:
-                    state_of = "stale"
+                state_of = picture_state(catalog, w, stored, file_hashes, blender)
                 states[state_of] += 1
                 counted[w.address] = state_of
             ready = [w for w in items if counted[w.address] in ("ready", "unknown")]
@@ -403,6 +426,20 @@ def status_rows(catalog: Catalog, stored: Mapping[str, Stored],
                           missing=tally["missing"], stale=tally["stale"],
                           unknown=tally["unknown"])
     return rows, totals
+
+
+def picture_state(catalog: Catalog, wanted: Wanted, stored: Mapping[str, Stored],
+                  file_hashes: Mapping[str, str], blender: str | None) -> str:
+    """What the store holds of a wanted picture: "missing", "unknown" (ready, of an unknown
+    fingerprint), "ready" (made from its inputs now) or "stale"."""
+    held = stored.get(wanted.address)
+    if held is None:
+        return "missing"
+    if held.fingerprint is None:
+        return "unknown"
+    if is_current(held, render_inputs(catalog, wanted, file_hashes, blender)):
+        return "ready"
+    return "stale"
 
 
 def version_counts(versions: Iterable[str | None]) -> dict[str, int]:

@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "sitegen.catalog.models": 1, "sitegen.catalog.source": 1, "sitegen.catalog": 1,
     "sitegen.catalog.checker": 2, "sitegen.catalog.images": 2, "sitegen.catalog.validate": 2,
     "sitegen.expand": 2,
-    "sitegen.catalog.check_expansion": 3, "sitegen.layers": 3,
+    "sitegen.catalog.check_expansion": 3, "sitegen.layers": 3, "sitegen.configuration": 3,
     "sitegen.catalog.load": 4, "sitegen.plan": 4, "sitegen.albedo": 4,
     # 5: the store
     "sitegen.store.protocol": 5, "sitegen.store.folder": 5, "sitegen.store": 5,

@@ -219,3 +219,57 @@ def test_a_quality_with_renders_is_immutable(load: Load) -> None:
     with pytest.raises(SitegenError, match=r"quality 'preview' already has renders made with "
                        r"other settings \(samples 2 -> 4\)"):
         check_quality_unchanged(quality, {**settings, "samples": 2})
+
+
+# --- one colouring (`render --colouring`) ---------------------------------------------------
+
+def test_a_colouring_wants_its_picture_in_every_view(load: Load) -> None:
+    catalog = load()
+    wanted = list(wanted_renders(catalog, products=["kino-stool"],
+                                 colouring=("lino-top", (1140, 236))))
+    assert [w.address for w in wanted] == [
+        "preview/kino/front/frame-1140_top-0_insert-236_rim-1140.png",
+        "preview/kino/side/frame-1140_top-0_insert-236_rim-1140.png"]
+    assert not any(w.default for w in wanted)
+    assert [w.address for w in wanted_renders(catalog, products=["kino-stool"], view="side",
+                                              colouring=("lino-top", (1140, 236)))] == [
+        wanted[1].address]
+    default = list(wanted_renders(catalog, products=["kino-stool"],
+                                  colouring=("wood-top", (1127, 1127))))
+    assert len(default) == 2 and all(w.default for w in default)
+
+
+def test_a_colouring_at_a_layered_quality_wants_its_layers_then_bounce_images(
+        load: Load) -> None:
+    from sitegen.expand import expand_product
+    from sitegen.layers import colouring_layer_pictures
+
+    data = base_catalog()
+    data["qualities"].append({"id": "layered", "engine": "cycles", "samples": 4,
+                              "resolution": [64, 48], "format": "png", "layers": True,
+                              "bounce": True})
+    catalog = load({"catalog.yaml": data})
+    wanted = list(wanted_renders(catalog, quality="layered", products=["kino-stool"],
+                                 colouring=("lino-top", (1140, 236))))
+    plan = expand_product(catalog, catalog.products["kino-stool"])[1]
+    pictures = colouring_layer_pictures(plan, (1140, 236), bounce=True)
+    assert len(wanted) == 2 * len(pictures)
+    assert {w.key for w in wanted} == {p.name for p in pictures}
+    first = next(i for i, w in enumerate(wanted) if w.bounce is not None)
+    assert all(w.bounce is not None for w in wanted[first:])  # bounce images last
+    assert {w.key for w in wanted[:first]} == {
+        "layer-1011-base", "layer-1011-frame.rim-1140", "layer-1011-insert-236"}
+    # The layers are the ones the whole product wants (same names, same mesh values).
+    every = {w.address: w for w in wanted_renders(catalog, quality="layered")}
+    assert all(every[w.address].values == w.values for w in wanted)
+
+
+def test_a_colouring_must_be_allowed_and_of_one_product(load: Load) -> None:
+    catalog = load()
+    with pytest.raises(SitegenError, match="not an allowed colouring"):
+        list(wanted_renders(catalog, products=["kino-stool"],
+                            colouring=("lino-top", (1140, 1140))))
+    with pytest.raises(SitegenError, match="no kind 'oak'"):
+        list(wanted_renders(catalog, products=["kino-stool"], colouring=("oak", (1140,))))
+    with pytest.raises(SitegenError, match="exactly one product"):
+        list(wanted_renders(catalog, colouring=("lino-top", (1140, 236))))
