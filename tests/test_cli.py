@@ -79,6 +79,43 @@ def test_usage_errors_exit_2(make_catalog: Callable[..., Path]) -> None:
     assert run("--catalog", str(root), "frobnicate").returncode == 2
 
 
+def test_render_colouring_usage_errors_exit_2(make_catalog: Callable[..., Path]) -> None:
+    root = make_catalog()
+
+    def render(*args: str) -> subprocess.CompletedProcess[str]:
+        return run("--catalog", str(root), "render", "--dry-run", "--renders",
+                   str(root.parent / "renders"), *args)
+
+    for args, says in [
+        (("--colouring", "Top:235"), "--colouring needs exactly one --product"),
+        (("--colouring", "Top:235", "--product", "kino-stool", "--product", "kino-stool"),
+         "--colouring needs exactly one --product"),
+        (("--colouring", "Top:235", "--product", "kino-stool", "--order", "o"),
+         "does not go with --order"),
+        (("--kind", "lino-top", "--product", "kino-stool"), "--kind goes with --colouring"),
+        (("--colouring", "Top:235", "--product", "kino-stool", "--kind", "x"),
+         "unknown kind 'x' of kino-stool (known: wood-top, lino-top)"),
+        (("--colouring", "Top:235", "--product", "kino-stool", "--view", "back"),
+         "unknown 'back' (known: front, side)"),
+    ]:
+        result = render(*args)
+        assert result.returncode == 2 and says in result.stderr, (args, result.stderr)
+    result = render("--colouring", "Top:2001", "--product", "kino-stool")
+    assert result.returncode == 1 and result.stderr == (
+        "error: finish 2001 (MDF natural) is not offered for Top of kino-stool: Top takes "
+        "1127 (Oak natural), 1128 (Oak white), 1140 (Walnut), 235 (Charcoal), "
+        "236 (Pistachio)\n")
+    result = render("--colouring", "Top:235", "--product", "kino-stool", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "event": "colouring", "product": "kino-stool", "kind": "lino-top",
+        "configuration": "Frame:1127-Top:235",
+        "addresses": ["preview/kino/front/frame-1127_top-0_insert-235_rim-1127.png",
+                      "preview/kino/side/frame-1127_top-0_insert-235_rim-1127.png"],
+        "states": {"preview/kino/front/frame-1127_top-0_insert-235_rim-1127.png": "planned",
+                   "preview/kino/side/frame-1127_top-0_insert-235_rim-1127.png": "planned"}}
+
+
 def test_variants_outputs(make_catalog: Callable[..., Path]) -> None:
     root = make_catalog()
     runner = CliRunner()

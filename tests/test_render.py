@@ -836,3 +836,99 @@ def test_a_layered_quality_renders_layers_and_makes_every_colouring_ready(
               if "totals" not in r}
     assert status[("pair", "layered", "main")]["colourings_ready"] == 3  # ball removed only
     assert status[("pair", "layered", "side")]["colourings_ready"] == 6
+
+
+# --- one colouring (`render --colouring`) -------------------------------------------------
+
+def colouring_event(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    [event] = by_event(events(result), "colouring")
+    return event
+
+
+def test_render_one_colouring_then_nothing(blender_scenes: Path, tmp_path: Path) -> None:
+    project = make_project(tmp_path, blender_scenes)
+    result = project.render("--product", "pair", "--colouring", "Box:3-Ball:0", "--json")
+    assert result.returncode == 0, result.stderr
+    out = events(result)
+    assert (out[0]["wanted"], out[0]["ready"], out[0]["render"]) == (2, 0, 2)
+    picture = ["preview/scene/main/box-3_ball-0.png", "preview/scene/side/box-3_ball-0.png"]
+    # Exactly the one picture per view: in the store, in the index, with its thumbnail.
+    assert {e["address"] for e in by_event(out, "rendered")} == set(picture)
+    assert project.pictures() == set(picture) and set(project.records()) == set(picture)
+    assert all((project.store / a.replace(".png", ".thumb.webp")).is_file() for a in picture)
+    assert colouring_event(result) == {
+        "event": "colouring", "product": "pair", "kind": "both",
+        "configuration": "Box:3-Ball:0", "addresses": picture,
+        "states": dict.fromkeys(picture, "rendered")}
+
+    before = {a: (r["rendered_at"], r["sha256"]) for a, r in project.records().items()}
+    again = project.render("--product", "pair", "--colouring", "Box:3-Ball:0")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == ("wanted 2: 2 ready; render nothing\n"
+                            "pair both Box:3-Ball:0:\n"
+                            "  preview/scene/main/box-3_ball-0.png  ready\n"
+                            "  preview/scene/side/box-3_ball-0.png  ready\n")
+    assert {a: (r["rendered_at"], r["sha256"]) for a, r in project.records().items()} == before
+    assert not project.workers()
+
+    # A part left out takes its kind's default (Ball 2); --view narrows to one view.
+    side = project.render("--product", "pair", "--colouring", "Box:4", "--view", "side")
+    assert side.returncode == 0, side.stderr
+    assert side.stdout.startswith("wanted 1: 0 ready; render 1 (missing)\n")
+    assert side.stdout.endswith("pair both Box:4-Ball:2:\n"
+                                "  preview/scene/side/box-4_ball-2.png  rendered\n")
+    assert project.pictures() == {*picture, "preview/scene/side/box-4_ball-2.png"}
+
+    # Stale pictures are kept unless --stale, as for a plain render.
+    Image.new("RGB", (64, 64), (230, 20, 230)).save(project.cat / "textures" / "checker.png")
+    kept = project.render("--product", "pair", "--colouring", "Box:3-Ball:0")
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout == ("wanted 2: 0 ready; render nothing\n"
+                           "2 stale picture(s) kept: re-render them with --stale\n"
+                           "pair both Box:3-Ball:0:\n"
+                           "  preview/scene/main/box-3_ball-0.png  stale, kept (--stale "
+                           "re-renders it)\n"
+                           "  preview/scene/side/box-3_ball-0.png  stale, kept (--stale "
+                           "re-renders it)\n")
+    fresh = project.render("--product", "pair", "--colouring", "Box:3-Ball:0", "--stale",
+                           "--json")
+    assert fresh.returncode == 0, fresh.stderr
+    assert {e["address"] for e in by_event(events(fresh), "rendered")} == set(picture)
+    assert colouring_event(fresh)["states"] == dict.fromkeys(picture, "rendered")
+
+    # What cannot be read is said in one line, before any worker starts.
+    bad = project.render("--product", "pair", "--colouring", "Box:2")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr == ("error: finish 2 (Green) is not offered for Box of pair: Box "
+                          "takes 1 (Red), 3 (Checker), 4 (Checker two)\n")
+    usage = project.render("--colouring", "Box:1")
+    assert usage.returncode == 2 and "exactly one --product" in usage.stderr
+
+
+def test_render_one_colouring_at_a_layered_quality_renders_its_missing_layers(
+        blender_scenes: Path, tmp_path: Path) -> None:
+    project = make_project(tmp_path, blender_scenes, layered_data())
+
+    def layers(*names: str) -> set[str]:
+        return {f"layered/scene/{v}/{n}.png" for v in ("main", "side") for n in names}
+
+    first = project.render("--product", "pair", "--colouring", "Box:1-Ball:2", "--json")
+    assert first.returncode == 0, first.stderr
+    stack = layers("layer-11-base", "layer-11-box-1", "layer-11-ball-2")
+    assert {e["address"] for e in by_event(events(first), "rendered")} == stack
+    assert set(project.records()) == stack
+    assert set(colouring_event(first)["states"].values()) == {"rendered"}
+
+    # Another Box on the same presence: only its own layer is missing.
+    second = project.render("--product", "pair", "--colouring", "Box:3-Ball:2", "--json")
+    assert second.returncode == 0, second.stderr
+    out = events(second)
+    assert (out[0]["wanted"], out[0]["ready"], out[0]["render"]) == (6, 4, 2)
+    assert {e["address"] for e in by_event(out, "rendered")} == layers("layer-11-box-3")
+    assert set(project.records()) == stack | layers("layer-11-box-3")
+    states = colouring_event(second)["states"]
+    assert {a for a, s in states.items() if s == "rendered"} == layers("layer-11-box-3")
+    assert {a for a, s in states.items() if s == "ready"} == layers("layer-11-base",
+                                                                    "layer-11-ball-2")
+    again = project.render("--product", "pair", "--colouring", "Box:3-Ball:2", "--json")
+    assert events(again)[0]["render"] == 0 and not by_event(events(again), "rendered")

@@ -25,6 +25,7 @@ from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
     from sitegen.plan import Job, LayerReadiness, Plan
+    from sitegen.render import Summary
     from sitegen.store import RenderStore
 
 # A plan larger than this asks for --limit or --yes before starting.
@@ -38,6 +39,13 @@ CONFIRM_ABOVE = 5000
               "order at Q) [default: the primary quality, and each order at its own].")
 @click.option("--product", "products", multiple=True, help="Only this product (repeatable).")
 @click.option("--order", help="Only the pictures of this order.")
+@click.option("--colouring", metavar="CONFIGURATION",
+              help="Only the pictures of this colouring of the one --product, as the old "
+                   "render API wrote it: Part:<finish id> items joined by '-' (Part:0 "
+                   "removes an optional part; a part left out takes its kind's default); "
+                   "the kind follows from the parts, as in the sketchbook.")
+@click.option("--kind", help="With --colouring: the kind to colour, where the parts fit "
+              "several kinds of the product.")
 @click.option("--view", help="Only this view.")
 @click.option("--stale", is_flag=True, help="Also re-render pictures whose inputs changed.")
 @click.option("--force", is_flag=True, help="Re-render every wanted picture.")
@@ -58,9 +66,10 @@ CONFIRM_ABOVE = 5000
 @renders_option()
 @pass_state
 def render(state: State, quality: str | None, products: tuple[str, ...], order: str | None,
-           view: str | None, stale: bool, force: bool, limit: int | None, workers: int | None,
-           threads: int, timeout: float, recycle_after: int, blender: str | None, device: str,
-           dry_run: bool, yes: bool, as_json: bool, farm: str | None, renders: str) -> None:
+           colouring: str | None, kind: str | None, view: str | None, stale: bool,
+           force: bool, limit: int | None, workers: int | None, threads: int, timeout: float,
+           recycle_after: int, blender: str | None, device: str, dry_run: bool, yes: bool,
+           as_json: bool, farm: str | None, renders: str) -> None:
     """Render the wanted pictures that the store does not hold yet.
 
     Wanted: every allowed colouring of each product (`render: all`) or each kind's
@@ -69,12 +78,18 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
     (blend file, textures, colours, quality, renderer) are stale: kept until `--stale`
     re-renders them.
 
+    With --colouring, only that colouring of the product is wanted (at a layered quality:
+    the layers it is stacked from), in every view or --view; the addresses of its pictures
+    are printed last, each ready or rendered.
+
     \b
     Examples:
       sitegen render --dry-run
       sitegen render --product kino-stool --workers 2
       sitegen render --stale --limit 100
       sitegen render --quality draft --product kino-stool
+      sitegen render --product maru-bench --kind with-table \\
+          --colouring "Frame:1127-Pads:4031-Bolsters:0"
       sitegen render --farm redis://farm-host:6379/0
     """
     import contextlib
@@ -83,40 +98,124 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
                              or recycle_after != 100):
         raise click.UsageError("with --farm, --workers, --threads, --blender, --device and "
                                "--recycle-after are options of `sitegen worker`")
+    if colouring is not None and order is not None:
+        raise click.UsageError("--colouring names the pictures to render: it does not go "
+                               "with --order")
+    if colouring is not None and len(products) != 1:
+        raise click.UsageError("--colouring needs exactly one --product: the product it "
+                               "colours")
+    if kind is not None and colouring is None:
+        raise click.UsageError("--kind goes with --colouring")
 
     from sitegen.catalog import file_hashes
     from sitegen.plan import layer_readiness, plan_renders, wanted_renders
 
     catalog, _ = state.load()
     check_choices(catalog, quality, products, order, view)
+    picked = None
+    if colouring is not None:
+        picked = _pick_colouring(catalog, products[0], colouring, kind, view)
     store = open_store(renders)
     check_qualities(catalog, store)
+    planned_blender = _planned_blender(blender, farm)
     holding = contextlib.nullcontext() if dry_run else store.lock("sitegen render")
     with holding:
         wanted = list(wanted_renders(catalog, quality=quality, products=products, order=order,
-                                     view=view))
-        plan = plan_renders(catalog, wanted, store.stored(), file_hashes(catalog), stale=stale,
-                            force=force, blender=_planned_blender(blender, farm))
+                                     view=view, colouring=picked))
+        hashes = file_hashes(catalog)
+        stored = store.stored()
+        plan = plan_renders(catalog, wanted, stored, hashes, stale=stale, force=force,
+                            blender=planned_blender)
         if limit is not None:
             plan.jobs = plan.jobs[:limit]
         _print_plan(plan, len(wanted), as_json)
-        _print_layer_readiness(layer_readiness(catalog, wanted, plan, store.stored()),
-                               as_json)
+        if picked is None:  # (a colouring's own lines say what of it is ready)
+            _print_layer_readiness(layer_readiness(catalog, wanted, plan, stored), as_json)
         if dry_run and as_json:
             for job in plan.jobs:
                 click.echo(json.dumps({"event": "job", "address": job.wanted.address,
                                        "product": job.wanted.product, "reason": job.reason}))
-        if dry_run or not plan.jobs:
-            return
-        if len(plan.jobs) > CONFIRM_ABOVE and not yes:
-            raise SitegenError(f"the plan has {len(plan.jobs)} renders: start it with --yes, "
-                               "or render part of it with --limit N")
-        store.check_space()  # a full or read-only store stops here, before any render
-        if farm is None:  # a farm's stored, unindexed pictures are adopted by their receipts
-            store.remove_unindexed([j.wanted.address for j in plan.jobs
-                                    if j.reason == "missing"])
-        _run_render(catalog, store, plan.jobs, workers, threads, timeout, recycle_after,
-                    blender, device, as_json, farm)
+        states = None
+        if picked is not None:
+            from sitegen.plan import picture_state
+
+            states = {w.address: picture_state(catalog, w, stored, hashes, planned_blender)
+                      for w in wanted}
+        summary = None
+        if not dry_run and plan.jobs:
+            if len(plan.jobs) > CONFIRM_ABOVE and not yes:
+                raise SitegenError(f"the plan has {len(plan.jobs)} renders: start it with "
+                                   "--yes, or render part of it with --limit N")
+            store.check_space()  # a full or read-only store stops here, before any render
+            if farm is None:  # a farm's stored, unindexed pictures are adopted by receipts
+                store.remove_unindexed([j.wanted.address for j in plan.jobs
+                                        if j.reason == "missing"])
+            summary = _run_render(catalog, store, plan.jobs, workers, threads, timeout,
+                                  recycle_after, blender, device, as_json, farm)
+        if picked is not None and states is not None:
+            _print_colouring(catalog, products[0], picked, states, plan, summary, as_json)
+        if summary is not None and (summary.failed or summary.refused):
+            sys.exit(1)
+
+
+def _pick_colouring(catalog: Catalog, product_id: str, colouring: str, kind: str | None,
+                    view: str | None) -> tuple[str, tuple[int, ...]]:
+    """--colouring read against the product: (its kind, the colouring), or why not."""
+    from sitegen.configuration import resolve_configuration
+
+    product = catalog.products[product_id]
+    if kind is not None and kind not in {k.id for k in product.kinds}:
+        raise click.BadParameter(f"unknown kind {kind!r} of {product_id} (known: "
+                                 f"{', '.join(k.id for k in product.kinds)})",
+                                 param_hint="--kind")
+    model = catalog.models[product.model]
+    if view is not None and view not in model.views:
+        raise click.BadParameter(f"{product_id}'s model {model.id} has no view {view!r} "
+                                 f"(its views: {', '.join(model.views)})", param_hint="--view")
+    plan, values = resolve_configuration(catalog, product_id, colouring, kind)
+    return plan.kind, values
+
+
+def _print_colouring(catalog: Catalog, product_id: str, picked: tuple[str, tuple[int, ...]],
+                     states: Mapping[str, str], plan: Plan, summary: Summary | None,
+                     as_json: bool) -> None:
+    """The colouring's pictures (layers, bounce images), each with what became of it."""
+    from sitegen.configuration import configuration_string
+    from sitegen.expand import expand_product
+
+    kind, values = picked
+    kind_plan = next(p for p in expand_product(catalog, catalog.products[product_id])
+                     if p.kind == kind)
+    configuration = configuration_string(kind_plan, values)
+    reasons = {job.wanted.address: job.reason for job in plan.jobs}
+    failed = dict(summary.failed) if summary is not None else {}
+    refused = {model for model, _, _ in summary.refused} if summary is not None else set()
+    outcome: dict[str, tuple[str, str]] = {}  # address -> (state, in words)
+    for address, held in states.items():
+        if address in reasons:
+            if summary is None:
+                outcome[address] = ("planned", f"to render ({reasons[address]})")
+            elif address in failed:
+                outcome[address] = ("failed", f"failed: {failed[address]}")
+            elif address.split("/")[1] in refused:
+                outcome[address] = ("refused", "not rendered: its model was refused")
+            else:
+                outcome[address] = ("rendered", "rendered")
+        elif held in ("ready", "unknown"):
+            outcome[address] = ("ready", "ready")
+        elif held == "stale":
+            outcome[address] = ("stale", "stale, kept (--stale re-renders it)")
+        else:
+            outcome[address] = ("missing", "missing (left out by --limit)")
+    if as_json:
+        click.echo(json.dumps({"event": "colouring", "product": product_id, "kind": kind,
+                               "configuration": configuration, "addresses": list(outcome),
+                               "states": {a: state for a, (state, _) in outcome.items()}}))
+        return
+    click.echo(f"{product_id} {kind} {configuration}:")
+    width = max((len(a) for a in outcome), default=0)
+    for address, (_, said) in outcome.items():
+        click.echo(f"  {address.ljust(width)}  {said}")
 
 
 def _planned_blender(blender: str | None, farm: str | None) -> str | None:
@@ -167,7 +266,9 @@ def _print_layer_readiness(rows: list[LayerReadiness], as_json: bool) -> None:
 
 def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: int | None,
                 threads: int, timeout: float, recycle_after: int, blender: str | None,
-                device: str, as_json: bool, farm: str | None = None) -> None:
+                device: str, as_json: bool, farm: str | None = None) -> Summary:
+    """Render the jobs on local workers or the farm, with a bar or JSON events; the
+    summary printed and returned (the caller exits 1 on failures)."""
     from sitegen.render import PoolSettings, default_workers, render_jobs
 
     settings = PoolSettings(workers=workers or default_workers(), threads=threads,
@@ -244,8 +345,7 @@ def _run_render(catalog: Catalog, store: RenderStore, jobs: list[Job], workers: 
                     if len(problems) > 1 else "")
             click.echo(f"error: model '{model}' not rendered ({count} picture(s)): "
                        f"{problems[0]}{more}", err=True)
-    if summary.failed or summary.refused:
-        sys.exit(1)
+    return summary
 
 
 
