@@ -82,13 +82,23 @@ class Tab:
 
     def wait(self, expression: str, arg: Any = None, timeout: float = 10) -> None:
         """Poll until the expression is true. (Playwright's wait_for_function polls with
-        eval(), which the pages' CSP rightly refuses.)"""
+        eval(), which the pages' CSP rightly refuses.) A page that reloads meanwhile (the
+        studio's) is polled again once it is back: an error on the way counts as false."""
         import time
 
+        from playwright.sync_api import Error
+
         deadline = time.monotonic() + timeout
-        while not self.page.evaluate(expression, arg):
+        last = ""
+        while True:
+            try:
+                if self.page.evaluate(expression, arg):
+                    return
+            except Error as exc:  # a navigation destroyed the context; not loaded yet
+                last = f" (last error: {exc.message.splitlines()[0]})"
             if time.monotonic() > deadline:
-                raise AssertionError(f"still false after {timeout} s: {expression} ({arg!r})")
+                raise AssertionError(f"still false after {timeout} s: {expression} ({arg!r})"
+                                     + last)
             self.page.wait_for_timeout(20)
 
     def selection(self) -> dict[str, Any]:

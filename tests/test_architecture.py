@@ -35,8 +35,10 @@ LAYERS: dict[str, int] = {
     # 6: rendering
     "sitegen.render.blender": 6, "sitegen.render.workers": 6, "sitegen.render": 6,
     "sitegen.modelcheck": 6, "sitegen.farm": 6, "sitegen.verify": 6,
+    "sitegen.render.ondemand": 6,
     # 7-8: the site, then publishing it
     "sitegen.site.data": 7, "sitegen.site.write": 7, "sitegen.site": 7, "sitegen.site.serve": 7,
+    "sitegen.site.studio": 7,
     "sitegen.publish": 8,
     # 9: the command line, which only parses, calls a stage and prints
     "sitegen.cli": 9, "sitegen.cli.options": 9, "sitegen.cli.output": 9,

@@ -86,7 +86,7 @@ class OnDemand:
         self.workers = [WorkerProcess(self.command, self.log_dir, f"studio-{n}")
                         for n in range(settings.workers)]
         self.folders: set[Path] = set()  # where pictures were written: temporaries swept
-        self.checked: dict[tuple[int, str], list[str]] = {}  # (catalog id, model) -> problems
+        self.checking = threading.Lock()
         self.store_lock = _SharedLock()
         self.opened_with: dict[int, OpenMessage] = {}  # id(worker) -> the open it holds
         self.threads = [threading.Thread(target=self._run, args=(w,), name=f"studio-{n}",
@@ -171,9 +171,23 @@ class OnDemand:
                 self.cond.wait()
             return None
 
+    def warm_up(self, catalog: Catalog) -> None:
+        """Check every model now (in the background), so that the first look waits only
+        for its render; the workers start at once."""
+        def check() -> None:
+            with contextlib.suppress(SitegenError, WorkerGone):
+                for model in catalog.models:
+                    self._check(catalog, model)
+
+        threading.Thread(target=check, name="studio-model-check", daemon=True).start()
+
     def _run(self, worker: WorkerProcess) -> None:
         store = self.open_store()
         try:
+            try:
+                worker.start(self.settings.timeout)  # warm: bpy loaded before any look
+            except WorkerGone as exc:
+                self.on_event({"event": "worker", "state": "gone", "error": str(exc)})
             while True:
                 task = self._next()
                 if task is None:
@@ -209,15 +223,14 @@ class OnDemand:
         self.opened_with[id(worker)] = message
 
     def _check(self, catalog: Catalog, model: str) -> list[str]:
-        """The model check's problems (sitegen.modelcheck, cached by content)."""
-        key = (id(catalog), model)
-        if key not in self.checked:
-            from sitegen.modelcheck import check_models
+        """The model check's problems (sitegen.modelcheck: cached by the file's content,
+        so only a new or changed model starts a check), one check at a time."""
+        from sitegen.modelcheck import check_models
 
+        with self.checking:
             found = check_models(catalog, [model], self.blender,
                                  timeout=max(self.settings.timeout, CHECK_TIMEOUT))
-            self.checked[key] = [str(p) for p in found.get(model, [])]
-        return self.checked[key]
+        return [str(p) for p in found.get(model, [])]
 
     def _render(self, worker: WorkerProcess, store: RenderStore, request: Request) -> None:
         job = request.job

@@ -159,11 +159,14 @@ def renders_prefix(renders_url: str) -> list[str] | None:
     return [s for s in renders_url.split("/") if s not in ("", ".")] or None
 
 
-def make_handler(base: type[PreviewHandler], build: Path, renders: Path, renders_url: str,
-                 **attrs: object) -> Callable[..., PreviewHandler]:
-    """A handler class for `build`, a relative renders_url mapped to the store folder."""
-    handler = type("Handler", (base,), {**attrs, "renders_prefix": renders_prefix(renders_url),
-                                        "renders_dir": os.path.realpath(renders)})
+def make_handler(base: type[PreviewHandler], build: Path, renders: Path,
+                 renders_url: str | None, **attrs: object) -> Callable[..., PreviewHandler]:
+    """A handler class for `build`, a relative renders_url mapped to the store folder
+    (None: `base` knows its renders_prefix itself)."""
+    attrs = {**attrs, "renders_dir": os.path.realpath(renders)}
+    if renders_url is not None:
+        attrs["renders_prefix"] = renders_prefix(renders_url)
+    handler = type("Handler", (base,), attrs)
     return functools.partial(handler, directory=os.path.realpath(build))
 
 

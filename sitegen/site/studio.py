@@ -111,6 +111,8 @@ class Studio:
                 self.ondemand = OnDemand(self.open_store, self.options.settings,
                                          self._render_event)
                 self.blender_version = self.ondemand.blender.version
+                if self.catalog is not None:
+                    self.ondemand.warm_up(self.catalog)
             except SitegenError as exc:
                 self.render_off = f"rendering is off: {exc}"
                 self.echo(self.render_off)
@@ -267,6 +269,8 @@ class Studio:
         elif kind == "locked":
             self.echo(f"waiting: {event['message']}")
         elif kind == "worker":
+            if "error" in event:
+                self.echo(f"a Blender worker could not start: {event['error']}")
             return
         self.send(event)
 
@@ -353,8 +357,8 @@ class StudioHandler(PreviewHandler):
 
     studio: Studio
 
-    @property  # type: ignore[override]
-    def renders_prefix(self) -> list[str] | None:
+    @property
+    def renders_prefix(self) -> list[str] | None:  # type: ignore[override]
         """From the catalog as it is now (site.yaml may change while serving)."""
         catalog = self.studio.catalog
         return renders_prefix(catalog.site.renders_url) if catalog is not None else None
@@ -463,7 +467,7 @@ def inject(html: bytes, generation: int) -> bytes:
 
 def make_studio_server(studio: Studio, host: str, port: int) -> PreviewServer:
     """The studio's HTTP server: the preview's confinement, the studio's endpoints."""
-    handler = make_handler(StudioHandler, studio.out, Path(studio.options.renders), "",
+    handler = make_handler(StudioHandler, studio.out, Path(studio.options.renders), None,
                            studio=studio)
     return PreviewServer((host, port), handler)
 
