@@ -43,6 +43,7 @@ import contextlib  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import tempfile  # noqa: E402
@@ -87,9 +88,16 @@ class JobError(Exception):
     """An error answered to the host; the worker goes on."""
 
 
+# Progress lines are written from the thread that calls the render_stats handler (Cycles'
+# session thread), answers from the main thread: one line at a time.
+_SEND_LOCK = threading.Lock()
+
+
 def send(msg: dict[str, Any]) -> None:
-    _PROTO.write(json.dumps(msg, allow_nan=False) + "\n")
-    _PROTO.flush()
+    line = json.dumps(msg, allow_nan=False) + "\n"
+    with _SEND_LOCK:
+        _PROTO.write(line)
+        _PROTO.flush()
 
 
 def log(text: str) -> None:
@@ -199,6 +207,79 @@ class RenderClock:
 CLOCK = RenderClock()
 
 
+# --- progress lines (a render message with "progress": true) ------------------------
+# The samples done, from the render_stats text. What bpy 5.0.1 sends in background mode:
+# Cycles "Mem: 2M | Sample 0/16", "Remaining: 00:00.02 | Mem: 2M | Sample 1/16", then (a
+# headless Cycles renders in chunks of about 30 s of sampling) one line per chunk up to
+# "Mem: 2M | Sample 16/16", "Mem: 2M | Finished"; EEVEE "Rendering 1 / 4 samples" ...
+# "Rendering 4 / 4 samples"; Workbench nothing.
+SAMPLES_TEXT = re.compile(r"(?:^|\| )Sample (\d+)/(\d+)|^Rendering (\d+) / (\d+) samples")
+PROGRESS_INTERVAL = 0.1  # seconds between two progress lines, at least
+
+
+def samples_done(text: str) -> float | None:
+    """The share of its samples a render has done (0..1), from a render_stats text; None
+    when the text does not say."""
+    if text.endswith("| Finished") or text == "Finished":
+        return 1.0
+    m = SAMPLES_TEXT.search(text)
+    if m is None:
+        return None
+    done, total = (int(g) for g in (m.groups()[:2] if m.group(1) else m.groups()[2:]))
+    return min(1.0, done / total) if total > 0 else None
+
+
+class Progress:
+    """The progress lines of the render job in hand, when it asked for them: while it
+    renders, `{"event": "progress", "id": ..., "fraction": ...}` over the whole job, pass
+    k of n (a bounce image's base render, then one per neighbour: all the same size,
+    samples and border, so weighing them equally is weighing them by pixels) at
+    (k + samples done / samples) / n. At most one line per PROGRESS_INTERVAL, and only
+    when the fraction (rounded to 4 places) grew. render_stats may come from Cycles'
+    session thread: the state is under a lock, and `send` writes whole lines."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = False
+        self.job: Any = None
+        self.passes = 1
+        self.index = -1  # the pass under way (render_now counts them)
+        self.sent = -1.0
+        self.sent_at = float("-inf")
+
+    def start(self, job: Any, passes: int) -> None:
+        with self.lock:
+            self.active, self.job, self.passes = True, job, max(1, passes)
+            self.index, self.sent, self.sent_at = -1, -1.0, float("-inf")
+
+    def stop(self) -> None:
+        with self.lock:
+            self.active = False
+
+    def next_pass(self) -> None:
+        with self.lock:
+            self.index += 1
+
+    def on_stats(self, text: str) -> None:
+        if not self.active:
+            return
+        done = samples_done(text)
+        if done is None:
+            return
+        with self.lock:
+            if not self.active:
+                return
+            fraction = round(min(1.0, max(0.0, (max(0, self.index) + done) / self.passes)), 4)
+            now = time.monotonic()
+            if fraction <= self.sent or now - self.sent_at < PROGRESS_INTERVAL:
+                return
+            self.sent, self.sent_at = fraction, now
+            send({"event": "progress", "id": self.job, "fraction": fraction})
+
+
+PROGRESS = Progress()
+
+
 @bpy.app.handlers.persistent
 def _h_pre(*args: Any) -> None:
     CLOCK.on_pre(*args)
@@ -207,6 +288,7 @@ def _h_pre(*args: Any) -> None:
 @bpy.app.handlers.persistent
 def _h_stats(*args: Any) -> None:
     CLOCK.on_stats(*args)
+    PROGRESS.on_stats(str(args[0]) if args else "")
 
 
 @bpy.app.handlers.persistent
@@ -597,6 +679,7 @@ def part_border(scene: bpy.types.Scene, objs: list[bpy.types.Object]
 
 def render_now(scene: bpy.types.Scene) -> dict[str, float]:
     """One render of the scene as it is set; returns its timing split."""
+    PROGRESS.next_pass()
     CLOCK.reset()
     try:
         result = bpy.ops.render.render(write_still=False)
@@ -852,6 +935,11 @@ class Worker:
                 raise JobError(f"mesh {mesh}: unknown finish {value!r}")
             plan.append((mesh, mat))
         layer = self.parse_layer(msg.get("layer"), values)
+        progress = msg.get("progress", False)
+        if not isinstance(progress, bool):
+            raise JobError(f"'progress' must be true or false, got {progress!r}")
+        if progress:  # one render, or a bounce image's base and one per neighbour
+            PROGRESS.start(msg.get("id"), 1 + (len(layer[3][0]) if layer and layer[3] else 0))
 
         # sync: visibility, materials, camera (only touch what changed: with persistent
         # data Cycles then re-syncs as little as possible)
@@ -1172,7 +1260,11 @@ class Worker:
             elif op == "check":
                 send(self.check(msg))
             elif op == "render":
-                send(self.render(msg))
+                try:
+                    answer = self.render(msg)
+                finally:
+                    PROGRESS.stop()  # no progress line after the job's answer
+                send(answer)
             else:
                 raise JobError(f"unknown op {op!r}")
         except JobError as e:

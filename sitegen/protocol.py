@@ -94,6 +94,19 @@ class RenderMessage(RenderFields):
     op: Literal["render"]
     id: str
     out: str
+    progress: NotRequired[bool]  # send ProgressAnswer lines while it renders
+
+
+class PlainRenderMessage(RenderFields):
+    """A `render` message without `progress`: what `{"op": "render", "id": ...,
+    **render_fields(w), "out": ...}` builds (the pool, the farm). mypy's strict checks do
+    not take that for a RenderMessage: a ** item that may hold other keys cannot stand
+    for a non-required key that it does not name. Not in the schema's oneOf (RenderMessage
+    covers it)."""
+
+    op: Literal["render"]
+    id: str
+    out: str
 
 
 class CheckMessage(TypedDict):
@@ -113,7 +126,8 @@ class QuitMessage(TypedDict):
     op: Literal["quit"]
 
 
-WorkerMessage = OpenMessage | RenderMessage | CheckMessage | PingMessage | QuitMessage
+WorkerMessage = (OpenMessage | RenderMessage | PlainRenderMessage | CheckMessage | PingMessage
+                 | QuitMessage)
 
 
 # -- The Blender worker: worker -> host ---------------------------------------------------
@@ -158,6 +172,17 @@ class RenderedAnswer(TypedDict):
     border: NotRequired[list[int]]  # a cropped part layer: x0, y0, x1, y1 (exclusive), pixels
 
 
+class ProgressAnswer(TypedDict):
+    """While a render with `"progress": true` renders, before its answer (at most one per
+    0.1 s, each fraction larger than the last): the share of the whole job sampled, 0..1
+    (a bounce image's renders count equally). Not an answer: WorkerProcess.ask hands these
+    to its `on_progress`."""
+
+    event: Literal["progress"]
+    id: str
+    fraction: float
+
+
 class CheckFacts(TypedDict, total=False):
     """What a `checked` answer says of a file, as sitegen.modelcheck caches it (`error`:
     why Blender cannot open it; the rest only when it opens)."""
@@ -196,7 +221,7 @@ class ErrorAnswer(TypedDict):
 
 
 WorkerAnswer = (ReadyAnswer | PongAnswer | OpenedAnswer | RenderedAnswer | CheckedAnswer
-                | ErrorAnswer)
+                | ErrorAnswer | ProgressAnswer)  # every line a worker sends
 
 
 # -- The farm (docs/farm.md): a Celery task's payload and result ---------------------------

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from blender_scenes import BALL, BOX, CROP, FLOOR, SCENE, greyish, pixel, reddish
 from PIL import Image
-from test_worker import Worker, materials
+from test_worker import Worker, check_progress, materials, render_with_progress
 
 pytestmark = pytest.mark.blender
 
@@ -415,6 +415,31 @@ def test_bounce_images_hold_each_neighbours_light(lworker: Worker, tmp_path: Pat
     answer = lworker.call({**bad, "values": {"box": 1, "ball": 0}, "layer": {
         "kind": "part", "meshes": ["box"], "bounce": {"neighbours": [["ball"]], "scale": 8}}})
     assert answer["event"] == "error" and "not present" in answer["error"], answer
+
+
+def test_progress_covers_every_render_of_a_bounce_image(lworker: Worker, tmp_path: Path
+                                                       ) -> None:
+    """A bounce image is three renders here (the base, then each of two neighbours white):
+    the progress fraction runs over all three (pass k of 3 from k/3 to (k + 1)/3), so it
+    goes past 2/3 only in the last."""
+    msg = {"op": "render", "id": "d", "view": "main", "values": {"box": "black", "ball": "black"},
+           "out": str(tmp_path / "bounce.png"),
+           # the whole frame and more samples: each render takes longer than 0.1 s
+           "layer": {"kind": "backdrop", "bounce": {"neighbours": [["box"], ["ball"]],
+                                                    "scale": 1, "samples": 128}}}
+    plain = lworker.call(msg)
+    assert plain["event"] == "rendered", plain
+    events, answer = render_with_progress(lworker, msg)
+    assert answer["event"] == "rendered" and answer["id"] == "d", answer
+    fractions = check_progress(events, "d")
+    assert fractions[-1] > 2 / 3, fractions
+    assert answer["sha256"] == plain["sha256"]
+    # a tiny bounce image too (each render a few milliseconds: the throttle keeps the first)
+    events, answer = render_with_progress(lworker, {
+        **msg, "id": "b", "layer": {"kind": "part", "meshes": ["box"],
+                                    "bounce": {"neighbours": [["ball"]], "scale": 8}}})
+    assert answer["event"] == "rendered", answer
+    check_progress(events, "b")
 
 
 def test_layer_errors(lworker: Worker, tmp_path: Path) -> None:

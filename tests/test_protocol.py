@@ -94,6 +94,12 @@ def test_the_schemas_refuse_what_the_protocols_do_not_say() -> None:
     assert not validator("worker").is_valid({"op": "render", "id": "x", "view": "main"})
     assert not validator("worker").is_valid({"event": "pong", "extra": 1})
     assert validator("worker").is_valid({"event": "error", "error": "bad JSON: ..."})
+    assert validator("worker").is_valid({"event": "progress", "id": "x", "fraction": 0.5})
+    assert not validator("worker").is_valid({"event": "progress", "id": "x", "fraction": 1.5})
+    assert not validator("worker").is_valid({"event": "progress", "fraction": 0.5})
+    render = {"op": "render", "id": "x", "view": "main", "values": {}, "out": "/abs/x.png"}
+    assert validator("worker").is_valid({**render, "progress": True})
+    assert not validator("worker").is_valid({**render, "progress": "yes"})
     assert not validator("farm", "ChunkJob").is_valid({"address": "a", "fingerprint": "f"})
     assert not validator("page-data").is_valid({"version": 2})
 
@@ -236,6 +242,57 @@ def test_page_data_of_a_layered_quality(catalog: Catalog) -> None:
         valid("page-data", None, json.loads(json.dumps(data)))
 
 
+# A stand-in worker (no Blender): `ready`, then for each message `n` progress events 0.05 s
+# apart (n < 0: without end) and a `rendered` answer.
+FAKE_WORKER = """
+import json, sys, time
+def say(event):
+    print(json.dumps(event), flush=True)
+say({"event": "ready", "pid": 1, "blender": "5.0.1"})
+for line in sys.stdin:
+    msg = json.loads(line)
+    n, i = msg.get("n", 3), 0
+    while n < 0 or i < n:
+        say({"event": "progress", "id": msg["id"], "fraction": min(1.0, i / (abs(n) + 1))})
+        time.sleep(0.05)
+        i += 1
+    say({"event": "rendered", "id": msg["id"]})
+"""
+
+
+def test_ask_hands_progress_events_to_on_progress_and_keeps_its_deadline(
+        tmp_path: Path) -> None:
+    import sys
+    import time
+
+    from sitegen.render.workers import WorkerGone, WorkerProcess
+
+    w = WorkerProcess([sys.executable, "-c", FAKE_WORKER], tmp_path, "fake")
+    w.start(30)
+    try:
+        got: list[dict[str, Any]] = []
+        answer = w.ask({"op": "render", "id": "a", "n": 3}, 30,  # type: ignore[arg-type]
+                       on_progress=got.append)
+        assert answer == {"event": "rendered", "id": "a"}
+        assert got == [{"event": "progress", "id": "a", "fraction": f}
+                       for f in (0.0, 0.25, 0.5)]
+        for event in got:
+            valid("worker", "ProgressAnswer", event)
+        # without on_progress the events are dropped, never taken for the answer
+        answer = w.ask({"op": "render", "id": "b", "n": 2}, 30)  # type: ignore[arg-type]
+        assert answer == {"event": "rendered", "id": "b"}
+        # the timeout is a deadline for the answer, however many progress events come
+        got.clear()
+        start = time.monotonic()
+        with pytest.raises(WorkerGone, match="no answer within 0.5 s"):
+            w.ask({"op": "render", "id": "c", "n": -1}, 0.5,  # type: ignore[arg-type]
+                  on_progress=got.append)
+        assert time.monotonic() - start < 3
+        assert len(got) >= 3 and not w.alive()
+    finally:
+        w.kill()
+
+
 # -- The worker's side: a real Blender worker ---------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -310,3 +367,26 @@ def test_a_farm_chunk_rendered_by_a_real_worker(catalog: Catalog, tmp_path: Path
         receipt = store.read_file(farm.receipt_name(job.wanted.address))
         assert receipt is not None
         valid("farm", "Receipt", json.loads(receipt))
+
+
+@pytest.mark.blender
+def test_a_real_workers_progress_events(worker: Any, catalog: Catalog, tmp_path: Path) -> None:
+    """A render message the host builds, with `"progress": true`, and the progress events
+    a real worker sends before its answer."""
+    from test_worker import check_progress, render_with_progress
+
+    job = next(j for j in jobs_of(catalog) if j.wanted.model == "scene")
+    w = job.wanted
+    message = open_message(catalog, w.quality, w.model, [job], PoolSettings(threads=2))
+    assert worker.call({**message, "device": "cpu"})["event"] == "opened"
+    render = {"op": "render", "id": w.address, **render_fields(w),
+              "out": str(tmp_path / w.address), "progress": True}
+    valid("worker", "RenderMessage", render)
+    events, answer = render_with_progress(worker, render)
+    assert answer["event"] == "rendered", answer
+    check_progress(events, w.address)
+    for event in events:
+        valid("worker", "ProgressAnswer", event)
+    for event in [*events, answer]:
+        valid("worker", None, event)
+        valid("worker", "WorkerAnswer", event)

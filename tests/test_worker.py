@@ -329,6 +329,9 @@ def test_hostile_blend_runs_none_of_its_code(blender_scenes: Path, tmp_path: Pat
     assert not [m for m in markers if m.exists()]
 
 
+# The "long" renders below: the tiny scene converges under adaptive sampling, so 100000
+# samples at 160x120 finish in about 1.9 s on an idle machine (then the signal came after
+# the file was written); at 480x360 they take well over the tests' 1.5 to 2 s.
 def test_sigterm_idle_and_mid_render(blender_scenes: Path, tmp_path: Path) -> None:
     w = Worker(tmp_path / "idle.log")
     start = time.perf_counter()
@@ -338,7 +341,7 @@ def test_sigterm_idle_and_mid_render(blender_scenes: Path, tmp_path: Path) -> No
 
     w = Worker(tmp_path / "busy.log")
     try:
-        assert w.call(open_msg(blender_scenes, samples=100000, resolution=[160, 120]))[
+        assert w.call(open_msg(blender_scenes, samples=100000, resolution=[480, 360]))[
             "event"] == "opened"
         w.send(render_msg(tmp_path / "out" / "long.png", {"box": 1, "ball": 3}))
         time.sleep(2.0)
@@ -356,7 +359,7 @@ def test_sigterm_idle_and_mid_render(blender_scenes: Path, tmp_path: Path) -> No
 def test_kill_9_mid_render_leaves_no_picture(blender_scenes: Path, tmp_path: Path) -> None:
     w = Worker(tmp_path / "w.log")
     try:
-        assert w.call(open_msg(blender_scenes, samples=100000, resolution=[160, 120]))[
+        assert w.call(open_msg(blender_scenes, samples=100000, resolution=[480, 360]))[
             "event"] == "opened"
         w.send(render_msg(tmp_path / "long.png", {"box": 1, "ball": 3}))
         time.sleep(1.5)
@@ -381,3 +384,85 @@ def test_eof_quits_and_arguments_after_double_dash(blender_scenes: Path,
         assert w.proc.wait(60) == 0
     finally:
         w.kill()
+
+
+# --- progress lines ------------------------------------------------------------------
+def render_with_progress(w: Worker, msg: dict[str, Any], timeout: float = 120
+                         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Send a render with `"progress": true`; its progress events and then its answer."""
+    w.send({**msg, "progress": True})
+    events = []
+    while True:
+        line = w.recv(timeout)
+        if line["event"] != "progress":
+            return events, line
+        events.append(line)
+
+
+def check_progress(events: list[dict[str, Any]], job: str) -> list[float]:
+    """At least one event, each `{"event": "progress", "id": job, "fraction": f}`, the
+    fractions in 0..1 and growing; returns them."""
+    assert events, "no progress event"
+    fractions = [e["fraction"] for e in events]
+    assert all(e == {"event": "progress", "id": job, "fraction": f}
+               for e, f in zip(events, fractions, strict=True)), events
+    assert all(isinstance(f, (int, float)) and 0 <= f <= 1 for f in fractions), fractions
+    assert all(a < b for a, b in zip(fractions, fractions[1:], strict=False)), fractions
+    return fractions
+
+
+def test_progress_lines_while_a_picture_renders(worker: Worker, blender_scenes: Path,
+                                                tmp_path: Path) -> None:
+    assert worker.call(open_msg(blender_scenes, samples=64))["event"] == "opened"
+    values = {"box": 1, "ball": 3}
+    # without the flag: exactly one line, the answer
+    lines = len(worker.raw)
+    plain = worker.call(render_msg(tmp_path / "plain.png", values, job="plain"))
+    assert plain["event"] == "rendered", plain
+    assert len(worker.raw) == lines + 1
+    start = time.perf_counter()
+    events, answer = render_with_progress(
+        worker, render_msg(tmp_path / "p.png", values, job="p"))
+    seconds = time.perf_counter() - start
+    assert answer["event"] == "rendered" and answer["id"] == "p", answer
+    fractions = check_progress(events, "p")
+    assert len(fractions) <= 1 + seconds / 0.1  # at most one line per 0.1 s
+    assert answer["sha256"] == plain["sha256"]  # the same picture
+    # `"progress": false` is the same as no flag; a flag that is not a bool is an error
+    lines = len(worker.raw)
+    off = worker.call({**render_msg(tmp_path / "off.png", values, job="off"),
+                       "progress": False})
+    assert off["event"] == "rendered" and len(worker.raw) == lines + 1
+    bad = worker.call({**render_msg(tmp_path / "bad.png", values, job="bad"), "progress": 1})
+    assert bad["event"] == "error" and "'progress'" in bad["error"], bad
+    # a job that fails before it renders sends no progress line, only its error
+    events, answer = render_with_progress(
+        worker, render_msg(tmp_path / "v.png", values, view="nope", job="v"))
+    assert events == [] and answer["event"] == "error" and answer["id"] == "v"
+    # and the next job without the flag is answered alone
+    lines = len(worker.raw)
+    assert worker.call(render_msg(tmp_path / "n.png", values, job="n"))["event"] == "rendered"
+    assert len(worker.raw) == lines + 1
+
+
+def test_ask_hands_progress_events_to_on_progress(blender_scenes: Path,
+                                                  tmp_path: Path) -> None:
+    from sitegen.render.workers import WorkerProcess, worker_command
+
+    w = WorkerProcess(worker_command(None), tmp_path, "progress")
+    w.start(120)
+    try:
+        opened = w.ask(open_msg(blender_scenes, samples=64), 120)  # type: ignore[arg-type]
+        assert opened["event"] == "opened", opened
+        got: list[dict[str, Any]] = []
+        msg = {**render_msg(tmp_path / "a.png", {"box": 1, "ball": 3}, job="a"),
+               "progress": True}
+        answer = w.ask(msg, 120, on_progress=got.append)  # type: ignore[arg-type]
+        assert answer["event"] == "rendered" and answer["id"] == "a", answer
+        check_progress(got, "a")
+        # None: the events are dropped, the answer is still the answer
+        answer = w.ask({**msg, "id": "b"}, 120)  # type: ignore[arg-type]
+        assert answer["event"] == "rendered" and answer["id"] == "b", answer
+        assert w.ask({"op": "ping"}, 30) == {"event": "pong"}  # nothing left behind
+    finally:
+        w.stop()

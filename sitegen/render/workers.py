@@ -4,6 +4,8 @@ The worker is `blender/worker.py` (shipped as sitegen.blender), run with the bpy
 a Python that has bpy, or inside a Blender executable (sitegen.render.blender says which).
 Stdout lines that are not answers (a Blender banner) are skipped and kept for messages; a
 worker that dies, or does not answer in time, is killed with its whole group (WorkerGone).
+A render asked with `"progress": true` also sends progress events before its answer: `ask`
+hands them to its `on_progress` (never returns them).
 The pool (sitegen.render) and the model check (sitegen.modelcheck) both use it.
 """
 
@@ -18,6 +20,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -97,9 +100,12 @@ class WorkerProcess:
             lines.put(line)
         lines.put(b"")  # EOF
 
-    def _answer(self, timeout: float, *, until_ready: bool = False) -> Answer:
+    def _answer(self, timeout: float, *, until_ready: bool = False,
+                on_progress: Callable[[Answer], None] | None = None) -> Answer:
         """The next answer: the next stdout line that is a JSON object (with `until_ready`,
-        the `ready` event). Other lines are kept in `noise`, never taken for answers."""
+        the `ready` event). Other lines are kept in `noise`, never taken for answers.
+        Progress events (sitegen.protocol.ProgressAnswer) go to `on_progress`, or are
+        dropped; they do not move the deadline, `timeout` after the call."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -117,12 +123,20 @@ class WorkerProcess:
                 event = json.loads(line)
             except ValueError:
                 event = None
+            if isinstance(event, dict) and event.get("event") == "progress":
+                if on_progress is not None:
+                    on_progress(event)
+                continue
             if isinstance(event, dict) and (not until_ready or event.get("event") == "ready"):
                 return event
             self.noise.append(line.decode(errors="replace").rstrip())
 
-    def ask(self, message: WorkerMessage, timeout: float) -> Answer:
-        """Send one message and wait for its answer."""
+    def ask(self, message: WorkerMessage, timeout: float,
+            on_progress: Callable[[Answer], None] | None = None) -> Answer:
+        """Send one message and wait for its answer, at most `timeout` seconds in all. The
+        progress events a render with `"progress": true` sends before its answer
+        (`{"event": "progress", "id", "fraction"}`) are handed to `on_progress` as they
+        come, in the reader's order, or dropped when it is None; never returned."""
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps(message).encode() + b"\n")
@@ -130,7 +144,7 @@ class WorkerProcess:
         except (BrokenPipeError, OSError):
             self.kill()
             raise WorkerGone(f"the worker is gone: {self.log_tail()}") from None
-        return self._answer(timeout)
+        return self._answer(timeout, on_progress=on_progress)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
