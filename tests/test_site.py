@@ -33,6 +33,7 @@ from sitefixtures import DEMO, GOLDEN, ROOT, read_tree
 from sitegen.catalog.load import load_catalog
 from sitegen.expand import default_colouring, expand_product
 from sitegen.site import site_files, write_site
+from sitegen.site.studio import inject
 
 # The golden site's static assets: static/<name>-<hash>.<ext> -> SHA-256 (pages are whole).
 GOLDEN_ASSETS = GOLDEN.parent / "static-assets.json"
@@ -321,26 +322,22 @@ def get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def test_serve_command(demo_site: Any) -> None:
+def test_serve_command(demo_site: Any, tmp_path: Path) -> None:
+    """The studio (neither watching nor rendering) builds what `build` built, into its own
+    --out, and serves it with the pictures; pages carry its script, data is as built."""
     port = free_port()
+    out = tmp_path / "studio"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sitegen", "--catalog", str(demo_site.catalog_root), "serve",
-         "--out", str(demo_site.build), "--renders", str(demo_site.store_root),
-         "--port", str(port)],
+         "--out", str(out), "--renders", str(demo_site.store_root), "--quality",
+         demo_site.quality, "--port", str(port), "--no-watch", "--no-render"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, body = get(base)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "sitegen serve did not start in 30 s"
-                time.sleep(0.1)
-        assert status == 200 and body == (demo_site.build / "index.html").read_bytes()
+        status, body = wait_for(base, proc)
+        assert read_tree(out) == read_tree(demo_site.build)  # what `build` wrote
+        assert status == 200 and body == inject((out / "index.html").read_bytes(), 1)
         address = next(a for a in sorted(_addresses(demo_site)))
         status, body = get(f"{base}renders/{address}")
         assert status == 200 and body == (demo_site.store_root / address).read_bytes()
@@ -356,8 +353,21 @@ def test_serve_command(demo_site: Any) -> None:
         assert get(f"{base}renders/%2e%2e/%2e%2e/%2e%2e/etc/passwd")[0] == 400
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=10)
-    assert out.startswith(f"serving {demo_site.build} at http://127.0.0.1:{port}/"), (out, err)
+        out_text, err = proc.communicate(timeout=10)
+    assert f"serving {out} at http://127.0.0.1:{port}/" in out_text, (out_text, err)
+    assert err == "", err
+
+
+def wait_for(url: str, proc: subprocess.Popen[str]) -> tuple[int, bytes]:
+    """GET url once the server answers (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return get(url)
+        except (urllib.error.URLError, ConnectionError):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "sitegen serve did not start in 30 s"
+            time.sleep(0.1)
 
 
 def _addresses(demo_site: Any) -> set[str]:
@@ -366,9 +376,20 @@ def _addresses(demo_site: Any) -> set[str]:
             for view, keys in views.items() for key in keys}
 
 
-def test_serve_without_a_build(tmp_path: Path) -> None:
-    result = sitegen("--catalog", str(DEMO), "serve", "--out", str(tmp_path / "nothing"),
-                     "--port", str(free_port()), timeout=60)
-    assert result.returncode == 1
-    assert "run `sitegen build` first" in result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
+def test_serve_never_touches_build(tmp_path: Path) -> None:
+    """Without --out the studio builds into a folder of its own: no build/ appears where it
+    runs, and it stops cleanly."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sitegen", "--catalog", str(DEMO), "serve", "--port",
+         str(port), "--no-watch", "--no-render", "--renders", str(tmp_path / "renders")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        status, body = wait_for(f"http://127.0.0.1:{port}/products/kino-stool/", proc)
+        assert status == 200 and b"/_studio/studio.js" in body
+        assert list(tmp_path.iterdir()) == []  # no build/, and an empty store is not made
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert err == "" and "stopped" in out, (out, err)

@@ -1,7 +1,8 @@
 """`sitegen serve` stays inside the build and the store, and answers bad paths 400.
 
-A real `sitegen serve` (port 0) on 127.0.0.1; requests sent raw (http.client, sockets), so
-that nothing on the client side cleans a path up first. The server's stderr must stay
+A real `sitegen serve` (port 0, the studio neither watching nor rendering) on 127.0.0.1;
+requests sent raw (http.client, sockets), so that nothing on the client side cleans a path
+up first. The server's stderr must stay
 empty: a traceback there is a bug.
 """
 
@@ -21,8 +22,8 @@ import pytest
 from conftest import base_catalog, write_catalog
 from sitefixtures import ROOT
 
-from sitegen.site import write_site
 from sitegen.site.serve import BadPath, path_segments
+from sitegen.site.studio import inject
 
 PICTURE = "preview/kino/front/frame-1127_top-1127_insert-0_rim-0.png"
 SITE = {"index.html": b"<!doctype html><title>home</title>",
@@ -66,11 +67,25 @@ class Preview:
 
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
-    """One server for the module, on a build and a store with links leading out."""
+    """One server for the module (the studio, neither watching nor rendering), on a build
+    and a store with links leading out, made once it has built."""
     tmp_path = tmp_path_factory.mktemp("serve")
     catalog = write_catalog(tmp_path / "cat", {"catalog.yaml": base_catalog()})  # renders/
     build, store, outside = tmp_path / "build", tmp_path / "renders", tmp_path / "outside"
-    write_site(SITE, build, facts={})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sitegen", "--catalog", str(catalog), "serve", "--out",
+         str(build), "--renders", str(store), "--port", "0", "--no-watch", "--no-render"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    while line and not line.startswith("serving "):  # the studio's build comes first
+        line = proc.stdout.readline()
+    assert line.startswith("serving "), (line, proc.stderr.read() if proc.stderr else "")
+    port = int(line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+    for name, data in SITE.items():  # over the studio's build: nothing rebuilds it
+        (build / name).parent.mkdir(parents=True, exist_ok=True)
+        (build / name).write_bytes(data)
     outside.mkdir()
     (outside / "secret.png").write_bytes(b"secret picture")
     (outside / "secret.html").write_bytes(b"secret page")
@@ -89,15 +104,6 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     (store / "preview/kino/side").symlink_to(outside, target_is_directory=True)
     (build / "products/linked").symlink_to(outside, target_is_directory=True)
     (outside / "index.html").write_bytes(b"outside index")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sitegen", "--catalog", str(catalog), "serve", "--out",
-         str(build), "--renders", str(store), "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("serving "), (line, proc.stderr.read() if proc.stderr else "")
-    port = int(line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
     served = Preview(port, tmp_path, proc)
     try:
         yield served
@@ -108,14 +114,19 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     assert err == "", err
 
 
+def page(html: bytes) -> bytes:
+    """A page as the studio serves it (its script and stylesheet added)."""
+    return inject(html, 1)
+
+
 def test_serves_the_site_and_the_pictures(preview: Preview) -> None:
-    assert preview.request("GET", "/") == (200, SITE["index.html"])
+    assert preview.request("GET", "/") == (200, page(SITE["index.html"]))
     assert preview.request("GET", "/products/kino-stool/") == (
-        200, SITE["products/kino-stool/index.html"])
+        200, page(SITE["products/kino-stool/index.html"]))
     assert preview.request("GET", "/products/kino-stool/data.json?v=2") == (
         200, SITE["products/kino-stool/data.json"])
     assert preview.request("GET", "/products//kino-stool/./data.json")[0] == 200
-    assert preview.request("GET", "/home.html") == (200, SITE["index.html"])  # link inside
+    assert preview.request("GET", "/home.html") == (200, page(SITE["index.html"]))  # inside
     assert preview.request("GET", f"/renders/{PICTURE}") == (200, b"\x89PNG picture")
     assert preview.request("HEAD", f"/renders/{PICTURE}")[0] == 200
     sized = PICTURE.replace(".png", ".w32.png")  # a sized copy (sitegen/sizes.py)

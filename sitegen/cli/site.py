@@ -98,7 +98,7 @@ def serve(state: State, out: Path | None, quality: str | None, host: str, port: 
                             timeout=timeout, blender=blender, device=device)
     options = StudioOptions(state.catalog_dir, renders, quality=quality, out=out,
                             watch=watch, render=render, settings=settings)
-    studio = Studio(options, echo=lambda line: click.echo(line, err=True))
+    studio = Studio(options, echo=click.echo, warn=lambda line: click.echo(line, err=True))
     interrupt_on_sigterm()
     with running(studio):
         server = make_studio_server(studio, host, port)
@@ -107,6 +107,6 @@ def serve(state: State, out: Path | None, quality: str | None, host: str, port: 
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            click.echo("stopped", err=True)
+            click.echo("stopped")
         finally:
             server.server_close()

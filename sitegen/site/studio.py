@@ -70,11 +70,14 @@ class StudioOptions:
 
 class Studio:
     """The studio's state: the last good catalog and build, the pages listening, the
-    renders on demand. `echo` prints one line to the terminal."""
+    renders on demand. `echo` prints a line of progress to the terminal, `warn` a
+    problem (the catalog's errors, a failed render)."""
 
-    def __init__(self, options: StudioOptions, echo: Callable[[str], None]) -> None:
+    def __init__(self, options: StudioOptions, echo: Callable[[str], None],
+                 warn: Callable[[str], None]) -> None:
         self.options = options
         self.echo = echo
+        self.warn = warn
         self.lock = threading.RLock()  # catalog, generation, errors
         self.catalog: Catalog | None = None
         self.hashes: dict[str, str] = {}
@@ -115,7 +118,7 @@ class Studio:
                     self.ondemand.warm_up(self.catalog)
             except SitegenError as exc:
                 self.render_off = f"rendering is off: {exc}"
-                self.echo(self.render_off)
+                self.warn(self.render_off)
         self._thread(self._build_loop, "studio-builder")
         if self.options.watch:
             self._thread(self._watch_loop, "studio-watch")
@@ -166,7 +169,7 @@ class Studio:
                 new = lines != self.errors
                 self.errors = lines
             if new:
-                self.echo("\n".join(lines) + ("\n" + "the last good site stays served"
+                self.warn("\n".join(lines) + ("\n" + "the last good site stays served"
                                               if self.catalog is not None else ""))
                 self.send({"event": "errors", "errors": lines})
             return []
@@ -265,12 +268,12 @@ class Studio:
             self.tasks.put(("rendered", event))
             return
         if kind == "failed":
-            self.echo(f"failed {event['address']}: {event['error']}")
+            self.warn(f"failed {event['address']}: {event['error']}")
         elif kind == "locked":
             self.echo(f"waiting: {event['message']}")
         elif kind == "worker":
             if "error" in event:
-                self.echo(f"a Blender worker could not start: {event['error']}")
+                self.warn(f"a Blender worker could not start: {event['error']}")
             return
         self.send(event)
 
