@@ -1,6 +1,7 @@
-"""`sitegen serve`: preview the built site locally, with the renders where the site expects them.
+"""The preview's HTTP handler: a built site locally, with the renders where it expects them.
 
-The preview serves what `publish` would upload and nothing else: files inside the build
+`sitegen serve` (sitegen.site.studio) builds on it. The preview serves what `publish`
+would upload and nothing else: files inside the build
 folder (hidden ones left out) and pictures, thumbnails and sized copies inside the store, with every
 path resolved (symlinks followed) and refused (404) when it leads outside them. A
 malformed path (a NUL or control byte, bad percent-encoding or UTF-8, a `..` segment,

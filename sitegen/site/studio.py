@@ -309,7 +309,7 @@ class Studio:
             return {"state": "error", "message": str(exc)}
         missing = [job.wanted.address for job in plan.jobs]
         if self.ondemand is None:
-            if self.ondemand is None and missing:
+            if missing:
                 return {"state": "off", "message": self.render_off, "addresses": missing}
             return {"state": "ready", "generation": generation}
         self.ondemand.want(viewer, catalog, plan.jobs)
