@@ -157,6 +157,7 @@ def test_a_missing_colouring_is_rendered_when_shown(tab: Tab, studio: Running) -
 
 def test_an_edit_reloads_the_page_with_its_selection(tab: Tab, studio: Running) -> None:
     tab.open(PAGE + "#kind=wood-top&view=side&Frame=1127&Top=1140")
+    shows(tab, key(1127, 1140))  # rendered on demand first (the page reloads once for it)
     before = tab.hash()
     tab.wait("() => document.body.textContent.includes('Walnut')")
     tab.js("window.__before_reload = true")
@@ -174,6 +175,7 @@ def test_an_edit_reloads_the_page_with_its_selection(tab: Tab, studio: Running) 
 
 def test_a_broken_file_shows_its_line_and_recovers(tab: Tab, studio: Running) -> None:
     page = tab.open(PAGE)
+    tab.wait("() => sketchbook.isReady()", timeout=60)  # its default, rendered on demand
     path = studio.catalog / "catalog.yaml"
     good = path.read_text()
     lines = good.splitlines()
