@@ -24,6 +24,7 @@ from sitegen.cli.output import Progress, interrupt_on_sigterm, print_table
 from sitegen.errors import EnvironmentFailure, SitegenError
 
 if TYPE_CHECKING:
+    from sitegen.expand import KindPlan
     from sitegen.plan import Job, LayerReadiness, Plan
     from sitegen.render import Summary
     from sitegen.store import RenderStore
@@ -112,7 +113,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
 
     catalog, _ = state.load()
     check_choices(catalog, quality, products, order, view)
-    picked = None
+    picked = None  # (the kind, the colouring) of --colouring
     if colouring is not None:
         picked = _pick_colouring(catalog, products[0], colouring, kind, view)
     store = open_store(renders)
@@ -121,7 +122,8 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
     holding = contextlib.nullcontext() if dry_run else store.lock("sitegen render")
     with holding:
         wanted = list(wanted_renders(catalog, quality=quality, products=products, order=order,
-                                     view=view, colouring=picked))
+                                     view=view, colouring=None if picked is None
+                                     else (picked[0].kind, picked[1])))
         hashes = file_hashes(catalog)
         stored = store.stored()
         plan = plan_renders(catalog, wanted, stored, hashes, stale=stale, force=force,
@@ -159,7 +161,7 @@ def render(state: State, quality: str | None, products: tuple[str, ...], order: 
 
 
 def _pick_colouring(catalog: Catalog, product_id: str, colouring: str, kind: str | None,
-                    view: str | None) -> tuple[str, tuple[int, ...]]:
+                    view: str | None) -> tuple[KindPlan, tuple[int, ...]]:
     """--colouring read against the product: (its kind, the colouring), or why not."""
     from sitegen.configuration import resolve_configuration
 
@@ -172,20 +174,18 @@ def _pick_colouring(catalog: Catalog, product_id: str, colouring: str, kind: str
     if view is not None and view not in model.views:
         raise click.BadParameter(f"{product_id}'s model {model.id} has no view {view!r} "
                                  f"(its views: {', '.join(model.views)})", param_hint="--view")
-    plan, values = resolve_configuration(catalog, product_id, colouring, kind)
-    return plan.kind, values
+    return resolve_configuration(catalog, product_id, colouring, kind)
 
 
-def _print_colouring(catalog: Catalog, product_id: str, picked: tuple[str, tuple[int, ...]],
+def _print_colouring(catalog: Catalog, product_id: str,
+                     picked: tuple[KindPlan, tuple[int, ...]],
                      states: Mapping[str, str], plan: Plan, summary: Summary | None,
                      as_json: bool) -> None:
     """The colouring's pictures (layers, bounce images), each with what became of it."""
     from sitegen.configuration import configuration_string
-    from sitegen.expand import expand_product
 
-    kind, values = picked
-    kind_plan = next(p for p in expand_product(catalog, catalog.products[product_id])
-                     if p.kind == kind)
+    kind_plan, values = picked
+    kind = kind_plan.kind
     configuration = configuration_string(kind_plan, values)
     reasons = {job.wanted.address: job.reason for job in plan.jobs}
     failed = dict(summary.failed) if summary is not None else {}

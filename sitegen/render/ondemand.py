@@ -87,6 +87,7 @@ class OnDemand:
                         for n in range(settings.workers)]
         self.folders: set[Path] = set()  # where pictures were written: temporaries swept
         self.checking = threading.Lock()
+        self.checked: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
         self.store_lock = _SharedLock()
         self.opened_with: dict[int, OpenMessage] = {}  # id(worker) -> the open it holds
         self.threads = [threading.Thread(target=self._run, args=(w,), name=f"studio-{n}",
@@ -205,7 +206,7 @@ class OnDemand:
               jobs: Sequence[Job]) -> None:
         """Have the worker started and holding the model at the quality, with every finish
         the model's products use (so that most colourings need no new `open`)."""
-        problems = self._check(catalog, model)
+        problems = self._check(catalog, model, jobs)
         if problems:
             raise SitegenError(f"model '{model}' not rendered: {problems[0]}")
         message = open_message(catalog, quality, model, jobs, self.settings, every_finish=True)
@@ -222,15 +223,24 @@ class OnDemand:
         worker.opened = (quality, model)
         self.opened_with[id(worker)] = message
 
-    def _check(self, catalog: Catalog, model: str) -> list[str]:
-        """The model check's problems (sitegen.modelcheck: cached by the file's content,
-        so only a new or changed model starts a check), one check at a time."""
+    def _check(self, catalog: Catalog, model: str, jobs: Sequence[Job] = ()) -> list[str]:
+        """The model check's problems (sitegen.modelcheck, cached there by the file's
+        content), one check at a time. With jobs, kept here too by their `model` input (the
+        blend file's hash and mesh objects) and the views: a render does not hash the blend
+        file again."""
         from sitegen.modelcheck import check_models
 
+        key = ((model, jobs[0].inputs["model"], tuple(catalog.models[model].views))
+               if jobs else None)
         with self.checking:
+            if key is not None and key in self.checked:
+                return self.checked[key]
             found = check_models(catalog, [model], self.blender,
                                  timeout=max(self.settings.timeout, CHECK_TIMEOUT))
-        return [str(p) for p in found.get(model, [])]
+            problems = [str(p) for p in found.get(model, [])]
+            if key is not None:
+                self.checked[key] = problems
+            return problems
 
     def _render(self, worker: WorkerProcess, store: RenderStore, request: Request) -> None:
         job = request.job

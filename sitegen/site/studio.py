@@ -37,8 +37,8 @@ from typing import Any
 from sitegen.catalog import file_hashes
 from sitegen.catalog.load import load_catalog
 from sitegen.catalog.models import Catalog
+from sitegen.configuration import resolve_parts
 from sitegen.errors import CatalogError, SitegenError
-from sitegen.expand import expand_product
 from sitegen.package_data import package_path
 from sitegen.plan import check_quality_unchanged, plan_renders, wanted_renders
 from sitegen.render import Event, PoolSettings
@@ -146,11 +146,17 @@ class Studio:
     # -- building -------------------------------------------------------------------------
 
     def _rebuild(self, reason: str, changed: list[str]) -> list[str]:
-        """Load the catalog and write the site; returns the files that changed. An invalid
-        catalog keeps the last good one and its site, and is reported to the pages."""
+        """Write the site (after a `start` or an `edit`, the catalog loaded again first);
+        returns the files that changed. An invalid catalog keeps the last good one and its
+        site, and is reported to the pages."""
         started = time.perf_counter()
         try:
-            catalog, _ = load_catalog(self.options.catalog_dir)
+            last = self.catalog
+            loaded = reason != "render" or last is None
+            if reason == "render" and last is not None:
+                catalog = last  # a new picture: the last good catalog is as it was
+            else:
+                catalog, _ = load_catalog(self.options.catalog_dir)
             quality = self.options.quality or catalog.primary_quality.id
             if quality not in catalog.qualities:
                 raise SitegenError(f"unknown quality {quality!r} (known: "
@@ -175,8 +181,9 @@ class Studio:
             return []
         written = [*report.written, *report.removed]
         with self.lock:
-            recovered = bool(self.errors)
-            self.errors = []
+            recovered = loaded and bool(self.errors)
+            if loaded:
+                self.errors = []
             if catalog is not self.catalog:
                 self.hashes = file_hashes(catalog)
             self.catalog, self.quality = catalog, quality
@@ -332,17 +339,14 @@ def _colouring(catalog: Catalog, body: Any) -> tuple[Any, str, str, tuple[int, .
     view = body.get("view") or views[0]
     if view not in views:
         raise SitegenError(f"unknown view {view!r} of {product.id}")
-    plan = next((p for p in expand_product(catalog, product) if p.kind == body.get("kind")),
-                None)
-    parts = body.get("parts")
-    if plan is None or not isinstance(parts, dict):
-        raise SitegenError(f"unknown kind {body.get('kind')!r} of {product.id}")
+    parts, kind = body.get("parts"), body.get("kind")
+    if not isinstance(parts, dict) or not isinstance(kind, str):
+        raise SitegenError("a look names a kind and its parts")
     try:
-        values = tuple(int(parts.get(name, 0)) for name in plan.part_names)
+        finishes = {str(name): int(value) for name, value in parts.items()}
     except (TypeError, ValueError):
         raise SitegenError("a part's finish must be a number") from None
-    if plan.colouring_of(plan.mesh_values(values)) != values:
-        raise SitegenError(f"not an allowed colouring of {product.id}/{plan.kind}")
+    plan, values = resolve_parts(catalog, product.id, finishes, kind)
     return product, view, plan.kind, values
 
 
