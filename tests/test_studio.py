@@ -5,8 +5,9 @@ tests/blender_scenes.py) at 64x48 and 4 samples, into a store of its own and an 
 folder: a missing colouring shown in a page is rendered and appears; an edit reloads the
 open page with its selection kept; a broken file shows its `file:line` over the page and
 fixing it clears it; a stale picture is rendered again when viewed; the build holds no
-trace of the studio. Every page is checked for console errors and CSP violations. Then
-Ctrl-C, in the middle of a render: the server and its workers stop, nothing half-written.
+trace of the studio. Every page is checked for console errors and CSP violations. Then a
+slow render nobody looks at any more is stopped for the one looked at, and Ctrl-C in the
+middle of that: the server and its workers stop, nothing half-written.
 """
 
 from __future__ import annotations
@@ -231,8 +232,11 @@ def test_the_build_has_no_trace_of_the_studio(studio: Running, tmp_path: Path) -
     assert b'src="/_studio/studio.js' in served and served != built[PAGE + "index.html"]
 
 
-def test_ctrl_c_stops_the_studio_and_its_workers_mid_render(
+def test_a_render_nobody_wants_is_stopped_and_ctrl_c_stops_the_rest(
         tmp_path: Path, blender_scenes: Path) -> None:
+    """A slow render under way is abandoned (its worker killed, no picture) as soon as
+    its viewer looks at another colouring, which then renders; Ctrl-C in the middle of
+    that one stops the server and its workers with nothing half-written."""
     running = start_studio(tmp_path, blender_scenes)
 
     def slow(cat: dict[str, Any]) -> None:  # a render that takes a while
@@ -240,25 +244,42 @@ def test_ctrl_c_stops_the_studio_and_its_workers_mid_render(
 
     edit_catalog(running, slow)
     running.wait_output("changed: rebuilt", timeout=10)
+    first = f"preview/kino/front/{key(1127, 1128)}.png"
+    second = f"preview/kino/front/{key(1140, 1128)}.png"
     with urllib.request.urlopen(running.url + "_studio/events?viewer=test", timeout=60) as events:
+        seen: list[tuple[str, str]] = []
+
+        def until(name: str, address: str) -> None:
+            for line in events:
+                if line.startswith(b"data: "):
+                    event = json.loads(line[6:])
+                    seen.append((event["event"], event.get("address", "")))
+                    if seen[-1] == (name, address) and (
+                            name != "progress" or event["fraction"] > 0):
+                        return
+            raise AssertionError(seen)
+
         answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
                               parts={"Frame": 1127, "Top": 1128}, view="front")
         assert answer["state"] == "queued", answer
-        seen = []
-        for line in events:  # the render is under way: its progress comes, in percent
-            if line.startswith(b"data: "):
-                event = json.loads(line[6:])
-                seen.append(event["event"])
-                if event["event"] == "progress" and event["fraction"] > 0:
-                    break
-        assert seen[:3] == ["hello", "queued", "rendering"], seen
+        until("progress", first)  # under way: its progress comes, in percent
+        assert seen[:3] == [("hello", ""), ("queued", first), ("rendering", first)], seen
+        time.sleep(0.5)  # not a burst: the next look starts at once
+        started = time.monotonic()
+        answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
+                              parts={"Frame": 1140, "Top": 1128}, view="front")
+        assert answer["state"] == "queued", answer
+        until("rendering", second)
+        assert ("dropped", first) in seen and ("failed", first) not in seen, seen
+        assert time.monotonic() - started < 10  # not after the rest of 4096 samples
+        until("progress", second)
     workers = children(running.proc.pid)
     assert workers
     assert stop(running) in (0, 130)
     assert "stopped" in running.output() and "Traceback" not in running.output()
     assert not [pid for pid in workers if alive(pid)]
-    address = f"preview/kino/front/{key(1127, 1128)}.png"
-    assert not (running.store / address).exists()  # abandoned, not half-written
+    for address in (first, second):
+        assert not (running.store / address).exists()  # abandoned, not half-written
     leftovers = [p.name for p in running.store.rglob("*") if p.is_file()
                  and p.name not in (".lock", "index.sqlite")]
     assert leftovers == []  # no temporary, no picture

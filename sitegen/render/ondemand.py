@@ -4,8 +4,11 @@ The studio (`sitegen serve`) says, per viewer, which pictures the colouring on s
 lacks (`want`); a new wish of a viewer replaces its old one, so requests nobody looks at
 any more are dropped before they start. Requests are deduplicated by address, served
 newest first (a viewer clicking through ten colourings gets the last one first), and
-bounded (the oldest are dropped past MAX_QUEUED). A render that has started is finished
-and stored: whoever wants it next finds it ready.
+bounded (the oldest are dropped past MAX_QUEUED). A render under way that nobody wants
+any more, while a wanted request waits, is stopped: its worker is killed and restarted
+(under a second here, against the rest of a render). A viewer still clicking (a look
+within BURST of its last) has its request wait HOLD for a pause, so that a burst of
+clicks renders only where it stops.
 
 Pictures go into the store as `sitegen render` puts them (same names, fingerprints,
 index, thumbnails and sizes), each one under the store's lock, which is held only while
@@ -17,7 +20,6 @@ the folder store's SQLite connection belongs to the thread that made it.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import shutil
 import tempfile
 import threading
@@ -44,6 +46,8 @@ from sitegen.render.workers import WorkerGone, WorkerProcess, worker_command
 from sitegen.store import RenderStore
 
 MAX_QUEUED = 200  # requests waiting at most; past it the oldest are dropped
+BURST = 0.3  # seconds: a look this soon after the viewer's last one is part of a burst
+HOLD = 0.12  # seconds a burst's request waits for the viewer to stop clicking
 LOCK_RETRY = 1.0  # seconds between tries of a store another run holds
 
 
@@ -55,6 +59,9 @@ class Request:
     catalog: Catalog  # the catalog it was planned with (its open message, its index record)
     stamp: tuple[float, int]  # (when it was last wanted, order within that wish): newest first
     viewers: set[str] = field(default_factory=set)
+    not_before: float = 0.0  # a burst's request starts once its viewer paused (monotonic)
+    worker: WorkerProcess | None = None  # rendering it
+    abandoned: bool = False  # its render was stopped: nobody wanted it any more
 
 
 class OnDemand:
@@ -79,8 +86,8 @@ class OnDemand:
         self.queue: dict[str, Request] = {}  # address -> request, waiting
         self.busy: dict[str, Request] = {}  # address -> request, rendering
         self.wishes: dict[str, list[str]] = {}  # viewer -> addresses it waits for
+        self.last_look: dict[str, float] = {}  # viewer -> when it last said what it shows
         self.warm_for: tuple[Catalog, str, str] | None = None  # (catalog, quality, model)
-        self.counter = itertools.count()
         self.stopping = False
         self.log_dir = Path(tempfile.mkdtemp(prefix="sitegen-studio-workers-"))
         self.workers = [WorkerProcess(self.command, self.log_dir, f"studio-{n}")
@@ -102,6 +109,8 @@ class OnDemand:
         wishes are withdrawn, and requests nobody wants any more are dropped."""
         now = time.monotonic()
         with self.cond:
+            burst = now - self.last_look.get(viewer, float("-inf")) < BURST
+            self.last_look[viewer] = now
             self._withdraw(viewer)
             self.wishes[viewer] = [job.wanted.address for job in jobs]
             for n, job in enumerate(jobs):
@@ -114,12 +123,14 @@ class OnDemand:
                     request = Request(job, catalog, (now, -n))
                     self.queue[address] = request
                 request.stamp = (now, -n)
+                request.not_before = now + HOLD if burst else now
                 request.viewers.add(viewer)
             while len(self.queue) > MAX_QUEUED:
                 oldest = min(self.queue.values(), key=lambda r: r.stamp)
                 self._drop(oldest.job.wanted.address)
             if jobs:
                 self.warm_for = None
+            self._abandon_unwanted()
             for position, request in enumerate(self._ordered()):
                 if viewer in request.viewers:
                     self.on_event({"event": "queued", "address": request.job.wanted.address,
@@ -137,6 +148,8 @@ class OnDemand:
         with self.cond:
             self._withdraw(viewer)
             self.wishes.pop(viewer, None)
+            self.last_look.pop(viewer, None)
+            self._abandon_unwanted()
 
     def _withdraw(self, viewer: str) -> None:
         for address in self.wishes.get(viewer, ()):
@@ -146,6 +159,17 @@ class OnDemand:
             request = self.queue.get(address)
             if request is not None and not request.viewers:
                 self._drop(address)
+
+    def _abandon_unwanted(self) -> None:
+        """Stop the renders nobody wants any more while wanted requests wait: their worker
+        is killed (it restarts at once, about a second of CPU instead of the rest of a
+        render) and they are dropped."""
+        if not any(r.viewers for r in self.queue.values()):
+            return
+        for request in self.busy.values():
+            if not request.viewers and not request.abandoned and request.worker is not None:
+                request.abandoned = True
+                request.worker.interrupt()
 
     def _drop(self, address: str) -> None:
         del self.queue[address]
@@ -157,19 +181,23 @@ class OnDemand:
     # -- the workers ------------------------------------------------------------------
 
     def _next(self) -> Request | tuple[Catalog, str, str] | None:
-        """The newest request (moved to busy), a model to warm, or None when stopping."""
+        """The newest request (moved to busy), a model to warm, or None when stopping. A
+        request of a viewer still clicking waits for its pause (HOLD)."""
         with self.cond:
             while not self.stopping:
-                if self.queue:
-                    request = self._ordered()[0]
+                now = time.monotonic()
+                held = [r.not_before for r in self.queue.values() if r.not_before > now]
+                ready = [r for r in self._ordered() if r.not_before <= now]
+                if ready:
+                    request = ready[0]
                     address = request.job.wanted.address
                     del self.queue[address]
                     self.busy[address] = request
                     return request
-                if self.warm_for is not None:
+                if self.warm_for is not None and not held:
                     warm, self.warm_for = self.warm_for, None
                     return warm
-                self.cond.wait()
+                self.cond.wait(timeout=min(held) - now if held else None)
             return None
 
     def warm_up(self, catalog: Catalog) -> None:
@@ -252,6 +280,8 @@ class OnDemand:
                     return
                 self.on_event({"event": "rendering", "address": address})
                 self._open(worker, request.catalog, w.quality, w.model, [job])
+                with self.cond:
+                    request.worker = worker
                 out = store.path_of(address).resolve()
                 self.folders.add(out.parent)
 
@@ -262,6 +292,8 @@ class OnDemand:
                 answer = worker.ask({"op": "render", "id": address, **render_fields(w),
                                      "out": str(out), "progress": True},
                                     self.settings.timeout, on_progress=progress)
+                with self.cond:
+                    request.worker = None  # rendered: too late to abandon
                 worker.renders += 1
                 if answer.get("event") != "rendered":
                     raise SitegenError(str(answer.get("error")))
@@ -274,11 +306,25 @@ class OnDemand:
             self.on_event({"event": "rendered", "address": address,
                            "seconds": answer.get("seconds")})
         except (SitegenError, WorkerGone) as exc:
-            if not self.stopping:
+            if request.abandoned and not self.stopping:
+                with self.cond:
+                    again = bool(request.viewers)  # wanted again meanwhile: queued again
+                    if again:
+                        del self.busy[address]
+                        self.queue[address] = Request(job, request.catalog, request.stamp,
+                                                      set(request.viewers))
+                        self.cond.notify_all()
+                if not again:
+                    self.on_event({"event": "dropped", "address": address})
+                with contextlib.suppress(SitegenError, WorkerGone):  # warm again at once
+                    self._open(worker, request.catalog, w.quality, w.model, [job])
+            elif not self.stopping:
                 self.on_event({"event": "failed", "address": address, "error": str(exc)})
         finally:
             with self.cond:
-                self.busy.pop(address, None)
+                if self.busy.get(address) is request:
+                    del self.busy[address]
+                request.worker = None
 
     @contextlib.contextmanager
     def _locked(self, store: RenderStore) -> Iterator[None]:

@@ -149,6 +149,14 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def interrupt(self) -> None:
+        """Kill the worker's process group from another thread: the thread talking to it
+        finds it gone (WorkerGone) and reaps it."""
+        proc = self.proc
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
     def kill(self) -> None:
         """Kill the worker's whole process group and reap it."""
         if self.proc is None:
