@@ -390,8 +390,9 @@ def _quick_clicks(page: Any, studio: StudioProcess,
         "clicks_spread_s": _round(t_last - stamps[0]),
         "last_click_to_picture_s": _round(took), "render_s": render_s,
         "over_one_render_s": _round(took - render_s),
-        # last click .. its render started: the render in progress when it came, finished
-        "waited_for_render_in_progress_s": _round(last_rendering[0] - t_last)
+        # last click .. its render started: the page's look, the burst's pause (the
+        # studio's HOLD), a render nobody wants stopped
+        "waited_to_start_s": _round(last_rendering[0] - t_last)
         if last_rendering else None,
         "last": last,
         "looked": len(looked), "rendered": len(rendered), "rendered_addresses": rendered,
@@ -525,7 +526,7 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
     lines.append(
         f"{q['clicks']} quick clicks {q['interval_s']} s apart: last click to picture "
         f"{q['last_click_to_picture_s']} s vs one render {q['render_s']} s (waited "
-        f"{q['waited_for_render_in_progress_s']} s for the render in progress; aim <= "
+        f"{q['waited_to_start_s']} s for its render to start; aim <= "
         f"{q['aim_s']} s: {'met' if q['aim_met'] else 'NOT met'}); looked at {q['looked']}, "
         f"rendered {q['rendered']}, dropped {q['dropped']}")
     if r["page_problems"]:
