@@ -152,7 +152,18 @@ class Tab:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     def assert_clean(self) -> None:
-        csp = self.js("window.__csp || []") if self.context_script else []
+        csp: list[str] = []
+        if self.context_script:
+            from playwright.sync_api import Error
+
+            for attempt in range(3):  # a page that reloads itself (the studio's): again
+                try:
+                    csp = self.js("window.__csp || []")
+                    break
+                except Error:
+                    if attempt == 2:
+                        raise
+                    self.page.wait_for_load_state("load")
         assert csp == [], f"CSP violations: {csp}"
         assert self.problems == [], "\n".join(self.problems)
         assert self.dialogs == [], f"dialogs opened: {self.dialogs}"

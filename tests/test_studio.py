@@ -239,8 +239,8 @@ def test_a_render_nobody_wants_is_stopped_and_ctrl_c_stops_the_rest(
     that one stops the server and its workers with nothing half-written."""
     running = start_studio(tmp_path, blender_scenes)
 
-    def slow(cat: dict[str, Any]) -> None:  # a render that takes a while
-        cat["qualities"][0].update(samples=4096, resolution=[320, 240])
+    def slow(cat: dict[str, Any]) -> None:  # a render of many seconds, even converging
+        cat["qualities"][0].update(samples=100_000, resolution=[640, 480])
 
     edit_catalog(running, slow)
     running.wait_output("changed: rebuilt", timeout=10)
@@ -264,14 +264,15 @@ def test_a_render_nobody_wants_is_stopped_and_ctrl_c_stops_the_rest(
         assert answer["state"] == "queued", answer
         until("progress", first)  # under way: its progress comes, in percent
         assert seen[:3] == [("hello", ""), ("queued", first), ("rendering", first)], seen
-        time.sleep(0.5)  # not a burst: the next look starts at once
+        time.sleep(0.35)  # not a burst (ondemand.BURST): the next look starts at once
         started = time.monotonic()
         answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
                               parts={"Frame": 1140, "Top": 1128}, view="front")
         assert answer["state"] == "queued", answer
         until("rendering", second)
-        assert ("dropped", first) in seen and ("failed", first) not in seen, seen
-        assert time.monotonic() - started < 10  # not after the rest of 4096 samples
+        assert ("rendered", first) not in seen and ("failed", first) not in seen, seen
+        assert ("dropped", first) in seen, seen
+        assert time.monotonic() - started < 10  # not after the rest of its samples
         until("progress", second)
     workers = children(running.proc.pid)
     assert workers

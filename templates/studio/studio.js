@@ -17,6 +17,9 @@ let badge = null; // the render's state, over the picture
 let waiting = new Set(); // addresses the colouring on screen waits for
 let progress = new Map(); // address -> fraction sampled
 let done = 0; // pictures of the colouring on screen stored since its look
+// address -> the last `rendered` or `failed` event for it, with when it came: a render
+// quicker than the look's answer is over before the page knows it waits for it.
+const outcomes = new Map();
 let lastLook = "";
 let reloading = false;
 
@@ -113,6 +116,7 @@ async function look() {
   progress = new Map();
   done = 0;
   let answer;
+  const sent = performance.now();
   try {
     const response = await fetch("/_studio/look", {
       method: "POST",
@@ -130,6 +134,10 @@ async function look() {
   } else if (answer.state === "queued") {
     waiting = new Set(answer.addresses);
     say("Queued for rendering", "queued");
+    for (const address of answer.addresses) {
+      const outcome = outcomes.get(address);
+      if (outcome && outcome.at >= sent) handle(outcome.event); // came before the answer
+    }
   } else if (answer.state === "off") {
     say(`Not rendered: ${answer.message}`, "off");
   } else if (answer.state === "error") {
@@ -150,6 +158,9 @@ async function watchSelection() {
 // -- events ------------------------------------------------------------------------------
 
 function handle(event) {
+  if (event.event === "rendered" || event.event === "failed") {
+    outcomes.set(event.address, { event, at: performance.now() });
+  }
   switch (event.event) {
     case "hello":
       showErrors(event.errors);
