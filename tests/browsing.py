@@ -73,8 +73,9 @@ class Tab:
         self.page.goto(self.base + path)
         if sketchbook:
             self.wait("document.body.dataset.sketchbook === 'ready'")
-            assert self.page.evaluate("window.sketchbook.ready.then((api) => "
-                                      "api === window.sketchbook)")
+            # Polled like the rest: the studio may reload the page meanwhile (a render
+            # another test asked for ends and the site is rebuilt).
+            self.wait("window.sketchbook.ready.then((api) => api === window.sketchbook)")
         return self.page
 
     def js(self, expression: str, arg: Any = None) -> Any:
