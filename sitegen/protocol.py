@@ -386,3 +386,4 @@ class PageData(TypedDict):
     kinds: dict[str, KindData]
     layers: NotRequired[dict[str, dict[str, PresenceLayers]]]  # view -> presence -> layers
     bounce: NotRequired[BounceData]  # the layers carry their neighbours' light
+    spins: NotRequired[dict[str, int]]  # spin id -> frames: views <id>-01..<id>-<N>
