@@ -5,7 +5,8 @@
 // kind that fits a selection, build a picture's addresses, find the nearest ready picture
 // and count the ready pictures under a filter. Two kinds of page data: full pictures (one
 // file per colouring, `kinds[].ready`, ready.js) and, at a layered quality (`data.layers`),
-// pictures stacked from a backdrop and part layers (layers.js).
+// pictures stacked from a backdrop and part layers (layers.js). A view may be a frame of a
+// spin (`data.spins`, "Spins" below).
 
 import { Layers, bounceWeight } from "./layers.js";
 import { ReadySet, paletteMask } from "./ready.js";
@@ -76,6 +77,86 @@ export function exact(n) {
   return typeof n === "bigint" && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
+// ---------------------------------------------------------------------------------------
+// Spins (issue 13)
+//
+// A spin is a view the shopper turns frame by frame. The page data's `spins` maps a spin id
+// to its number of frames N ({"spin": 12}; absent or {} when there is none), and `views`
+// lists every frame as a view of its own: `<id>-<f>`, f = 1..N written with as many digits
+// as N has (N = 24: spin-01..spin-24; N = 4: spin-1..spin-4). View ids never contain "-",
+// so a frame's name splits at its one "-". A view is a frame only when its spin is in
+// `spins`, its number has exactly N's digits and lies in 1..N; every other view is plain.
+//
+// Turning wraps around (after the last frame, the first; before the first, the last).
+// Frames "around" a frame are ordered by circular distance, nearest first; of two frames
+// equally far, the one before (f - d) comes first. That one order serves both what to
+// preload (`neighbours`) and which ready frame stands in for one not rendered yet
+// (`Model.nearestShown`).
+
+/** The spin frame `view` is, {spin, frame (1-based), frames}, or null for a plain view. */
+export function frameOf(view, spins) {
+  if (!spins || typeof view !== "string") return null;
+  const at = view.indexOf("-");
+  if (at <= 0) return null;
+  const spin = view.slice(0, at);
+  const frames = Object.hasOwn(spins, spin) ? spins[spin] : undefined;
+  if (!Number.isInteger(frames) || frames < 1) return null;
+  const digits = view.slice(at + 1);
+  if (!/^\d+$/.test(digits) || digits.length !== String(frames).length) return null;
+  const frame = Number(digits);
+  return frame >= 1 && frame <= frames ? { spin, frame, frames } : null;
+}
+
+/** The view name of frame `frame` (1-based) of a spin of `frames` frames: `spin-07`. */
+export function frameName(spin, frame, frames) {
+  return `${spin}-${String(frame).padStart(String(frames).length, "0")}`;
+}
+
+/**
+ * The view buttons a page shows, in the order of first appearance in `views`:
+ * [{id, view, frames}], a plain view as itself ({id: view, view, frames: null}), each spin
+ * once ({id: spin, view: its first frame listed, frames: N}).
+ */
+export function viewGroups(views, spins) {
+  const groups = [];
+  const seen = new Set();
+  for (const view of views) {
+    const at = frameOf(view, spins);
+    if (at === null) groups.push({ id: view, view, frames: null });
+    else if (!seen.has(at.spin)) {
+      seen.add(at.spin);
+      groups.push({ id: at.spin, view, frames: at.frames });
+    }
+  }
+  return groups;
+}
+
+/** The frame `steps` (an integer, negative turns back) from `view`, wrapping around; a plain view stays. */
+export function turn(view, steps, spins) {
+  const at = frameOf(view, spins);
+  if (at === null) return view;
+  const n = at.frames;
+  const index = (((at.frame - 1 + Math.trunc(steps)) % n) + n) % n;
+  return frameName(at.spin, index + 1, n);
+}
+
+/** Every other frame of `view`'s spin, nearest first (of two equally far, the one before); [] for a plain view. */
+export function framesAround(view, spins) {
+  const at = frameOf(view, spins);
+  if (at === null) return [];
+  const out = [];
+  for (let d = 1; 2 * d <= at.frames; d++) {
+    out.push(turn(view, -d, spins));
+    if (2 * d < at.frames) out.push(turn(view, d, spins)); // N even: f - N/2 is f + N/2
+  }
+  return out;
+}
+
+/** The frames to preload around `view`: up to `k` on each side, nearest first (framesAround's order). */
+export function neighbours(view, spins, k = 2) {
+  return framesAround(view, spins).slice(0, 2 * Math.max(0, k));
+}
+
 /**
  * The prepared page data. A state, where methods take one, is
  * {entry, kind, values: Map over the entry's part names, view}.
@@ -109,6 +190,29 @@ export class Model {
     for (const entry of this.entries) for (const k of entry.kinds) k.entry = entry.index;
     // Layers, at a layered quality (data.layers); null for full pictures.
     this.layers = raw.layers ? new Layers(raw, this.kinds.values()) : null;
+    // Spins: spin id -> frames ({} when there is none); the views, to check a frame is one.
+    this.spins = raw.spins && typeof raw.spins === "object" ? raw.spins : {};
+    this.views = new Set(raw.views || []);
+  }
+
+  /** The spin frame a view is, {spin, frame, frames}, or null for a plain view (see frameOf). */
+  frameOf(view) {
+    return frameOf(view, this.spins);
+  }
+
+  /** The page's view buttons (see viewGroups). */
+  viewGroups() {
+    return viewGroups(this.data.views || [], this.spins);
+  }
+
+  /** The frame `steps` from `view`, wrapping around (see turn). */
+  turn(view, steps) {
+    return turn(view, steps, this.spins);
+  }
+
+  /** The frames to preload around `view`, nearest first (see neighbours). */
+  neighbours(view, k = 2) {
+    return neighbours(view, this.spins, k).filter((v) => this.views.has(v));
   }
 
   /** The ready set of a kind in a view (decoded on first use, then kept). */
@@ -354,6 +458,29 @@ export class Model {
     if (best === null) return null;
     if (layers) return best;
     return { kind: best.kind, values: this.valuesOfRow(best.kind, best.set, best.row) };
+  }
+
+  /**
+   * What to show for a state in a view: {kind, values, view, exact}, or null when nothing
+   * is ready. In order: the picture itself (exact: true); in a spin frame, the same
+   * colouring in the nearest ready frame (framesAround's order: circular distance, the
+   * frame before first on a tie); the nearest ready colouring in the view (nearestReady);
+   * and, in a frame where no colouring is ready at all, the nearest ready colouring in the
+   * nearest frame that has one. `view` is the view chosen, so the page can say "frame 5"
+   * as well as what colouring differs. Works alike for full pictures and layers.
+   */
+  nearestShown(state, view = state.view) {
+    const { kind, values } = state;
+    if (this.isReady(kind, values, view)) return { kind, values, view, exact: true };
+    const around = framesAround(view, this.spins).filter((v) => this.views.has(v));
+    for (const frame of around) {
+      if (this.isReady(kind, values, frame)) return { kind, values, view: frame, exact: false };
+    }
+    for (const v of [view, ...around]) {
+      const found = this.nearestReady(state, v);
+      if (found) return { kind: found.kind, values: found.values, view: v, exact: false };
+    }
+    return null;
   }
 
   // -------------------------------------------------------------------------------------
