@@ -75,6 +75,42 @@ class Entity(BaseModel):
     _where: tuple[str, tuple[str | int, ...]] = PrivateAttr(default=("", ()))
 
 
+_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+ORIGIN_RE = re.compile(rf"^(?P<scheme>https?)://(?P<host>{_LABEL}(\.{_LABEL})*|\[[0-9a-f:.]+\])"
+                       r"(:(?P<port>[0-9]{1,5}))?/?$", re.IGNORECASE)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _check_origin(value: str) -> str:
+    """An origin written as a browser's Origin header has it (`https://shop.example.com`:
+    lowercase, no default port, no '/'), or `*`."""
+    match = ORIGIN_RE.match(value)
+    port = int(match["port"]) if match and match["port"] else None
+    if value != "*" and (match is None or port is not None and not 0 < port < 65536):
+        raise PydanticCustomError(
+            "origin",
+            "'{value}' is not an origin: http:// or https://, a host and an optional port, "
+            "no path (e.g. https://shop.example.com, http://localhost:8080), or '*' for every "
+            "origin",
+            {"value": value},
+        )
+    if match is None:
+        return value
+    scheme = match["scheme"].lower()
+    shown_port = f":{port}" if port is not None and port != DEFAULT_PORTS[scheme] else ""
+    return f"{scheme}://{match['host'].lower()}{shown_port}"
+
+
+def _check_origins(values: list[str]) -> list[str]:
+    if "*" in values and len(set(values)) > 1:
+        raise PydanticCustomError(
+            "origins", "'*' allows every origin: list it alone, or list the origins", {})
+    return list(dict.fromkeys(values))  # the same origin written twice: once
+
+
+Origin = Annotated[str, AfterValidator(_check_origin)]
+
+
 class Publish(Entity):
     """Defaults for `sitegen publish` (every one can be overridden on the command line)."""
 
@@ -84,6 +120,9 @@ class Publish(Entity):
     region: str | None = None
     max_deletes: Annotated[int, Field(ge=0)] = 256
     invalidate: str | None = None  # a CloudFront distribution id
+    # Origins whose pages may load the site (embed.js, data, pictures): the bucket's CORS
+    # rules. None: publish leaves the bucket's CORS alone; []: it removes its rules.
+    cors: Annotated[list[Origin], AfterValidator(_check_origins)] | None = None
 
 
 class Site(Entity):
