@@ -101,3 +101,60 @@ export function stoolData({ ready = {}, styleSwitch = false } = {}) {
 export function stoolValues(parts) {
   return new Map(["Frame", "Top", "Rim"].map((n) => [n, parts[n] ?? 0]));
 }
+
+/**
+ * A small model with a spin (issue 13): views "main" and spin-1..spin-4 (`spins: {spin:
+ * 4}`, so one digit), one kind "chair" of two parts, Frame and Top, each oak (1) or walnut
+ * (2). `ready` overrides the ready rows per view (palette indices: 0 oak, 1 walnut).
+ * `layered` (view -> {frame: [finishes], top: [finishes]}) makes it a layered quality
+ * instead, every backdrop ready.
+ */
+export function spinData({ ready = {}, layered = null } = {}) {
+  const rows = {
+    main: [[0, 0]],
+    "spin-1": [[0, 0], [1, 1]],
+    "spin-2": [],
+    "spin-3": [[1, 1]],
+    "spin-4": [[0, 0]],
+    ...ready,
+  };
+  const plainPart = (name, mesh) => ({
+    name, meshes: [mesh], optional: false, source: null, choices: [1, 2], chart: null, missing: [], palette: [1, 2],
+  });
+  const data = {
+    version: 1,
+    product: { id: "chair", name: "Chair" },
+    model: "chair",
+    quality: "preview",
+    ext: "jpg",
+    renders_url: "../../renders/",
+    thumb_suffix: ".thumb.webp",
+    resolution: [480, 360],
+    sizes: [],
+    views: ["main", "spin-1", "spin-2", "spin-3", "spin-4"],
+    spins: { spin: 4 },
+    meshes: ["frame", "top"],
+    patterns: { oak: { name: "Oak", nature: "wood" } },
+    finishes: {
+      1: { name: "Oak", pattern: "oak", color: "#c8a27a" },
+      2: { name: "Walnut", pattern: "oak", color: "#5b3a29" },
+    },
+    entries: [{ label: "Chair", kinds: ["chair"], parts: ["Frame", "Top"], style_switch: false }],
+    kinds: {
+      chair: {
+        name: "Chair",
+        entry: 0,
+        parts: [plainPart("Frame", 0), plainPart("Top", 1)],
+        default: [1, 1],
+        allowed: 4,
+        ready: Object.fromEntries(Object.entries(rows).map(([view, r]) => [view, encodeRows(r)])),
+      },
+    },
+  };
+  if (layered) {
+    delete data.kinds.chair.ready;
+    data.layers = Object.fromEntries(Object.entries(layered).map(([view, parts]) => [
+      view, { 11: { backdrop: true, parts } }]));
+  }
+  return data;
+}
