@@ -99,7 +99,7 @@ export function frameOf(view, spins) {
   const at = view.indexOf("-");
   if (at <= 0) return null;
   const spin = view.slice(0, at);
-  const frames = Object.hasOwn(spins, spin) ? spins[spin] : undefined;
+  const frames = Object.prototype.hasOwnProperty.call(spins, spin) ? spins[spin] : undefined;
   if (!Number.isInteger(frames) || frames < 1) return null;
   const digits = view.slice(at + 1);
   if (!/^\d+$/.test(digits) || digits.length !== String(frames).length) return null;
