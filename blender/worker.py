@@ -54,7 +54,7 @@ from typing import Any  # noqa: E402
 
 import bpy  # noqa: E402
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
-from mathutils import Vector  # noqa: E402
+from mathutils import Matrix, Vector  # noqa: E402
 
 # Engine ids by name, the first that this Blender knows is used: EEVEE is BLENDER_EEVEE
 # in Blender 5 and BLENDER_EEVEE_NEXT in 4.2 to 4.5.
@@ -677,6 +677,52 @@ def part_border(scene: bpy.types.Scene, objs: list[bpy.types.Object]
     return (x0, y0, x1, y1)
 
 
+# --- spins: a camera placed for one frame ------------------------------------------
+def has_animation(block: Any) -> bool:
+    """Whether an ID (object, camera data, curve...) has an action or NLA strips."""
+    data = getattr(block, "animation_data", None)
+    return data is not None and (data.action is not None or len(data.nla_tracks) > 0)
+
+
+def camera_animated(cam: bpy.types.Object) -> bool:
+    """Whether a spin's camera moves with the scene frame: the camera object, or an object up
+    its parent chain, or one of their data (a zooming lens), or an object their constraints
+    target (or its data: a Follow Path curve's animated path), has an action or NLA strips.
+    Drivers alone do not count."""
+    chain = []
+    obj: Any = cam
+    while obj is not None:
+        chain.append(obj)
+        obj = obj.parent
+    blocks = [b for o in chain for b in (o, o.data)]
+    blocks += [b for o in chain for c in o.constraints
+               for b in (getattr(c, "target", None), getattr(getattr(c, "target", None),
+                                                              "data", None))]
+    return any(has_animation(b) for b in blocks if b is not None)
+
+
+def parse_frame(msg: dict[str, Any]) -> tuple[int, int] | None:
+    """A render's spin frame (`frame` of `frames`), or None for a plain view."""
+    frame, frames = msg.get("frame"), msg.get("frames")
+    if frame is None and frames is None:
+        return None
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (frame, frames)):
+        raise JobError(f"'frame' and 'frames' must be integers, given together (got "
+                       f"{frame!r} and {frames!r})")
+    if not 1 <= frame <= frames:  # type: ignore[operator]
+        raise JobError(f"'frame' must be from 1 to 'frames' ({frames}), got {frame}")
+    return frame, frames  # type: ignore[return-value]
+
+
+TRANSFORM = ("location", "rotation_euler", "rotation_quaternion", "rotation_axis_angle",
+             "scale")
+
+
+def transform_of(obj: bpy.types.Object) -> dict[str, tuple[float, ...]]:
+    """An object's own transform channels, exactly (to be written back as they were)."""
+    return {name: tuple(getattr(obj, name)) for name in TRANSFORM}
+
+
 def render_now(scene: bpy.types.Scene) -> dict[str, float]:
     """One render of the scene as it is set; returns its timing split."""
     PROGRESS.next_pass()
@@ -783,6 +829,12 @@ class Worker:
         self.film_transparent = False
         self.resolution = (0, 0)
         self.samples = 0
+        # Spins: the scene frame at open, each camera's world matrix there (a turned frame
+        # is computed from it, so frames come right in any order) and the transform
+        # channels of the camera a render turned (written back before the next render).
+        self.base_frame = 1
+        self.cameras: dict[str, Any] = {}
+        self.turned: dict[str, dict[str, tuple[float, ...]]] = {}
 
     def forget(self) -> None:
         """Forget the open model (an `open` or a `check` replaces the scene)."""
@@ -790,6 +842,8 @@ class Worker:
         self.meshes = {}
         self.materials = {}
         self.layer_base = {}
+        self.cameras = {}
+        self.turned = {}
 
     # -- check --
     def check(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -889,6 +943,11 @@ class Worker:
             o.name: (bool(o.is_holdout), bool(o.visible_camera)) for o in scene.objects
         }
         views = sorted(o.name for o in scene.objects if o.type == "CAMERA")
+        bpy.context.view_layer.update()  # world matrices as the file's frame makes them
+        self.base_frame = scene.frame_current
+        self.cameras = {o.name: o.matrix_world.copy() for o in scene.objects
+                        if o.type == "CAMERA"}
+        self.turned = {}
         self.blend = blend
         return {
             "event": "opened",
@@ -934,6 +993,7 @@ class Worker:
             if mat is None:
                 raise JobError(f"mesh {mesh}: unknown finish {value!r}")
             plan.append((mesh, mat))
+        spin = parse_frame(msg)
         layer = self.parse_layer(msg.get("layer"), values)
         progress = msg.get("progress", False)
         if not isinstance(progress, bool):
@@ -941,8 +1001,12 @@ class Worker:
         if progress:  # one render, or a bounce image's base and one per neighbour
             PROGRESS.start(msg.get("id"), 1 + (len(layer[3][0]) if layer and layer[3] else 0))
 
-        # sync: visibility, materials, camera (only touch what changed: with persistent
-        # data Cycles then re-syncs as little as possible)
+        # sync: the frame and camera first (a frame change re-evaluates the scene's
+        # animation, which may key visibility or materials too), then visibility and
+        # materials, then the layer, whose border is projected through the placed camera
+        # (only touch what changed: with persistent data Cycles then re-syncs as little
+        # as possible)
+        self.place_camera(scene, cam, spin)
         for mesh, mat in plan:
             for obj in self.meshes[mesh]:
                 hide = mat is None
@@ -985,6 +1049,36 @@ class Worker:
         if border is not None:  # a cropped part layer's border, pixels
             answer["border"] = list(border)
         return answer
+
+    def place_camera(self, scene: bpy.types.Scene, cam: bpy.types.Object,
+                     spin: tuple[int, int] | None) -> None:
+        """Put the scene at the frame and the camera where a render needs them.
+
+        First the camera an earlier render turned gets its own transform back. A plain view,
+        or a spin whose camera is not animated, renders at the scene frame of open; a spin
+        frame f of N of a camera that is animated (`camera_animated`) renders at scene
+        frame f, the whole scene as the file animates it there (`frame_set`); one that is
+        not is turned about the world's Z axis through the origin by 360°·(f-1)/N from
+        its world matrix at open (frame 1: not touched at all)."""
+        moved = False
+        for name, channels in self.turned.items():
+            obj = scene.objects.get(name)
+            for attr, value in channels.items():
+                if obj is not None and tuple(getattr(obj, attr)) != value:
+                    setattr(obj, attr, value)
+                    moved = True
+        self.turned = {}
+        animated = spin is not None and camera_animated(cam)
+        frame = spin[0] if spin is not None and animated else self.base_frame
+        if scene.frame_current != frame:
+            scene.frame_set(frame)
+        if spin is not None and not animated and spin[0] > 1:
+            self.turned[cam.name] = transform_of(cam)
+            angle = 2 * math.pi * (spin[0] - 1) / spin[1]
+            cam.matrix_world = Matrix.Rotation(angle, 4, "Z") @ self.cameras[cam.name]
+            moved = True
+        if moved:  # world matrices (children, constraints) as the render will see them
+            bpy.context.view_layer.update()
 
     # -- layers --
     def parse_layer(self, layer: Any, values: dict[str, Any]) -> Layer | None:

@@ -465,6 +465,11 @@ def render_chunk(payload: ChunkPayload, settings: WorkerSettings,
     return events
 
 
+# What a chunk job forwards to the worker's `render`: every field RenderFields names (the
+# view's camera, values, a spin's frame, a layer), whatever the host put in.
+RENDER_FIELDS = RenderFields.__required_keys__ | RenderFields.__optional_keys__
+
+
 def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJob,
                 payload: ChunkPayload, settings: WorkerSettings, work: Path) -> FarmEvent:
     """Render one job into the scratch folder, then put picture, thumbnail, receipt."""
@@ -482,8 +487,7 @@ def _render_job(store: RenderStore, message: OpenMessage, key: str, job: ChunkJo
     companions = [work / name for name in companion_addresses(address, widths)]
     note = work / receipt_name(address)
     try:
-        fields = cast(RenderFields, {k: v for k, v in job.items()
-                                     if k in ("view", "values", "layer")})
+        fields = cast(RenderFields, {k: v for k, v in job.items() if k in RENDER_FIELDS})
         answer = worker.ask({"op": "render", "id": address, **fields, "out": str(out)},
                             payload["timeout"])
         worker.renders += 1

@@ -56,7 +56,8 @@ def check_models(catalog: Catalog, models: Iterable[str], blender: Blender, *,
         message: CheckMessage = {"op": "check", "blend": str(blend),
                    "objects": sorted({name for mesh in model.meshes
                                       for name in mesh.object_names}),
-                   "views": list(dict.fromkeys(model.views))}
+                   # the camera objects: `spin`, not its frames `spin-01`...
+                   "views": list(dict.fromkeys(model.cameras))}
         key = check_key(CACHE_KIND, file_sha256(blend), message["objects"], message["views"],
                         blender.version)
         held = cache.get(key)
@@ -134,7 +135,7 @@ def model_problems(catalog: Catalog, model: Model, facts: CheckFacts,
             problems.append(at(*sub, message=text))
     missing_views = facts.get("missing_views") or {}
     cameras = _names(facts.get("cameras") or [], facts.get("camera_count"))
-    for k, view in enumerate(model.views):
+    for k, view in enumerate(model.cameras):  # a spin's camera: at its entry in `views`
         why = missing_views.get(view)
         if why is None:
             continue

@@ -9,7 +9,16 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from sitegen.catalog.models import MAPS, Catalog, Finish, Order, Pattern, Product, Quality
+from sitegen.catalog.models import (
+    MAPS,
+    Catalog,
+    Finish,
+    Order,
+    Pattern,
+    Product,
+    Quality,
+    SpinFrame,
+)
 from sitegen.errors import SitegenError
 from sitegen.expand import (
     KindPlan,
@@ -56,6 +65,13 @@ class Wanted:
     layer: tuple[str, ...] | None = None  # a layer: its meshes, () for the backdrop
     # a layer's bounce image: its neighbours' meshes, in strip order
     bounce: tuple[tuple[str, ...], ...] | None = None
+    # a spin's frame (`view` is then `spin-07`): its camera object, frame and frame count
+    spin: SpinFrame | None = None
+
+    @property
+    def camera(self) -> str:
+        """The camera object that sees the picture (a spin's, for one of its frames)."""
+        return self.spin.camera if self.spin is not None else self.view
 
     @property
     def address(self) -> str:
@@ -143,6 +159,9 @@ def render_inputs(catalog: Catalog, wanted: Wanted, file_hashes: Mapping[str, st
     }
     if blender is not None:
         inputs[BLENDER_INPUT] = blender
+    if wanted.spin is not None:  # (only for frames: plain views keep their fingerprints)
+        # `spin-02` of 12 and of 24 share an address but not a camera angle.
+        inputs["spin"] = digest({"frame": wanted.spin.frame, "frames": wanted.spin.frames})
     if wanted.bounce is not None:
         inputs["bounce"] = digest({"version": BOUNCE_VERSION, "scale": BOUNCE_SCALE,
                                    "samples": quality.samples, "white": WHITE_MATERIAL})
@@ -194,15 +213,17 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
                    products: Sequence[str] = (), order: str | None = None,
                    view: str | None = None,
                    colouring: tuple[str, tuple[int, ...]] | None = None) -> Iterator[Wanted]:
-    """Every wanted picture: products by their render policy, plus the orders; per view.
+    """Every wanted picture: products by their render policy, plus the orders; per view
+    (each frame of a spin is a view; an order naming a spin wants all its frames).
 
     Products are wanted at `quality` (default: the primary one), orders at their own:
     with `quality`, only the orders at that quality, unless `order` names one, which is
     then wanted at `quality` too. `products`, `order` and `view` narrow further (`order`
-    alone means: only that order's pictures). Defaults come first, bounce images last; a
-    picture wanted twice is listed once. At a layered quality the wanted pictures are layers
-    (docs/layers.md): a colouring's backdrop and part layers, or, for a product rendered
-    in full, every layer of every presence pattern of its kinds.
+    alone means: only that order's pictures; `view` is a view, a frame or a spin id).
+    Defaults come first, bounce images last; a picture wanted twice is listed once. At a
+    layered quality the wanted pictures are layers (docs/layers.md): a colouring's backdrop
+    and part layers, or, for a product rendered in full, every layer of every presence
+    pattern of its kinds.
 
     `colouring` (a kind id and an allowed colouring of it, with exactly one of `products`)
     wants only that colouring's pictures at `quality`, per view (`sitegen render
@@ -213,6 +234,14 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
     seen: set[str] = set()
     later: list[Wanted] = []  # bounce images
     chosen = [catalog.products[p] for p in products] or list(catalog.products.values())
+    only: dict[str, set[str]] = {}  # model -> the view names `view` stands for there
+
+    def kept(model_id: str, v: str) -> bool:
+        if view is None:
+            return True
+        if model_id not in only:
+            only[model_id] = set(catalog.models[model_id].views_of(view))
+        return v in only[model_id]
 
     def emit_wanted(product: Product, q: str, views: Sequence[str], model_id: str, key: str,
                     mesh_values: Sequence[int], is_default: bool,
@@ -220,11 +249,11 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
                     bounce: tuple[tuple[str, ...], ...] | None = None) -> Iterator[Wanted]:
         model = catalog.models[model_id]
         for v in views:
-            if view is not None and v != view:
+            if not kept(model.id, v):
                 continue
             w = Wanted(q, model.id, v, key, catalog.qualities[q].ext,
                        tuple(zip(model.mesh_ids, mesh_values, strict=True)), product.id,
-                       is_default, layer, bounce)
+                       is_default, layer, bounce, model.spin_frame(v))
             if w.address not in seen:
                 seen.add(w.address)
                 if bounce is None:
@@ -270,7 +299,8 @@ def wanted_renders(catalog: Catalog, *, quality: str | None = None,
             product = catalog.products[item.product]
             q = quality if order is not None and quality else item.quality or primary
             if quality is None or q == quality:
-                sources.append((product, q, item.views or catalog.models[product.model].views,
+                model = catalog.models[product.model]
+                sources.append((product, q, model.expand_views(item.views or []) or model.views,
                                 item))
     plans = {p.id: expand_product(catalog, p) for p, *_ in sources}
     # First every default colouring, then the rest in expansion order.

@@ -83,8 +83,10 @@ class Layer(TypedDict):
 class RenderFields(TypedDict):
     """What a `render` message says of a wanted picture (render.render_fields)."""
 
-    view: str
+    view: str  # the camera object (a spin's, for one of its frames)
     values: dict[str, int | str]  # mesh -> finish id, 0 (hidden) or "neutral"
+    frame: NotRequired[int]  # a spin's frame, 1..frames (with `frames`)
+    frames: NotRequired[int]  # the spin's frame count
     layer: NotRequired[Layer]
 
 

@@ -49,6 +49,14 @@ REASONS = ("new", "changed", "headers", "forced")
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 # Above this many paths one wildcard is invalidated instead (CloudFront bills per path).
 INVALIDATE_ALL_ABOVE = 100
+# Site files at a fixed address that other sites' pages load (`<sitegen-sketchbook>`): they
+# point at the data and assets like a page does, so they are short-cached and go last.
+ENTRY_SCRIPTS = ("embed.js",)
+# The bucket's CORS rule for site.publish.cors: a module script, fetch() and <img
+# crossorigin> only GET (and HEAD); no header needs exposing to them.
+CORS_RULE_ID = "sitegen-embed"
+CORS_METHODS = ("GET", "HEAD")
+CORS_MAX_AGE = 3000  # seconds a browser may keep a preflight's answer
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -68,6 +76,7 @@ CONTENT_TYPES = {
 }
 
 Event = dict[str, Any]
+CorsRules = list[dict[str, Any]]  # as get_bucket_cors answers them
 
 
 class TooManyDeletes(SitegenError):
@@ -150,13 +159,18 @@ def cache_control_of(key: str, immutable: bool) -> str:
 
 
 def upload_tier(key: str, immutable: bool) -> int:
-    """0: immutable files, 1: data (JSON, sitemap, ...), 2: pages.
+    """0: immutable files, 1: data (JSON, sitemap, ...), 2: pages (and embed.js).
 
     Uploaded in this order, so that a page never points at something not uploaded yet.
     """
     if immutable:
         return 0
-    return 2 if key.endswith(".html") else 1
+    return 2 if key.endswith(".html") or is_entry_script(key) else 1
+
+
+def is_entry_script(key: str) -> bool:
+    """embed.js, which shops' pages load by its fixed name (under any prefix)."""
+    return posixpath.basename(key) in ENTRY_SCRIPTS
 
 
 def normalize_prefix(prefix: str, what: str = "--prefix") -> str:
@@ -220,6 +234,52 @@ def plan_publish(local: Mapping[str, LocalFile], remote: Mapping[str, RemoteObje
     else:
         plan.stale_kept = len(stale)
     return plan
+
+
+def cors_rules(origins: Sequence[str]) -> list[dict[str, Any]]:
+    """The bucket's CORS rules letting pages of these origins load the site: [] for none."""
+    if not origins:
+        return []
+    return [{"ID": CORS_RULE_ID, "AllowedOrigins": list(origins),
+             "AllowedMethods": list(CORS_METHODS), "AllowedHeaders": ["*"],
+             "MaxAgeSeconds": CORS_MAX_AGE}]
+
+
+@dataclass(frozen=True)
+class CorsPlan:
+    """The bucket's CORS rules now (None: it has none) and those wanted ([]: none)."""
+
+    current: list[dict[str, Any]] | None
+    wanted: list[dict[str, Any]]
+
+    @property
+    def action(self) -> str | None:
+        """"put", "delete", or None when the bucket already has the wanted rules."""
+        if not self.wanted:
+            return "delete" if self.current else None
+        if self.current is not None and _rule_set(self.current) == _rule_set(self.wanted):
+            return None
+        return "put"
+
+    @property
+    def origins(self) -> list[str]:
+        return [o for rule in self.wanted for o in rule["AllowedOrigins"]]
+
+
+def _rule_set(rules: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """CORS rules in a form that ignores the order of rules and of the values in each."""
+    lists = ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders")
+    return sorted((str(rule.get("ID", "")), int(rule.get("MaxAgeSeconds", -1)),
+                   *(tuple(sorted(rule.get(name, []))) for name in lists)) for rule in rules)
+
+
+def plan_cors(origins: Sequence[str] | None, current: list[dict[str, Any]] | None
+              ) -> CorsPlan | None:
+    """What to do with the bucket's CORS rules; None when no origins are configured (the
+    bucket's rules are left alone)."""
+    if origins is None:
+        return None
+    return CorsPlan(current=current, wanted=cors_rules(origins))
 
 
 def invalidation_paths(plan: PublishPlan, prefix: str, url_root: str = "/") -> list[str]:
@@ -382,6 +442,8 @@ class Listed:
 PUBLISH_CHECK = "--bucket and --endpoint-url (or site.publish)"
 PUBLISH_PERMISSIONS = ("s3:ListBucket, s3:GetObject, s3:PutObject and (with --delete) "
                        "s3:DeleteObject")
+CORS_PERMISSIONS = ("s3:GetBucketCORS and s3:PutBucketCORS (for site.publish.cors or --cors; "
+                    "without them, leave both out and set the rules another way)")
 
 
 class Bucket:
@@ -392,9 +454,10 @@ class Bucket:
         self.name = name
         self.endpoint_url = endpoint_url
 
-    def errors(self, what: str) -> AbstractContextManager[None]:
+    def errors(self, what: str, permissions: str = PUBLISH_PERMISSIONS
+               ) -> AbstractContextManager[None]:
         return s3_errors(what, self.name, self.endpoint_url, check=PUBLISH_CHECK,
-                         permissions=PUBLISH_PERMISSIONS)
+                         permissions=permissions)
 
     def list(self, prefix: str) -> dict[str, Listed]:
         """Every object under a prefix."""
@@ -444,6 +507,41 @@ class Bucket:
         with self.errors(f"uploading {key}"):
             self.client.put_object(Bucket=self.name, Key=key, Body=data,
                                    ContentType=content_type, CacheControl=cache_control)
+
+    def get_cors(self) -> CorsRules | None:
+        """The bucket's CORS rules; None when it has none."""
+        from botocore.exceptions import ClientError
+
+        with self.errors("reading the bucket's CORS rules", CORS_PERMISSIONS):
+            try:
+                answer = self.client.get_bucket_cors(Bucket=self.name)
+            except ClientError as exc:
+                if error_code(exc) == "NoSuchCORSConfiguration":
+                    return None
+                self._cors_unsupported(exc)
+                raise
+        return list(answer.get("CORSRules", []))
+
+    def set_cors(self, rules: CorsRules) -> None:
+        """Replace the bucket's CORS rules; [] removes them."""
+        from botocore.exceptions import ClientError
+
+        with self.errors("setting the bucket's CORS rules", CORS_PERMISSIONS):
+            try:
+                if rules:
+                    self.client.put_bucket_cors(Bucket=self.name,
+                                                CORSConfiguration={"CORSRules": rules})
+                else:
+                    self.client.delete_bucket_cors(Bucket=self.name)
+            except ClientError as exc:
+                self._cors_unsupported(exc)
+                raise
+
+    def _cors_unsupported(self, exc: Any) -> None:
+        if error_code(exc) in ("NotImplemented", "501"):
+            raise SitegenError(f"{self.endpoint_url or 'AWS S3'} does not support bucket CORS "
+                               "rules: leave site.publish.cors and --cors out (and set them "
+                               "where the store allows)") from None
 
     def delete(self, keys: Sequence[str]) -> None:
         """Delete up to DELETE_BATCH objects."""
@@ -534,6 +632,7 @@ class PublishReport:
     etags: dict[str, str] = field(default_factory=dict)
     invalidation: str | None = None
     invalidated: list[str] = field(default_factory=list)
+    cors: str | None = None  # "put" or "delete": what was done to the bucket's CORS rules
 
 
 def too_many_deletes(plan: PublishPlan, target: str) -> TooManyDeletes:
@@ -663,12 +762,16 @@ class QualityMismatch(SitegenError):
 
 def publish_settings(block: Publish | None, *, bucket: str | None, prefix: str | None,
                      endpoint_url: str | None, region: str | None, max_deletes: int | None,
-                     invalidate: str | None) -> Publish:
-    """site.publish with the command line's options over it, validated like the catalog."""
+                     invalidate: str | None, cors: Sequence[str] | None = None) -> Publish:
+    """site.publish with the command line's options over it, validated like the catalog.
+
+    `cors` replaces the catalog's list of origins when given ([]: remove the rules).
+    """
     from pydantic import ValidationError
 
     given = {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint_url,
-             "region": region, "max_deletes": max_deletes, "invalidate": invalidate}
+             "region": region, "max_deletes": max_deletes, "invalidate": invalidate,
+             "cors": list(cors) if cors is not None else None}
     merged = block.model_dump() if block is not None else {}
     merged.update({k: v for k, v in given.items() if v is not None})
     if not merged.get("bucket"):
@@ -677,8 +780,8 @@ def publish_settings(block: Publish | None, *, bucket: str | None, prefix: str |
     try:
         return Publish.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: "
-                             f"{e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}"
+                             for e in exc.errors())
         raise SitegenError(f"invalid publish settings: {problems}") from None
 
 
@@ -780,6 +883,7 @@ class BucketPlan:
     plan: PublishPlan
     paths: list[str]  # to invalidate in the CDN ([] without a distribution)
     target: str
+    cors: CorsPlan | None = None  # None: the bucket's CORS rules are left alone
 
 
 def plan_against_bucket(site: SiteToPublish, objects: LocalSide, settings: Publish, *,
@@ -797,28 +901,37 @@ def plan_against_bucket(site: SiteToPublish, objects: LocalSide, settings: Publi
                         max_deletes=settings.max_deletes, force=force, scopes=scopes)
     paths = (invalidation_paths(plan, site.site_prefix, url_root_of(site.base_url))
              if settings.invalidate else [])
+    cors = (plan_cors(settings.cors, bucket.get_cors()) if settings.cors is not None
+            else None)
     return BucketPlan(bucket=bucket, scopes=scopes, manifest_key=manifest_key,
                       local=objects.local, remote=remote, plan=plan, paths=paths,
-                      target=site.target)
+                      target=site.target, cors=cors)
 
 
 def carry_out(planned: BucketPlan, *, jobs: int,
               progress: Callable[[int], Callable[[Event], None]]) -> PublishReport | None:
-    """Upload and delete as planned, then write the publish manifest; None when there was
-    nothing to do. `progress(bytes to upload)` gives the callback of apply_plan's events.
+    """Set the CORS rules, upload and delete as planned, then write the publish manifest;
+    None when there was nothing to do. `progress(bytes to upload)` gives the callback of
+    apply_plan's events.
 
     A plan refused for its deletes is an error before anything changes.
     """
     plan = planned.plan
     if plan.refused:
         raise too_many_deletes(plan, planned.target)
+    # The rules first: a bucket that refuses them stops the publish before any upload, and
+    # the embed.js uploaded below can be loaded by the shops at once.
+    cors = planned.cors.action if planned.cors is not None else None
+    if planned.cors is not None and cors is not None:
+        planned.bucket.set_cors(planned.cors.wanted)
     if not plan.uploads and not plan.deletes:
         if planned.remote.by_metadata:  # remember what was read, for a quicker next run
             write_manifest(planned.bucket, planned.manifest_key, planned.scopes, planned.local,
                            planned.remote, plan, PublishReport())
-        return None
+        return PublishReport(cors=cors) if cors is not None else None
     report = apply_plan(planned.bucket, plan, jobs=jobs, on_event=progress(plan.upload_bytes),
                         target=planned.target)
+    report.cors = cors
     write_manifest(planned.bucket, planned.manifest_key, planned.scopes, planned.local,
                    planned.remote, plan, report)
     return report

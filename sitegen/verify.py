@@ -166,7 +166,7 @@ def colouring_wanted(catalog: Catalog, quality: Quality, product: Product, plan:
     model = catalog.models[plan.model]
     return [Wanted(quality.id, model.id, view, picture.name, quality.ext,
                    tuple(zip(model.mesh_ids, picture.mesh_values, strict=True)), product.id,
-                   False, picture.meshes, picture.bounce)
+                   False, picture.meshes, picture.bounce, model.spin_frame(view))
             for picture in colouring_layer_pictures(plan, values, quality.bounce)]
 
 
@@ -250,8 +250,8 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
     chosen = list(products) or list(catalog.products)
     if view is not None:
         models = {catalog.products[p].model for p in chosen}
-        if not any(view in catalog.models[m].views for m in models):
-            views = sorted({v for m in models for v in catalog.models[m].views})
+        if not any(catalog.models[m].views_of(view) for m in models):
+            views = sorted({v for m in models for v in catalog.models[m].view_choices})
             raise SitegenError(f"no chosen product has a view {view!r} (their views: "
                                f"{', '.join(views)})")
     pictures: list[Picture] = []
@@ -265,9 +265,7 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
         # other products are verified with it.
         rng = random.Random(f"{seed}:{product_id}")
         for plan, values in sample_colourings(plans, count, rng):
-            for v in model.views:
-                if view is not None and v != view:
-                    continue
+            for v in model.views if view is None else model.views_of(view):
                 key = plan.key(values)
                 wanted = colouring_wanted(vcat, quality, product, plan, values, v)
                 stack = [w for w in wanted if w.bounce is None]
@@ -279,7 +277,8 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
                               wanted[len(stack):], strict=True)]
                 full_wanted = Wanted(full.id, model.id, v, key, full.ext,
                                      tuple(zip(model.mesh_ids, plan.mesh_values(values),
-                                               strict=True)), product.id, False, None)
+                                               strict=True)), product.id, False, None,
+                                     spin=model.spin_frame(v))
                 pictures.append(Picture(
                     product.id, plan.kind, v, key,
                     dict(zip(plan.part_names, values, strict=True)), full_wanted, stack,

@@ -16,6 +16,14 @@ The hostile scene (`hostile.blend`): the same scene plus a text block registered
 module (auto-run when scripts are trusted) and a scripted Python driver on Box, each of
 which would create a marker file under `<folder>/markers/`.
 
+The spin scene (`spin.blend`, issue 13): the scene with more cameras for a spin of
+SPIN_FRAMES frames. "spin" is placed like "main" and not animated; "turned" is "main" turned
+180° about the world's Z axis (the same matrix math as the worker's: frame 1 + N/2 of
+"spin"). "orbit" is animated: keyframes at 1 and SPIN_FRAMES at ORBIT's two locations;
+"orbit3" is a plain camera where that animation puts "orbit" at frame 3. Ball is animated
+too, with constant steps: home at frames 1 and 3, lifted by BALL_LIFT at frame 2 (what a
+frame change does to the rest of the scene).
+
 The kino model (`kino.blend`): what the small test catalog of conftest.py names, so that
 `validate` finds it whole: objects frame, top, insert and rim (cubes), cameras front and
 side.
@@ -38,6 +46,10 @@ SCENE = "scene.blend"
 HOSTILE = "hostile.blend"
 CROP = "crop.blend"
 KINO = "kino.blend"
+SPIN = "spin.blend"
+SPIN_FRAMES = 4
+ORBIT = ((0.0, -9.0, 4.5), (4.0, -8.0, 4.5))  # "orbit" at frames 1 and SPIN_FRAMES
+BALL_LIFT = 2.5
 MARKERS = ("markers/text-block", "markers/driver")
 
 CAMERAS = {
@@ -177,6 +189,7 @@ def _build(out: Path) -> None:  # pragma: no cover - runs in a subprocess
     curve.driver.use_self = False
     curve.driver.expression = f"__import__('pathlib').Path({driver_marker!r}).touch() or 1"
     bpy.ops.wm.save_as_mainfile(filepath=str(out / HOSTILE))
+    _build_spin(out)
 
     # Kino: conftest.BASE's model, objects and views only.
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -200,6 +213,56 @@ def _build(out: Path) -> None:  # pragma: no cover - runs in a subprocess
     checker(out / "checker2.png", (230, 210, 20), (20, 60, 230))
     Image.new("RGB", (16, 16), (128, 128, 255)).save(out / "normal.png")
     Image.new("L", (16, 16), 200).save(out / "rough.png")
+
+
+def _build_spin(out: Path) -> None:  # pragma: no cover - runs in a subprocess
+    """spin.blend from the saved scene.blend (see the module's docstring)."""
+    import bpy
+    from mathutils import Matrix
+
+    bpy.ops.wm.open_mainfile(filepath=str(out / SCENE))
+    scene = bpy.context.scene
+    main = bpy.data.objects["main"]
+    location, rotation = CAMERAS["main"]
+
+    def camera(name: str) -> bpy.types.Object:
+        bpy.ops.object.camera_add(location=location, rotation=rotation)
+        obj = bpy.context.object
+        obj.name = name
+        return obj
+
+    camera("spin")
+    bpy.context.view_layer.update()
+    turned = camera("turned")
+    turned.matrix_world = Matrix.Rotation(math.pi, 4, "Z") @ main.matrix_world
+    orbit = camera("orbit")
+    for frame, where in zip((1, SPIN_FRAMES), ORBIT, strict=True):
+        orbit.location = where
+        orbit.keyframe_insert("location", frame=frame)
+    ball = bpy.data.objects["Ball"]
+    for frame, lift in ((1, 0.0), (2, BALL_LIFT), (3, 0.0)):
+        ball.location = (BALL[0], BALL[1], BALL[2] + lift)
+        ball.keyframe_insert("location", frame=frame)
+    for fcurve in _fcurves(ball):
+        for point in fcurve.keyframe_points:
+            point.interpolation = "CONSTANT"
+    scene.frame_set(3)
+    at3 = camera("orbit3")
+    at3.location = orbit.location.copy()
+    at3.rotation_euler = orbit.rotation_euler.copy()
+    scene.frame_set(1)
+    scene.camera = main
+    bpy.ops.wm.save_as_mainfile(filepath=str(out / SPIN))
+
+
+def _fcurves(obj: object) -> list[object]:  # pragma: no cover - runs in a subprocess
+    """An object's F-curves: the action's (4.x), or its slot's channelbag's (5.x)."""
+    action = obj.animation_data.action  # type: ignore[attr-defined]
+    if hasattr(action, "fcurves"):
+        return list(action.fcurves)
+    slot = obj.animation_data.action_slot  # type: ignore[attr-defined]
+    return [fc for layer in action.layers for strip in layer.strips
+            for fc in strip.channelbag(slot).fcurves]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -54,11 +54,11 @@ def _check_order(check: Checker, order: Order) -> None:
     product = cat.products[order.product]
     if order.quality is not None:
         check.known("qualities", "quality", order.quality, order, "quality")
-    views = cat.models[product.model].views
+    model = cat.models[product.model]
     for i, view in enumerate(order.views or []):
-        if view not in views:
+        if not model.views_of(view):  # a view, a spin (all its frames) or one frame
             check.error(order, "views", i, message=f"unknown view {view!r} of model "
-                        f"'{product.model}' (known: {listing(views)})")
+                        f"'{product.model}' (known: {listing(model.view_choices)})")
     # What each part name can take, over all kinds that have it.
     domains: dict[str, set[int]] = {}
     for kind_plan in expand_product(cat, product):

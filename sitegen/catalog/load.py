@@ -124,9 +124,16 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     current: type[BaseModel] | None = model
     for part in loc[:-1]:
         # List indices and dict keys (`select.Frame`) keep the model found so far.
-        if current is not None and isinstance(part, str) and part in current.model_fields:
-            current = _find_model(current.model_fields[part].annotation)
+        if current is not None and isinstance(part, str):
+            by_key = _fields(current)
+            if part in by_key:
+                current = _find_model(current.model_fields[by_key[part]].annotation)
     return current
+
+
+def _fields(model: type[BaseModel]) -> dict[str, str]:
+    """A model's fields as the YAML names them (the alias, where there is one) -> name."""
+    return {info.alias or name: name for name, info in model.model_fields.items()}
 
 
 def _find_model(annotation: Any) -> type[BaseModel] | None:
@@ -145,17 +152,19 @@ def _pydantic_problems(doc: Document, base: NodePath, exc: ValidationError,
                        model: type[BaseModel]) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if p != "[key]")
+        # pydantic's own markers ([key], a union's [tag]) are no part of the YAML path.
+        loc = tuple(p for p in err["loc"]
+                    if not (isinstance(p, str) and p.startswith("[") and p.endswith("]")))
         path = (*base, *loc)
         kind = err["type"]
         if kind == "extra_forbidden":
             owner = _model_at(model, loc)
-            allowed = ", ".join(owner.model_fields) if owner else "see CATALOG_FORMAT.md"
+            allowed = ", ".join(_fields(owner)) if owner else "see CATALOG_FORMAT.md"
             message = f"unknown field '{loc[-1]}' (allowed: {allowed})"
         elif kind == "missing":
             message = f"missing required field '{loc[-1]}'"
         elif kind in ("model_type", "dict_type") and not loc:
-            message = f"must be a mapping with the fields: {', '.join(model.model_fields)}"
+            message = f"must be a mapping with the fields: {', '.join(_fields(model))}"
         else:
             message = err["msg"]
             if not err.get("ctx", {}).get("value") and kind not in ("literal_error",):

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+)
 from pydantic_core import PydanticCustomError
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A name in an order's `views`: a view or spin id, or one frame of a spin (`spin-07`).
+VIEW_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[0-9]+)?$")
+MAX_SPIN_FRAMES = 360
 MAX_FINISH_ID = 2**31 - 1
 
 
@@ -32,6 +45,17 @@ def _check_name(value: str) -> str:
             "mesh_id",
             "'{value}' is not a valid mesh or view id: a lowercase letter, then lowercase "
             "letters and digits, at most 32 characters",
+            {"value": value},
+        )
+    return value
+
+
+def _check_view_name(value: str) -> str:
+    if len(value) > 40 or not VIEW_NAME_RE.match(value):
+        raise PydanticCustomError(
+            "view_name",
+            "'{value}' is not a view name: a view or spin id (a lowercase letter, then "
+            "lowercase letters and digits), or a spin's frame such as spin-07",
             {"value": value},
         )
     return value
@@ -59,6 +83,7 @@ def _check_color(value: str) -> str:
 
 Slug = Annotated[str, AfterValidator(_check_slug)]
 MeshId = Annotated[str, AfterValidator(_check_name)]
+ViewName = Annotated[str, AfterValidator(_check_view_name)]
 PartName = Annotated[str, AfterValidator(_check_part_name)]
 Color = Annotated[str, AfterValidator(_check_color)]
 FinishId = Annotated[int, Field(ge=1, le=MAX_FINISH_ID)]
@@ -233,16 +258,116 @@ class Mesh(Entity):
         return self.objects if self.objects is not None else [self.id]
 
 
+def frame_name(spin: str, frame: int, frames: int) -> str:
+    """A spin's frame as a view name: `spin-07` (as many digits as `frames` has)."""
+    return f"{spin}-{frame:0{len(str(frames))}d}"
+
+
+class Spin(Entity):
+    """A view entry `{id: spin, frames: N}`: N views `spin-01`..`spin-N`, each seen by the
+    camera object `spin` (CATALOG_FORMAT.md, "Spins"; docs/catalog-readings.md)."""
+
+    id: MeshId
+    frames: Annotated[int, Field(ge=2, le=MAX_SPIN_FRAMES)]
+
+    @property
+    def names(self) -> list[str]:
+        """The frames' view names, frame 1 first."""
+        return [frame_name(self.id, f, self.frames) for f in range(1, self.frames + 1)]
+
+    @property
+    def span(self) -> str:
+        """The frames for a message: `spin-01..spin-24`."""
+        return f"{frame_name(self.id, 1, self.frames)}..{self.names[-1]}"
+
+
+class SpinFrame(NamedTuple):
+    """One frame of a spin: its camera object, the frame (1..frames) and the frame count."""
+
+    camera: str
+    frame: int
+    frames: int
+
+
+def _view_kind(value: Any) -> str:
+    return "[spin]" if isinstance(value, dict) else "[view]"
+
+
+# A model's view entry: a view id, or a spin. The tags are in pydantic's error locations
+# between brackets; the loader drops them, so errors read `views[1].frames`.
+ViewEntry = Annotated[Annotated[MeshId, Tag("[view]")] | Annotated[Spin, Tag("[spin]")],
+                      Discriminator(_view_kind)]
+
+
+def _default_views() -> list[str | Spin]:
+    return ["main"]
+
+
 class Model(Entity):
     id: Slug
     blend: str
     meshes: Annotated[list[Annotated[Mesh, BeforeValidator(_mesh_short_form)]],
                       Field(min_length=1)]
-    views: Annotated[list[MeshId], Field(min_length=1)] = Field(default_factory=lambda: ["main"])
+    # The YAML's `views` as written; `views` (below) is every view name, frames included.
+    entries: Annotated[list[ViewEntry], Field(min_length=1)] = Field(
+        default_factory=_default_views, alias="views")
 
     @property
     def mesh_ids(self) -> list[str]:
         return [m.id for m in self.meshes]
+
+    @cached_property
+    def views(self) -> list[str]:
+        """Every view name in order, a spin's frames in its place (`front`, `spin-01`, ...)."""
+        return [name for entry in self.entries
+                for name in ([entry] if isinstance(entry, str) else entry.names)]
+
+    @cached_property
+    def _frames(self) -> dict[str, SpinFrame]:
+        return {name: SpinFrame(entry.id, f, entry.frames)
+                for entry in self.entries if isinstance(entry, Spin)
+                for f, name in enumerate(entry.names, 1)}
+
+    @property
+    def cameras(self) -> list[str]:
+        """The camera objects the views are seen by: view ids and spin ids, in order."""
+        return [entry if isinstance(entry, str) else entry.id for entry in self.entries]
+
+    @property
+    def spins(self) -> dict[str, Spin]:
+        """The model's spins by id."""
+        return {e.id: e for e in self.entries if isinstance(e, Spin)}
+
+    def spin_frame(self, view: str) -> SpinFrame | None:
+        """The spin frame a view name is (None for a plain view)."""
+        return self._frames.get(view)
+
+    def camera_of(self, view: str) -> tuple[str, int | None, int | None]:
+        """A view name's camera object, frame and frame count (None, None: a plain view).
+        KeyError for a name that is not one of the model's views."""
+        spin = self._frames.get(view)
+        if spin is not None:
+            return spin
+        if view in self.cameras and view not in self.spins:
+            return view, None, None
+        raise KeyError(view)
+
+    def views_of(self, name: str) -> list[str]:
+        """The view names `name` stands for: a view, a frame, or a spin id (all its frames);
+        [] when it names none of the model's views."""
+        spin = self.spins.get(name)
+        if spin is not None:
+            return spin.names
+        return [name] if name in self._frames or name in self.cameras else []
+
+    def expand_views(self, names: list[str]) -> list[str]:
+        """Names as an order or `--view` gives them -> view names, each once, in order."""
+        return list(dict.fromkeys(v for name in names for v in self.views_of(name)))
+
+    @property
+    def view_choices(self) -> list[str]:
+        """The views for a message, a spin as its span: `front, spin-01..spin-24`."""
+        return [e if isinstance(e, str) else e.span for e in self.entries]
 
 
 class Part(Entity):
@@ -287,7 +412,8 @@ class Order(Entity):
     id: Slug
     product: Slug
     quality: Slug | None = None
-    views: list[MeshId] | None = None
+    # View ids, spin ids (all their frames) or single frames (`spin-07`).
+    views: list[ViewName] | None = None
     select: dict[str, Selector] = Field(default_factory=dict)
 
 

@@ -124,9 +124,14 @@ def _check_models(check: Checker) -> None:
                     check.error(model, "meshes", i, message=f"Blender object {obj!r} belongs to "
                                 f"mesh {owner[obj]!r} already; an object is in one mesh only")
                 owner[obj] = mesh.id
-        for view, n in Counter(model.views).items():
-            if n > 1:
-                check.error(model, "views", message=f"view {view!r} appears twice")
+        # A spin's id is a view id like any other: `{id: front, frames: 8}` next to
+        # `front` is the same view twice (its frames never clash: a view id has no dash).
+        first: dict[str, int] = {}
+        for i, camera in enumerate(model.cameras):
+            if camera in first:
+                check.error(model, "views", i, message=f"view {camera!r} appears twice "
+                            f"(also views[{first[camera]}])")
+            first.setdefault(camera, i)
 
 
 def _check_product(check: Checker, product: Product) -> None:

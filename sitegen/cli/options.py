@@ -97,6 +97,10 @@ def check_choices(catalog: Catalog, quality: str | None, products: tuple[str, ..
     for product in products:
         known(product, catalog.products, "--product")
     known(order, catalog.orders, "--order")
-    known(view, sorted({v for m in catalog.models.values() for v in m.views}), "--view")
+    if view is not None and not any(m.views_of(view) for m in catalog.models.values()):
+        # a view, a spin's frame or a spin id (all its frames); spins listed as spans
+        choices = sorted({v for m in catalog.models.values() for v in m.view_choices})
+        raise click.BadParameter(f"unknown {view!r} (known: {', '.join(choices)})",
+                                 param_hint="--view")
 
 

@@ -13,7 +13,7 @@ from sitegen.cli.options import State, renders_option
 from sitegen.cli.output import Progress
 
 if TYPE_CHECKING:
-    from sitegen.publish import BucketPlan, PublishPlan, PublishReport, RemoteState
+    from sitegen.publish import BucketPlan, CorsPlan, PublishPlan, PublishReport, RemoteState
 
 
 @click.command()
@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 @click.option("--invalidate", "distribution", metavar="DISTRIBUTION_ID",
               help="Invalidate the changed pages in this CloudFront distribution [default: "
                    "site.publish.invalidate].")
+@click.option("--cors", "cors", metavar="ORIGIN", multiple=True,
+              help="Let pages of this origin (https://shop.example.com, or '*') load the site "
+                   "(embed.js, data, pictures): the bucket's CORS rules; repeatable [default: "
+                   "site.publish.cors; neither: the bucket's rules are left alone].")
+@click.option("--no-cors", is_flag=True, help="Remove the bucket's CORS rules.")
 @click.option("--force", is_flag=True, help="Upload every file, changed or not.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="The built site (made by `sitegen build`).")
@@ -48,8 +53,9 @@ if TYPE_CHECKING:
 @click.pass_obj
 def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: str | None,
             region: str | None, dry_run: bool, delete: bool, max_deletes: int | None,
-            distribution: str | None, force: bool, out: Path, renders: str,
-            quality: str | None, renders_prefix: str | None, jobs: int) -> None:
+            distribution: str | None, cors: tuple[str, ...], no_cors: bool, force: bool,
+            out: Path, renders: str, quality: str | None, renders_prefix: str | None,
+            jobs: int) -> None:
     """Upload the built site and the pictures it shows to an S3 bucket.
 
     The build is checked against the manifest `sitegen build` wrote last: a build that
@@ -62,19 +68,27 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
     uploaded first (cached for a year), then data, then pages (cached five minutes), so a
     page never points at something missing. The plan is printed before anything is done.
 
+    With origins (--cors, or site.publish.cors) the bucket's CORS rules let pages of
+    those origins load the site's embed.js, data and pictures; they are set only when the
+    bucket's differ.
+
     \b
     Examples:
       sitegen publish --bucket my-sketchbook --dry-run
       sitegen publish --bucket my-sketchbook --prefix sketch --delete
       sitegen publish --invalidate E2ABCDEF123456   (bucket from site.publish)
+      sitegen publish --cors https://shop.example.com --cors https://www.example.org
     """
     from sitegen import publish as pub
     from sitegen.store import open_store
 
+    if cors and no_cors:
+        raise click.UsageError("--cors and --no-cors: give one of them")
     catalog, _ = state.load()
     settings = pub.publish_settings(catalog.site.publish, bucket=bucket, prefix=prefix,
                                     endpoint_url=endpoint_url, region=region,
-                                    max_deletes=max_deletes, invalidate=distribution)
+                                    max_deletes=max_deletes, invalidate=distribution,
+                                    cors=[] if no_cors else list(cors) if cors else None)
     if quality is not None and quality not in catalog.qualities:
         raise click.BadParameter(f"unknown {quality!r} (known: {', '.join(catalog.qualities)})",
                                  param_hint="--quality")
@@ -105,16 +119,24 @@ def publish(state: State, bucket: str | None, prefix: str | None, endpoint_url: 
                                       jobs=jobs)
     _print_plan(planned.plan, planned.remote, key_prefix, dry_run, planned.paths,
                 settings.invalidate)
+    _print_cors(planned.cors, dry_run)
     if dry_run:
-        click.echo("dry run: nothing uploaded or deleted")
+        click.echo("dry run: nothing uploaded or deleted" + (
+            ", CORS rules unchanged" if planned.cors and planned.cors.action else ""))
         return
     report = _carry_out(planned, jobs)
     if report is None:
         click.echo("nothing to do: the bucket holds the site")
         return
-    size = _size(report.bytes)
-    click.echo(f"uploaded {report.uploaded} object(s) ({size}), deleted {report.deleted} in "
-               f"{report.seconds:.1f} s")
+    if report.cors == "put":
+        click.echo(f"CORS rules set: {', '.join(pub.CORS_METHODS)} from "
+                   f"{' '.join(planned.cors.origins if planned.cors else [])}")
+    elif report.cors == "delete":
+        click.echo("CORS rules removed")
+    if report.uploaded or report.deleted or report.cors is None:
+        size = _size(report.bytes)
+        click.echo(f"uploaded {report.uploaded} object(s) ({size}), deleted {report.deleted} "
+                   f"in {report.seconds:.1f} s")
     if settings.invalidate:
         if planned.paths:
             ident = pub.create_invalidation(settings.invalidate, planned.paths, settings.region)
@@ -151,6 +173,26 @@ def _print_plan(plan: PublishPlan, remote: RemoteState, key_prefix: str | None, 
         if distribution:
             click.echo(f"  invalidate {len(paths)} path(s) in {distribution}"
                        + (": " + " ".join(paths) if paths else ""))
+
+
+def _print_cors(cors: CorsPlan | None, dry_run: bool) -> None:
+    """The plan's line for the bucket's CORS rules (none when they are left alone)."""
+    import json
+
+    if cors is None:
+        return
+    if not cors.wanted:
+        click.echo("cors: remove the bucket's rules" if cors.action else
+                   "cors: none, as asked (the bucket has none)")
+    elif cors.action is None:
+        click.echo(f"cors: unchanged ({' '.join(cors.origins)})")
+    else:
+        had = "none" if cors.current is None else f"{len(cors.current)} other rule(s)"
+        click.echo(f"cors: set GET, HEAD from {' '.join(cors.origins)} (the bucket has {had})")
+    if dry_run and cors.action == "put":
+        click.echo(f"  cors put       {json.dumps({'CORSRules': cors.wanted})}")
+    elif dry_run and cors.action == "delete":
+        click.echo(f"  cors delete    {json.dumps({'CORSRules': cors.current})}")
 
 
 def _carry_out(planned: BucketPlan, jobs: int) -> PublishReport | None:

@@ -47,7 +47,8 @@ CONFIRM_ABOVE = 5000
                    "the kind follows from the parts, as in the sketchbook.")
 @click.option("--kind", help="With --colouring: the kind to colour, where the parts fit "
               "several kinds of the product.")
-@click.option("--view", help="Only this view.")
+@click.option("--view", help="Only this view: a view, a spin's frame (spin-07) or a spin "
+              "(all its frames).")
 @click.option("--stale", is_flag=True, help="Also re-render pictures whose inputs changed.")
 @click.option("--force", is_flag=True, help="Re-render every wanted picture.")
 @click.option("--limit", type=click.IntRange(min=1), help="Render at most N pictures, most "
@@ -171,9 +172,10 @@ def _pick_colouring(catalog: Catalog, product_id: str, colouring: str, kind: str
                                  f"{', '.join(k.id for k in product.kinds)})",
                                  param_hint="--kind")
     model = catalog.models[product.model]
-    if view is not None and view not in model.views:
+    if view is not None and not model.views_of(view):
         raise click.BadParameter(f"{product_id}'s model {model.id} has no view {view!r} "
-                                 f"(its views: {', '.join(model.views)})", param_hint="--view")
+                                 f"(its views: {', '.join(model.view_choices)})",
+                                 param_hint="--view")
     return resolve_configuration(catalog, product_id, colouring, kind)
 
 
@@ -434,7 +436,8 @@ def index_rebuild(renders: str) -> None:
 @click.option("--count", type=click.IntRange(min=1), default=5, show_default=True,
               help="Colourings per product, drawn uniformly among its allowed ones.")
 @click.option("--seed", type=int, help="Seed of the draw [default: a new one, printed].")
-@click.option("--view", help="Only this view [default: every view of each product's model].")
+@click.option("--view", help="Only this view, a spin's frame or a spin (all its frames) "
+              "[default: every view of each product's model].")
 @renders_option(default=None, show_default=False,
                 help="Take the layers this render store holds (same fingerprints) instead of "
                      "rendering them; it is only read [default: render all].")

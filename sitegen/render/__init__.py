@@ -128,11 +128,15 @@ def open_message(catalog: Catalog, quality: str, model: str, jobs: Sequence[Job]
 
 
 def render_fields(wanted: Wanted) -> RenderFields:
-    """What a `render` message says of a wanted picture: view, a value per mesh (a finish
-    id, 0 for hidden, "neutral"), and for a layer which one (blender/README.md)."""
-    fields: RenderFields = {"view": wanted.view, "values": {
+    """What a `render` message says of a wanted picture: the view's camera object, a value
+    per mesh (a finish id, 0 for hidden, "neutral"), for a spin's frame which one of how
+    many (the worker places the camera), and for a layer which one (blender/README.md)."""
+    fields: RenderFields = {"view": wanted.camera, "values": {
         mesh: SPECIAL_MATERIALS[value][0] if value in SPECIAL_MATERIALS else value
         for mesh, value in wanted.values}}
+    if wanted.spin is not None:
+        fields["frame"] = wanted.spin.frame
+        fields["frames"] = wanted.spin.frames
     if wanted.layer is not None:
         layer: Layer = ({"kind": "part", "meshes": list(wanted.layer)} if wanted.layer
                         else {"kind": "backdrop"})
