@@ -37,7 +37,10 @@ from sitegen.sizes import sized_address
 
 TEMPLATES = package_path("sitegen.templates")  # templates/ in the repository
 SWATCH_SIZE = 64
-IMPORT_RE = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.js)\2""")
+IMPORT_RE = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.js)\2()""")
+# An asset a module names beside itself: `new URL("./style.css", import.meta.url)`.
+ASSET_URL_RE = re.compile(
+    r"""(\bnew\s+URL\(\s*)(["'])\./([\w.-]+)\2(\s*,\s*import\.meta\.url\s*\))""")
 
 
 def is_absolute_url(url: str) -> bool:
@@ -61,7 +64,9 @@ def content_security_policy(renders_url: str) -> str:
 
 
 def hashed_assets(static: Path) -> dict[str, tuple[str, bytes]]:
-    """name -> (static/<stem>-<hash>.<ext>, bytes), with JS module imports rewritten."""
+    """name -> (static/<stem>-<hash>.<ext>, bytes), with the JS modules' imports and the
+    assets they name beside themselves (`new URL("./x.css", import.meta.url)`) rewritten to
+    the hashed names."""
     sources = {p.name: p.read_bytes() for p in sorted(static.iterdir()) if p.is_file()}
     done: dict[str, tuple[str, bytes]] = {}
 
@@ -74,8 +79,8 @@ def hashed_assets(static: Path) -> dict[str, tuple[str, bytes]]:
         if name.endswith(".js"):
             def swap(m: re.Match[str]) -> str:
                 target = resolve(m.group(3), (*stack, name))[0].split("/")[-1]
-                return f"{m.group(1)}{m.group(2)}./{target}{m.group(2)}"
-            data = IMPORT_RE.sub(swap, data.decode()).encode()
+                return f"{m.group(1)}{m.group(2)}./{target}{m.group(2)}{m.group(4)}"
+            data = ASSET_URL_RE.sub(swap, IMPORT_RE.sub(swap, data.decode())).encode()
         stem, _, ext = name.rpartition(".")
         digest = hashlib.sha256(data).hexdigest()[:10]
         done[name] = (f"static/{stem}-{digest}.{ext}", data)
@@ -84,6 +89,17 @@ def hashed_assets(static: Path) -> dict[str, tuple[str, bytes]]:
     for name in sources:
         resolve(name)
     return done
+
+
+EMBED = "embed.js"  # the element's stable address (docs/embed.md)
+
+
+def embed_module(element: str) -> bytes:
+    """embed.js: the one file a shop's page names, kept under its name and cached briefly;
+    it loads the element's content-hashed module (`static/element-<hash>.js`)."""
+    return ("// sitegen: defines <sitegen-sketchbook> (docs/embed.md). This file keeps its name"
+            " and\n// is cached briefly; the modules it loads are content-hashed.\n"
+            f'import "./{element}";\n').encode()
 
 
 # The layout widths of the pages' pictures, for `srcset` (style.css; sketchbook.js has the
@@ -138,6 +154,8 @@ def site_files(catalog: Catalog, quality: str, ready: Mapping[str, Mapping[str, 
     assets = hashed_assets(templates / "static")
     for path, asset in assets.values():
         files[path] = asset
+    if "element.js" in assets:
+        files[EMBED] = embed_module(assets["element.js"][0])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     site = catalog.site

@@ -83,6 +83,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
     renders_prefix: list[str] | None = None  # e.g. ["renders"]
     renders_dir: str | None = None  # the store's real path
     missing = "\x00"  # translate_path's answer for "not served": no file has this name
+    private: tuple[str, ...] = ()  # path prefixes answered without CORS (the studio's own)
 
     def do_GET(self) -> None:
         if self._check_path():
@@ -138,6 +139,13 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(404, "No listing")  # a preview shows pages, not folders
         return None
+
+    def end_headers(self) -> None:
+        # The site may be embedded in a page of another origin (docs/embed.md): its files
+        # and pictures may be read from anywhere, as `publish --cors '*'` allows.
+        if self.command in ("GET", "HEAD") and not self.path.startswith(self.private):
+            self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass  # quiet: the CLI prints the address once

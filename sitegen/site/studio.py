@@ -363,6 +363,7 @@ class StudioHandler(PreviewHandler):
     """The preview's handler, with the studio's endpoints and injection."""
 
     studio: Studio
+    private = ("/_studio/",)  # no other origin may read the events or ask for renders
 
     @property
     def renders_prefix(self) -> list[str] | None:  # type: ignore[override]

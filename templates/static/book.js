@@ -62,16 +62,19 @@ export const CONTROLS = ["parts", "views", "gallery", "zoom"];
  *   one: `privateHash()`);
  * - `controls`: the subset of CONTROLS to show (default: all);
  * - `permalink`: show "Link to this colouring" (default true);
- * - `crossOrigin`: request the pictures with CORS (`crossorigin="anonymous"`), so the
- *   linear-light canvas can read them from another origin;
+ * - `corsOrigin`: an origin whose pictures are requested with CORS (`crossorigin=
+ *   "anonymous"`) when the document is elsewhere, so the linear-light canvas can read them
+ *   (the element passes its site's origin); pictures anywhere else are loaded plainly and
+ *   stacked in CSS where the canvas cannot read them;
  * - `onChange(api)`: after every new state is shown; `onError(error, what)`: `what` is
  *   "load" (the page data could not be loaded: nothing shows) or "picture" (a picture
  *   could not be loaded: the placeholder shows).
  *
- * Returns `{api, destroy, applyHash, setControls}`: api is `window.sketchbook`'s shape.
+ * Returns `{api, destroy, applyHash, setControls, view, followLocation}`: api is
+ * `window.sketchbook`'s shape.
  */
 export function mountSketchbook(root, options = {}) {
-  const { dataUrl = "data.json", location, history, permalink = true, crossOrigin = false } = options;
+  const { dataUrl = "data.json", location, history, permalink = true, corsOrigin = null } = options;
   const onChange = options.onChange || (() => {});
   const onError = options.onError || (() => {});
   let controls = new Set(options.controls || CONTROLS);
@@ -83,7 +86,8 @@ export function mountSketchbook(root, options = {}) {
   });
   ready.catch(() => {}); // a failed load is shown; awaiting callers still see it
   const api = { ready, select, selection: currentSelection, imageUrl, imageUrls, count, isReady };
-  const cors = crossOrigin ? "anonymous" : null; // before src: h() sets props in order
+  let cors = null; // "anonymous" where pictures are read across origins (set on load)
+  let started = false; // onChange only once loaded
   const activeElement = () => root.getRootNode().activeElement; // a document or a shadow root
   const dataBase = new URL(dataUrl, document.baseURI).href;
   const listeners = [];
@@ -106,7 +110,7 @@ export function mountSketchbook(root, options = {}) {
   function changed(entryChanged) {
     if (entryChanged) galleryPage = 0;
     render(entryChanged);
-    onChange(api);
+    if (started) onChange(api);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1090,6 +1094,8 @@ export function mountSketchbook(root, options = {}) {
       const response = await fetch(dataBase, { credentials: "same-origin" });
       if (!response.ok) throw new Error(`${dataUrl}: HTTP ${response.status}`);
       model = new Model(await response.json(), dataBase);
+      const renders = new URL(model.rendersBase).origin;
+      if (corsOrigin && renders === corsOrigin && renders !== window.location.origin) cors = "anonymous";
       selection = new Selection(model, { location, history, onChange: changed });
       const first = model.entries.find((e) => model.entryDefault(e, model.data.views[0]));
       if (!first) throw new Error("no kind of this product has a colouring");
@@ -1097,6 +1103,7 @@ export function mountSketchbook(root, options = {}) {
       const fromHash = location.hash ? selection.fromHash(parseHash(location.hash)) : null;
       setState(fromHash || model.entryDefault(first, model.data.views[0]), { push: false });
       listen(window, "resize", resized);
+      started = true;
       resolveReady(api);
     } catch (error) {
       fail(error);
@@ -1104,7 +1111,14 @@ export function mountSketchbook(root, options = {}) {
   }
 
   start();
-  return { api, destroy, applyHash, setControls, followLocation: () => selection && selection.followLocation() };
+  return {
+    api,
+    destroy,
+    applyHash,
+    setControls,
+    view: () => selection.state.view,
+    followLocation: () => selection && selection.followLocation(),
+  };
 }
 
 /** A hash and a history of their own, for a sketchbook that must not touch the page's URL. */
