@@ -233,6 +233,8 @@ def product_data(catalog: Catalog, product: Product, quality: str,
                      "parts": list(e.parts), "style_switch": e.style_switch} for e in entries],
         "kinds": kinds,
     }
+    if model.spins:  # a spin's frames are views; the page turns them (docs/site.md)
+        data["spins"] = {spin.id: spin.frames for spin in model.spins.values()}
     if layered:
         bounce = catalog.qualities[quality].bounce
         data["layers"] = {view: ready_layers(catalog, product, ready_keys.get(view, ()), bounce)

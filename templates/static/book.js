@@ -9,7 +9,8 @@
 // root, with a hash of its own (element.js).
 
 import { paintLinear } from "./layers.js";
-import { Model, PAGE_SIZE, exact, showsStyleSwitch, toFilter, viewName } from "./model.js";
+import { Model, PAGE_SIZE, exact, showsStyleSwitch, sizedUrl, toFilter, viewName } from "./model.js";
+import { Turntable } from "./spin.js";
 import { Selection, hashOf, parseHash } from "./state.js";
 
 // DOM helpers (text only ever through textContent / text nodes)
@@ -268,14 +269,19 @@ export function mountSketchbook(root, options = {}) {
       h("figcaption", { class: "sb-caption" }, ui.status),
     );
     ui.views = h("div", { class: "sb-views", role: "group", "aria-label": "Views" });
-    ui.viewButtons = model.data.views.map((view) => {
+    ui.viewButtons = model.viewGroups().map((group) => {
       const button = h("button", {
         type: "button",
         class: "sb-view",
         "aria-pressed": "false",
-        onclick: () => setState({ ...selection.state, view }),
+        onclick: () => {
+          // A spin's button keeps the frame shown when the spin is on screen already.
+          const frame = model.frameOf(selection.state.view);
+          if (!(group.frames && frame && frame.spin === group.id)) setState({ ...selection.state, view: group.view });
+        },
       });
-      button.dataset.view = view;
+      button.dataset.view = group.view;
+      if (group.frames) button.dataset.spin = group.id;
       return button;
     });
     ui.views.append(...ui.viewButtons);
@@ -326,7 +332,7 @@ export function mountSketchbook(root, options = {}) {
     const parts = controls.has("parts");
     ui.controls.hidden = !parts;
     if (ui.tablist) ui.tablist.hidden = !parts;
-    ui.views.hidden = !controls.has("views") || model.data.views.length < 2;
+    ui.views.hidden = !controls.has("views") || ui.viewButtons.length < 2;
     ui.filters.hidden = !controls.has("gallery");
     ui.zoomButton.hidden = !controls.has("zoom") || !ui.shownPicture;
     root.classList.toggle("sb-picture-only", !parts);
@@ -813,50 +819,59 @@ export function mountSketchbook(root, options = {}) {
     }
   }
 
+  /** "frame 5": how the status names a spin's frame. */
+  function frameLabel(view) {
+    const frame = model.frameOf(view);
+    return frame ? `frame ${frame.frame}` : `the ${viewName(view)} view`;
+  }
+
   function renderPicture() {
     const entry = model.entries[selection.state.entry];
     const withKind = showsStyleSwitch(entry);
-    const readyNow = model.isReady(selection.state.kind, selection.state.values, selection.state.view);
+    const view = selection.state.view;
+    // The picture itself, else (a spin) the same colouring in the nearest ready frame, else
+    // the nearest ready colouring (model.js nearestShown).
+    const shown = model.nearestShown(selection.state, view);
+    const readyNow = Boolean(shown && shown.exact);
     ui.figure.classList.toggle("sb-not-ready", !readyNow);
-    let shown = null;
     let message = "";
-    if (readyNow) {
-      shown = { kind: selection.state.kind, values: selection.state.values };
-    } else {
-      shown = model.nearestReady(selection.state, selection.state.view);
-      if (shown) {
-        const diffs = [];
-        if (shown.kind !== selection.state.kind && withKind) diffs.push(`${shown.kind.name} instead of ${selection.state.kind.name}`);
-        for (const name of entry.parts) {
-          const want = selection.state.values.get(name) ?? 0;
-          const have = shown.values.get(name) ?? 0;
-          if (want !== have) diffs.push(`${name} ${model.finishName(have)} instead of ${model.finishName(want)}`);
-        }
-        message = `Not rendered yet. Showing: ${diffs.join("; ")}.`;
-      } else {
-        message = "Not rendered yet. No picture of this product is ready in this view.";
+    if (shown && !readyNow) {
+      const diffs = [];
+      if (shown.view !== view) diffs.push(`${frameLabel(shown.view)} instead of ${frameLabel(view)}`);
+      if (shown.kind !== selection.state.kind && withKind) diffs.push(`${shown.kind.name} instead of ${selection.state.kind.name}`);
+      for (const name of entry.parts) {
+        const want = selection.state.values.get(name) ?? 0;
+        const have = shown.values.get(name) ?? 0;
+        if (want !== have) diffs.push(`${name} ${model.finishName(have)} instead of ${model.finishName(want)}`);
       }
+      message = `Not rendered yet. Showing: ${diffs.join("; ")}.`;
+    } else if (!shown) {
+      message = "Not rendered yet. No picture of this product is ready in this view.";
     }
     if (ui.status.textContent !== message) ui.status.textContent = message;
     ui.badge.hidden = readyNow;
-    ui.shownPicture = shown ? { ...shown, view: selection.state.view, alt: model.describe(shown.kind, shown.values, withKind) } : null;
+    ui.shownPicture = shown ? { ...shown, alt: model.describe(shown.kind, shown.values, withKind) } : null;
     ui.zoomButton.hidden = !shown || !controls.has("zoom");
+    // While a spin turns, its frames show at the smallest size; once it settles, the frame
+    // on screen loads at the size the layout needs.
+    const small = ui.turning && model.sizes.length ? model.sizes[0] : null;
     if (shown && model.layers) {
-      const width = stackWidth(model.pictureUrls(shown.kind, shown.values, selection.state.view).join(" "));
+      const width = small || stackWidth(model.pictureUrls(shown.kind, shown.values, shown.view).join(" "));
       showStack(
-        model.pictureUrls(shown.kind, shown.values, selection.state.view, false, width),
+        model.pictureUrls(shown.kind, shown.values, shown.view, false, width),
         ui.shownPicture.alt,
         width,
-        model.bounceImages(shown.kind, shown.values, selection.state.view),
+        model.bounceImages(shown.kind, shown.values, shown.view),
       );
       ui.figure.classList.toggle("sb-empty", false);
       ui.placeholderText.textContent = "Picture not available";
     } else if (shown) {
-      const url = model.pictureUrl(shown.kind, shown.values, selection.state.view);
+      const full = model.pictureUrl(shown.kind, shown.values, shown.view);
+      const url = small ? sizedUrl(full, small, model.fullWidth) : full;
       ui.img.alt = model.describe(shown.kind, shown.values, withKind);
       if (ui.img.getAttribute("src") !== url) {
         // The browser picks the size the layout and the screen need (every size, the full one).
-        const srcset = model.sizes.length ? model.srcset(url) : null;
+        const srcset = model.sizes.length && !small ? model.srcset(url) : null;
         if (srcset) {
           ui.img.sizes = PICTURE_SIZES;
           ui.img.srcset = srcset;
@@ -878,24 +893,89 @@ export function mountSketchbook(root, options = {}) {
       ui.figure.classList.add("sb-empty");
       ui.placeholderText.textContent = "Not rendered yet";
     }
+    if (shown) preloadAround(shown);
     ui.permalink.href = `#${hashOf(selection.state)}`;
     ui.permalink.setAttribute("aria-label", `Link to this colouring: ${model.describe(selection.state.kind, selection.state.values, withKind)}`);
   }
 
+  // Spins ---------------------------------------------------------------------------------
+
+  const SPIN_PRELOAD = 3; // frames each side loaded ahead, at the smallest size
+  const preloaded = new Set();
+
+  /** Load the frames around a spin's frame (the colouring shown, where ready) at the
+   * smallest size, nearest first, so that turning shows them at once. */
+  function preloadAround(shown) {
+    const width = model.sizes.length ? model.sizes[0] : null;
+    for (const view of model.neighbours(shown.view, SPIN_PRELOAD)) {
+      if (!model.isReady(shown.kind, shown.values, view)) continue;
+      const urls = model.layers
+        ? model.pictureUrls(shown.kind, shown.values, view, false, width)
+        : [sizedUrl(model.pictureUrl(shown.kind, shown.values, view), width, model.fullWidth)];
+      for (const url of urls) {
+        if (preloaded.has(url)) continue;
+        preloaded.add(url);
+        h("img", { alt: "", crossorigin: cors, src: url });
+      }
+    }
+  }
+
+  /** A spin's frame on screen: the picture turns (Turntable: drag, swipe, arrow keys). */
+  function renderSpin() {
+    const frame = model.frameOf(selection.state.view);
+    ui.figure.classList.toggle("sb-spin", Boolean(frame));
+    if (!frame) {
+      if (ui.turntable) {
+        ui.turntable.destroy();
+        ui.turntable = null;
+        for (const name of ["tabindex", "role", "aria-label", "aria-valuemin", "aria-valuemax", "aria-valuenow", "aria-valuetext"]) {
+          ui.shown.removeAttribute(name);
+        }
+      }
+      return;
+    }
+    if (!ui.turntable) {
+      ui.turntable = new Turntable(ui.shown, {
+        frames: frame.frames,
+        onTurn: (steps) => {
+          ui.turning = true;
+          setState({ ...selection.state, view: model.turn(selection.state.view, steps) }, { push: false });
+        },
+        onSettle: () => {
+          ui.turning = false;
+          renderPicture();
+        },
+      });
+      ui.shown.tabIndex = 0;
+      ui.shown.setAttribute("role", "slider");
+      ui.shown.setAttribute("aria-label", "Turn the product: drag it, or use the arrow keys");
+      ui.shown.setAttribute("aria-valuemin", "1");
+    }
+    ui.turntable.frames = frame.frames;
+    ui.shown.setAttribute("aria-valuemax", String(frame.frames));
+    ui.shown.setAttribute("aria-valuenow", String(frame.frame));
+    ui.shown.setAttribute("aria-valuetext", `Frame ${frame.frame} of ${frame.frames}`);
+  }
+
+  /** One button per plain view and one per spin (at its first frame, or the frame shown). */
   function renderViews() {
+    const current = model.frameOf(selection.state.view);
     for (const button of ui.viewButtons) {
       const view = button.dataset.view;
-      button.setAttribute("aria-pressed", String(view === selection.state.view));
+      const spin = button.dataset.spin;
+      button.setAttribute("aria-pressed", String(spin ? Boolean(current) && current.spin === spin : view === selection.state.view));
       const key = `${view}|${model.keyOf(selection.state.kind, selection.state.values)}`;
       if (button.dataset.key === key) continue;
       button.dataset.key = key;
-      const label = h("span", { class: "sb-view-name", text: viewName(view) });
+      const name = viewName(spin || view);
+      const label = h("span", { class: "sb-view-name", text: name });
       const readyThere = model.isReady(selection.state.kind, selection.state.values, view);
       const picture = readyThere
         ? thumbnail(selection.state.kind, selection.state.values, view, "")
         : h("span", { class: "sb-thumb-missing", text: "Not rendered" });
       button.replaceChildren(h("span", { class: "sb-view-picture" }, picture), label);
-      button.setAttribute("aria-label", `${viewName(view)} view${readyThere ? "" : " (not rendered yet)"}`);
+      const what = spin ? `${name}: turn the product` : `${name} view`;
+      button.setAttribute("aria-label", `${what}${readyThere ? "" : " (not rendered yet)"}`);
     }
   }
 
@@ -1055,6 +1135,7 @@ export function mountSketchbook(root, options = {}) {
     renderStyles();
     renderPalettes(entryChanged);
     renderPicture();
+    renderSpin();
     renderViews();
     if (entryChanged) buildFilters();
     renderGallery();
@@ -1085,6 +1166,7 @@ export function mountSketchbook(root, options = {}) {
 
   function destroy() {
     for (const off of listeners.splice(0)) off();
+    if (ui.turntable) ui.turntable.destroy();
     if (ui.zoom && ui.zoom.open) ui.zoom.close();
     model = null;
   }
