@@ -67,7 +67,9 @@ def test_demo_through_a_farm_into_s3_then_published_and_browsed(
         rendered = sitegen("render", "--farm", redis_url, "--json", "--renders", location)
     assert rendered.returncode == 0, rendered.stderr
     summary = by_event(events(rendered), "summary")[0]
-    assert (summary["rendered"], summary["failed"]) == (96 + 96 + 12, 0)
+    # 144 layers (96 of the fixed views, 48 of hako's 12 spin frames), as many bounce
+    # images, 12 full pictures of an order
+    assert (summary["rendered"], summary["failed"]) == (144 + 144 + 12, 0)
 
     built = sitegen("build", "--out", "site", "--renders", location)
     assert built.returncode == 0, built.stderr
@@ -79,13 +81,13 @@ def test_demo_through_a_farm_into_s3_then_published_and_browsed(
     assert again.returncode == 0 and "nothing to do: the bucket holds the site" in again.stdout, (
         again.stdout)
 
-    pictures = [k["Key"] for k in s3.list_objects_v2(Bucket=site_bucket, Prefix="renders/",
-                                                     MaxKeys=1000)["Contents"]]
+    pictures = [k["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=site_bucket, Prefix="renders/") for k in page.get("Contents", [])]
     layers = [k for k in pictures if k.endswith(".webp") and not k.endswith(".thumb.webp")
               and ".w32." not in k and ".from-" not in k]
-    assert len(layers) == 96 and all("/layer-" in k for k in layers), layers
+    assert len(layers) == 144 and all("/layer-" in k for k in layers), layers
     bounce = [k for k in pictures if ".from-" in k]
-    assert len(bounce) == 96 and all(k.endswith(".webp") for k in bounce), bounce
+    assert len(bounce) == 144 and all(k.endswith(".webp") for k in bounce), bounce
     # Each with its copy at the quality's size, made on the farm's machine.
     assert sorted(k for k in pictures if k.endswith(".w32.webp")) == sorted(
         k.replace(".webp", ".w32.webp") for k in layers)
