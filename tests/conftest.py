@@ -177,8 +177,21 @@ def use_test_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: str) 
 
 
 @pytest.fixture
+def endpoint(moto_endpoint: str) -> str:
+    """The S3 (and CloudFront) endpoint the publish tests use."""
+    return moto_endpoint
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> None:
+    """Test credentials, and nothing of the user's AWS configuration (CloudFront on moto)."""
+    use_test_aws(monkeypatch, tmp_path, AWS_ENDPOINT_URL_CLOUDFRONT=endpoint)
+
+
+@pytest.fixture
 def s3(aws: Any, moto_endpoint: str) -> Any:
-    """An S3 client on moto's server; `aws` (each module's) sets up the environment first."""
+    """An S3 client on moto's server; `aws` (a module may have its own) sets up the
+    environment first."""
     import boto3
 
     return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import base_catalog, use_test_aws
+from conftest import base_catalog
 
 from sitegen import publish as pub
 from sitegen.cache import file_sha256
@@ -166,17 +166,6 @@ def test_site_renders_of_a_layered_quality_are_its_layers(load: Callable[..., An
 
 
 # -- real publishes, into moto's S3 server ------------------------------------------------
-
-
-@pytest.fixture
-def endpoint(moto_endpoint: str) -> str:
-    return moto_endpoint
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> None:
-    """Test credentials, and nothing of the user's AWS configuration."""
-    use_test_aws(monkeypatch, tmp_path, AWS_ENDPOINT_URL_CLOUDFRONT=endpoint)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import base_catalog, use_test_aws
+from conftest import base_catalog
 from test_publish import Sketch, bucket_keys, make_sketch, run
 
 from sitegen import publish as pub
@@ -94,17 +94,6 @@ def test_every_origin_means_star_alone(make_catalog: Callable[..., Path]) -> Non
 
 
 # -- real publishes -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def endpoint(moto_endpoint: str) -> str:
-    return moto_endpoint
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> None:
-    """Test credentials, and nothing of the user's AWS configuration."""
-    use_test_aws(monkeypatch, tmp_path, AWS_ENDPOINT_URL_CLOUDFRONT=endpoint)
 
 
 @pytest.fixture

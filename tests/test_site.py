@@ -121,8 +121,10 @@ def test_golden_site_is_small_and_complete() -> None:
     assert not any(n.startswith("static/") for n in names)  # assets by hash only
     assets = json.loads(GOLDEN_ASSETS.read_text())
     assert {n.rsplit("-", 1)[0] for n in assets} == {
-        "static/favicon", "static/layers", "static/model", "static/ready", "static/sketchbook",
-        "static/state", "static/style"}
+        "static/book", "static/element", "static/embed", "static/favicon", "static/layers",
+        "static/model", "static/ready", "static/sketchbook", "static/spin", "static/state",
+        "static/style"}
+    assert "embed.js" in names  # the element's stable entry (docs/embed.md)
     assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in assets.values())
     assert any(n.startswith("swatches/") and n.endswith(".png") for n in names)
     assert len(files) < 60 and sum(map(len, files.values())) < 400_000
