@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +238,165 @@ def browser() -> Iterator[Any]:
                                               args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# -- RabbitMQ: a throwaway node (the farm's AMQP broker) -------------------------------------
+
+RABBITMQ_USER, RABBITMQ_PASSWORD, RABBITMQ_VHOST = "sitegen", "farm-test", "sitegen"
+RABBITMQ_CONSUMER_TIMEOUT_MS = 24 * 3600 * 1000  # as docs/farm.md sets it: no chunk is cut
+
+
+def free_port(*addresses: str) -> int:
+    """A TCP port free on 127.0.0.1 (and on each of `addresses`)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        try:
+            for address in addresses:
+                with socket.socket() as s:
+                    s.bind((address, port))
+        except OSError:
+            continue
+        return port
+
+
+@dataclass
+class RabbitNode:
+    """A RabbitMQ node of the tests: its name, its URL per listen address, how to stop it."""
+
+    name: str
+    urls: dict[str, str]  # listen address -> amqp://USER:PASS@ADDRESS:PORT/VHOST
+    port: int
+    folder: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes]
+    epmd: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        """The URL on the first listen address (127.0.0.1 by default)."""
+        return next(iter(self.urls.values()))
+
+    def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """`rabbitmqctl -n NODE ARGS...` against this node."""
+        return subprocess.run([str(_rabbitmqctl()), "-n", self.name, *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def log(self) -> str:
+        """The node's log (and what it printed), for assertion messages."""
+        parts = [p.read_text(errors="replace") for p in sorted(self.folder.glob("log/*.log"))]
+        out = self.folder / "server.out"
+        return "\n".join([*parts, out.read_text(errors="replace") if out.exists() else ""])
+
+    def stop(self) -> None:
+        """Stop the node (`rabbitmqctl stop`, else kill its process group) and its epmd."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.ctl("stop", timeout=30)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # anything it left in its session
+        if self.epmd.poll() is None:
+            self.epmd.terminate()
+            self.epmd.wait(10)
+
+
+def _rabbitmqctl() -> Path:
+    from programs import need_rabbitmq_server
+
+    return need_rabbitmq_server().with_name("rabbitmqctl")
+
+
+def start_rabbitmq(folder: Path, listen: Sequence[str] = ("127.0.0.1",), *,
+                   consumer_timeout_ms: int = RABBITMQ_CONSUMER_TIMEOUT_MS,
+                   timeout: float = 60) -> RabbitNode:
+    """Start a throwaway RabbitMQ node with everything of its own under `folder`.
+
+    Its own node name, AMQP port (the same on each address of `listen`), distribution port,
+    epmd (on a free port, started and stopped here), Erlang cookie ($HOME is `folder`),
+    data, logs and config (`consumer_timeout` set), so it never meets the system's service.
+    User, password and vhost are the config's defaults (created at the first boot), allowed
+    from any address. Returns the running node; call its `stop()`.
+    """
+    from programs import need_rabbitmq_server
+
+    server = need_rabbitmq_server()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"sitegen-test-{os.getpid()}-{uuid.uuid4().hex[:6]}@localhost"
+    port = free_port(*[a for a in listen if a != "127.0.0.1"])
+    dist, epmd_port = free_port(), free_port()
+    listeners = "\n".join(f"listeners.tcp.{i} = {a}:{port}" for i, a in enumerate(listen, 1))
+    (folder / "rabbitmq.conf").write_text(
+        f"{listeners}\n"
+        f"consumer_timeout = {consumer_timeout_ms}\n"
+        f"default_vhost = {RABBITMQ_VHOST}\n"
+        f"default_user = {RABBITMQ_USER}\n"
+        f"default_pass = {RABBITMQ_PASSWORD}\n"
+        "loopback_users = none\n"
+        "log.console = false\n"
+        "log.file.level = info\n")
+    (folder / "enabled_plugins").write_text("[].\n")
+    (folder / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("RABBITMQ_", "ERL_"))}
+    env.update({
+        "HOME": str(folder), "RABBITMQ_NODENAME": name, "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist), "ERL_EPMD_PORT": str(epmd_port),
+        "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"), "RABBITMQ_LOG_BASE": str(folder / "log"),
+        "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+        "RABBITMQ_ADVANCED_CONFIG_FILE": str(folder / "advanced.config"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+        "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
+        "RABBITMQ_PID_FILE": str(folder / "node.pid")})
+    epmd = subprocess.Popen([shutil.which("epmd") or "epmd", "-port", str(epmd_port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    with (folder / "server.out").open("wb") as out:
+        proc = subprocess.Popen([str(server)], env=env, cwd=folder, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    node = RabbitNode(name, {a: f"amqp://{RABBITMQ_USER}:{RABBITMQ_PASSWORD}@{a}:{port}/"
+                             f"{RABBITMQ_VHOST}" for a in listen}, port, folder, env, proc, epmd)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:  # the listener opens once the boot steps (default user...) are done
+            if proc.poll() is not None:
+                raise RuntimeError(f"rabbitmq-server exited ({proc.returncode}): {node.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rabbitmq-server not up after {timeout} s: {node.log()}")
+            with socket.socket() as s:
+                s.settimeout(1)
+                if s.connect_ex((listen[0], port)) == 0:
+                    break
+            time.sleep(0.1)
+        started = node.ctl("await_startup", "--timeout", str(int(timeout)))
+        if started.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl await_startup: {started.stderr}{node.log()}")
+    except BaseException:
+        node.stop()
+        raise
+    return node
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitNode]:
+    """One throwaway RabbitMQ node on 127.0.0.1 for the test session (start_rabbitmq)."""
+    from programs import need_rabbitmq_server
+
+    need_rabbitmq_server()  # skipped with SITEGEN_SKIP_FARM=1, else must be installed
+    node = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url(rabbitmq_node: RabbitNode) -> str:
+    """The session's RabbitMQ node: amqp://sitegen:farm-test@127.0.0.1:PORT/sitegen."""
+    return rabbitmq_node.url

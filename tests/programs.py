@@ -53,3 +53,14 @@ def need_bpy() -> None:
     """The bpy module (real Blender renders), installed with sitegen's `render` extra."""
     require("blender", importlib.util.find_spec("bpy") is not None,
             "the bpy module is not installed (pip install -e '.[render]')")
+
+
+def need_rabbitmq_server() -> Path:
+    """rabbitmq-server, the render farm's other broker (the farm tests on AMQP).
+
+    Debian's package puts the real scripts in /usr/lib/rabbitmq/bin (the ones on PATH switch
+    to the `rabbitmq` user when run as root); those are returned when present.
+    """
+    path = need_program("farm", "rabbitmq-server", "rabbitmq-server")
+    debian = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+    return debian if debian.is_file() else path
