@@ -1,4 +1,4 @@
-"""The render farm: chunks of render jobs sent over Redis to Celery workers on other machines.
+"""The render farm: chunks of render jobs sent over Redis or RabbitMQ to Celery workers.
 
 The host (`sitegen render --farm URL`) plans as usual, puts the input files (blend files,
 textures) into the store as blobs, sends one task per chunk (one model at one quality,
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
+import logging
 import os
 import re
 import shutil
@@ -22,7 +24,7 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -80,15 +82,32 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 # -- the Celery app (both sides) ---------------------------------------------------------
 
+AMQP = ("amqp://", "amqps://")  # RabbitMQ: broker, and results over the same connection
+REDIS = ("redis://", "rediss://")
+HEARTBEAT = 10  # seconds; AMQP heartbeats: RabbitMQ drops a silent worker within 1-2 of them
+
+
+def is_amqp(url: str) -> bool:
+    """Whether a farm URL names RabbitMQ (amqp://, amqps://) rather than Redis."""
+    return url.startswith(AMQP)
+
+
 def make_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT,
-             tasks_per_child: int = 100) -> Any:
-    """The Celery app of a farm: Redis as broker and result backend, long-render settings."""
+             tasks_per_child: int = 100, heartbeat: float = 0) -> Any:
+    """The Celery app of a farm, with long-render settings: Redis as broker and result
+    backend, or RabbitMQ as broker with results as messages back to the sender (`rpc://`).
+
+    `heartbeat` (seconds, AMQP only; 0: none) is the workers': the host does not run the
+    event loop that would send them, so its connection would be cut.
+    """
     from celery import Celery
 
-    if not broker.startswith(("redis://", "rediss://")):
+    if not broker.startswith(REDIS + AMQP):
         raise SitegenError(f"unsupported farm URL {redact(broker)!r}: give "
-                           "redis://HOST:6379/0")
-    app = Celery("sitegen", broker=broker, backend=broker, set_as_current=False)
+                           "redis://HOST:6379/0 or amqp://USER:PASSWORD@HOST:5672/VHOST")
+    amqp = is_amqp(broker)
+    app = Celery("sitegen", broker=broker, backend="rpc://" if amqp else broker,
+                 set_as_current=False)
     app.conf.update(
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_default_queue=QUEUE,
@@ -101,11 +120,20 @@ def make_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT,
         worker_max_tasks_per_child=tasks_per_child,
         # Cancel running chunks when the broker connection is lost: they come back anyway.
         worker_cancel_long_running_tasks_on_connection_loss=True,
-        broker_transport_options={"visibility_timeout": visibility_timeout},
         broker_connection_retry_on_startup=True,
         result_expires=24 * 3600,
         worker_hijack_root_logger=False,
     )
+    if amqp:
+        app.conf.update(
+            # A quorum queue: durable (chunks survive a broker restart), and it counts the
+            # deliveries of each message (`x-delivery-count`), which MAX_DELIVERIES reads.
+            task_default_queue_type="quorum",
+            broker_heartbeat=heartbeat, broker_heartbeat_checkrate=2,
+            result_persistent=False,
+        )
+    else:
+        app.conf.update(broker_transport_options={"visibility_timeout": visibility_timeout})
     app.task(name=TASK_NAME, bind=True)(_render_task)
     return app
 
@@ -130,19 +158,24 @@ def default_cache() -> Path:
     return cache_dir() / "farm"
 
 
+DEFAULT_CACHE_SIZE = 20 * 1024**3  # bytes of input files a worker keeps (--cache-size)
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     """How a farm worker runs."""
 
     renders: str  # the render store, as `open_store` takes it
     cache: Path = field(default_factory=default_cache)
+    cache_size: int = DEFAULT_CACHE_SIZE  # bytes of input files kept (BlobCache)
     concurrency: int = 1  # pool processes, each with one Blender worker
     threads: int = 0  # render threads per Blender worker; 0: the cores divided among them
     blender: str | None = None  # a Blender executable; None: the bpy module
     device: str = "auto"
     recycle_after: int = 100  # renders before a Blender worker is restarted
     tasks_per_child: int = 100  # chunks before a pool process is replaced
-    visibility_timeout: float = VISIBILITY_TIMEOUT
+    visibility_timeout: float = VISIBILITY_TIMEOUT  # Redis
+    heartbeat: float = HEARTBEAT  # AMQP heartbeats, seconds (0: none)
 
     def threads_per_worker(self) -> int:
         """Render threads for each Blender worker (see `render.threads_per_worker`)."""
@@ -164,7 +197,7 @@ def run_worker(broker: str, settings: WorkerSettings, *, loglevel: str = "info",
     settings.cache.mkdir(parents=True, exist_ok=True)
     _settings = settings
     app = make_app(broker, visibility_timeout=settings.visibility_timeout,
-                   tasks_per_child=settings.tasks_per_child)
+                   tasks_per_child=settings.tasks_per_child, heartbeat=settings.heartbeat)
     _connect_process_signals()
     argv = ["worker", f"--concurrency={settings.concurrency}", "--pool=prefork",
             f"--queues={QUEUE}", f"--loglevel={loglevel}", "--without-gossip",
@@ -307,32 +340,38 @@ def check_address(address: str) -> str:
     return address
 
 
+TRASH = "trash"  # `trash/`: a blob's `files/` folder on its way out (see `_evict_blob`)
+log = logging.getLogger(__name__)
+
+
 class BlobCache:
-    """Input files fetched from the store by content hash, kept for the next tasks.
+    """Input files fetched from the store by content hash, kept for the next tasks: at most
+    `limit` bytes of them, the least recently used evicted first.
 
     Blender sees each under its original file name (`files/<sha>/<name>`, a hard link to
-    `blobs/<sha>`), so its messages name the files as a local render's do.
+    `blobs/<sha>`: counted once), so its messages name the files as a local render's do.
+    A task holds a shared flock on each blob it uses, from `path` to `release`; eviction
+    takes a non-blocking exclusive one, so no process (a pool process of this worker or of
+    another worker sharing the folder) loses a file it uses. Each use sets the blob's mtime:
+    the oldest is the least recently used. Evictions take turns on the `lock` file.
     """
 
-    def __init__(self, store: RenderStore, root: Path) -> None:
+    def __init__(self, store: RenderStore, root: Path, limit: int = DEFAULT_CACHE_SIZE) -> None:
         self.store = store
         self.root = root
+        self.limit = limit
+        self._held: dict[str, int] = {}  # sha256 -> a descriptor of the blob, flocked shared
 
     def path(self, ref: str) -> Path:
-        """The local path of a `blob:<sha256>/<name>` reference."""
+        """The local path of a `blob:<sha256>/<name>` reference, kept until `release`."""
         sha, _, name = ref.removeprefix(BLOB_REF).partition("/")
         if not ref.startswith(BLOB_REF) or not SHA256.match(sha) or not name \
                 or "/" in name or name in (".", ".."):
             raise SitegenError(f"not a blob reference: {ref!r}")
+        blob = self._hold(sha, name)
         named = self.root / "files" / sha / name
-        if named.is_file():
+        if named.is_file():  # (while the blob is held, its files/ folder stays)
             return named
-        try:
-            blob = self.store.fetch_blob(sha, self.root / "blobs")
-        except Exception as exc:  # any store's error: the message says what to check
-            raise SitegenError(
-                f"input file {name} (blob {sha[:12]}) is not in this worker's store "
-                f"({exc}); does `sitegen worker --renders` name the host's store?") from None
         named.parent.mkdir(parents=True, exist_ok=True)
         tmp = named.with_name(f".{name}{TEMP_MARK}{os.getpid()}")
         try:
@@ -346,6 +385,181 @@ class BlobCache:
             # of this worker got there first) does nothing and leaves `tmp` behind.
             tmp.unlink(missing_ok=True)
         return named
+
+    def release(self) -> None:
+        """Let go of the blobs this cache holds, then evict down to the limit (a task's end)."""
+        for fd in self._held.values():
+            os.close(fd)
+        self._held.clear()
+        self.evict()
+
+    def size(self) -> int:
+        """The bytes the cached blobs take (each file once, whatever its links)."""
+        return sum(size for _, _, size in self._entries())
+
+    def evict(self) -> int:
+        """Evict the least recently used blobs no process holds while the cache is over its
+        limit; the bytes it takes then."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _flocked(self.root / "lock"):
+            shutil.rmtree(self.root / TRASH, ignore_errors=True)  # an eviction cut short
+            entries = self._entries()
+            total = sum(size for _, _, size in entries)
+            for _, sha, size in sorted(entries):  # the least recently used first
+                if total <= self.limit:
+                    break
+                if sha not in self._held and self._evict_blob(sha):
+                    total -= size
+        if total > self.limit:
+            log.warning("the farm's input cache %s holds %s, over its limit of %s: the rest "
+                        "is in use", self.root, _size_text(total), _size_text(self.limit))
+        return total
+
+    def _hold(self, sha: str, name: str) -> Path:
+        """`blobs/<sha>`, fetched if need be and flocked shared; its use recorded."""
+        blob = self.root / "blobs" / sha
+        fetched = False
+        fd = self._held.get(sha)
+        while fd is None:
+            fd = _locked(blob, fcntl.LOCK_SH)
+            if fd is None:
+                fd = self._fetch(sha, name, blob)
+                fetched = fd is not None
+        self._held[sha] = fd
+        now = time.time_ns()
+        with contextlib.suppress(OSError):  # (another user's blob: its order stays)
+            os.utime(fd, ns=(now, now))
+        if fetched:  # room for it: the others go, least recently used first
+            self.evict()
+        return blob
+
+    def _fetch(self, sha: str, name: str, blob: Path) -> int | None:
+        """Fetch a blob into `blobs/`, flocked shared before it shows there; None when
+        another process put it there meanwhile (that one is used)."""
+        # Into this process's scratch folder first: no other process sees it half-written,
+        # and it is locked before it appears in blobs/.
+        try:
+            got = self.store.fetch_blob(sha, _work_dir(self.root) / "incoming")
+        except Exception as exc:  # any store's error: the message says what to check
+            raise SitegenError(
+                f"input file {name} (blob {sha[:12]}) is not in this worker's store "
+                f"({exc}); does `sitegen worker --renders` name the host's store?") from None
+        try:
+            fd = os.open(got, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                blob.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(got, blob)
+                except FileExistsError:
+                    os.close(fd)
+                    return None
+                except OSError:  # a file system without hard links
+                    os.replace(got, blob)
+            except BaseException:
+                os.close(fd)
+                raise
+        finally:
+            got.unlink(missing_ok=True)
+        size = os.fstat(fd).st_size
+        log.info("fetched %s (blob %s, %s)", name, sha[:12], _size_text(size))
+        if size > self.limit:
+            log.warning("input file %s (blob %s, %s) is larger than the farm's input cache "
+                        "limit (%s): kept while the task uses it", name, sha[:12],
+                        _size_text(size), _size_text(self.limit))
+        return fd
+
+    def _entries(self) -> list[tuple[int, str, int]]:
+        """(last use in ns, sha256, bytes) of each cached blob; its files/ links counted
+        once, copies (no hard links) counted too."""
+        seen: set[tuple[int, int]] = set()
+        entries = []
+        for blob in _listing(self.root / "blobs"):
+            if not SHA256.match(blob.name):
+                continue
+            size, used = 0, None
+            for path in (blob, *_listing(self.root / "files" / blob.name)):
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:
+                    continue
+                used = st.st_mtime_ns if used is None else used
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    size += st.st_size
+            if used is not None:
+                entries.append((used, blob.name, size))
+        return entries
+
+    def _evict_blob(self, sha: str) -> bool:
+        """Delete a blob and its files/ folder unless some process holds it; whether done."""
+        blob = self.root / "blobs" / sha
+        fd = _locked(blob, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fd is None:
+            return False
+        try:
+            # files/ goes first, in one rename: cut short here, the next eviction empties
+            # trash/, and a blob left without links gets them again when used.
+            named = self.root / "files" / sha
+            if named.exists():
+                trash = self.root / TRASH / f"{sha}-{os.getpid()}"
+                trash.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(named, trash)
+                shutil.rmtree(trash, ignore_errors=True)
+            blob.unlink()
+        finally:
+            os.close(fd)
+        log.info("evicted blob %s from the farm's input cache", sha[:12])
+        return True
+
+
+def _locked(path: Path, how: int) -> int | None:
+    """A descriptor of `path` flocked `how`; None when there is no such file, it was
+    replaced or removed while waiting (evicted), or (LOCK_NB) another process holds it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, how)
+        if os.path.samestat(os.fstat(fd), os.stat(path)):
+            return fd
+    except (BlockingIOError, FileNotFoundError):
+        pass
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+@contextlib.contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if need be)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _listing(folder: Path) -> list[Path]:
+    """The entries of a folder; none when it does not exist."""
+    try:
+        return [Path(entry.path) for entry in os.scandir(folder)]
+    except FileNotFoundError:
+        return []
+
+
+def _size_text(size: int) -> str:
+    """A byte count as people read it: 512 B, 3.2 MiB, 20.0 GiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
 
 
 def local_open(message: OpenMessage, cache: BlobCache) -> OpenMessage:
@@ -432,36 +646,39 @@ def render_chunk(payload: ChunkPayload, settings: WorkerSettings,
         progress(events)
     if not todo:
         return events
-    cache = BlobCache(store, settings.cache)
+    cache = BlobCache(store, settings.cache, settings.cache_size)
     try:
-        message: OpenMessage = {**local_open(payload["open"], cache),
-                                "threads": settings.threads_per_worker(),
-                                "device": settings.device}
-    except SitegenError as exc:
-        return events + [_failed(job, exc.format_message()) for job in todo]
-    key = digest(message)
-    work = _work_dir(settings.cache)
-    for n, job in enumerate(todo):
         try:
-            for attempt in (1, 2):
-                try:
-                    events.append(_render_job(store, message, key, job, payload, settings,
-                                              work))
-                    break
-                except WorkerGone as exc:
-                    events.append({"event": "worker", "state": "killed", "error": str(exc),
-                                   "address": job["address"]})
-                    if attempt == 2:
-                        events.append(_failed(job, str(exc)))
-        except _OpenFailed as exc:
-            error = f"cannot open model '{payload['model']}': {exc}"
-            events += [_failed(j, error) for j in todo[n:]]
-            break
-        except SoftTimeLimitExceeded:
-            stop_warm_worker()  # it may be in the middle of a render
-            events += [_failed(j, "the chunk ran past its time limit") for j in todo[n:]]
-            break
-        progress(events)
+            message: OpenMessage = {**local_open(payload["open"], cache),
+                                    "threads": settings.threads_per_worker(),
+                                    "device": settings.device}
+        except SitegenError as exc:
+            return events + [_failed(job, exc.format_message()) for job in todo]
+        key = digest(message)
+        work = _work_dir(settings.cache)
+        for n, job in enumerate(todo):
+            try:
+                for attempt in (1, 2):
+                    try:
+                        events.append(_render_job(store, message, key, job, payload, settings,
+                                                  work))
+                        break
+                    except WorkerGone as exc:
+                        events.append({"event": "worker", "state": "killed", "error": str(exc),
+                                       "address": job["address"]})
+                        if attempt == 2:
+                            events.append(_failed(job, str(exc)))
+            except _OpenFailed as exc:
+                error = f"cannot open model '{payload['model']}': {exc}"
+                events += [_failed(j, error) for j in todo[n:]]
+                break
+            except SoftTimeLimitExceeded:
+                stop_warm_worker()  # it may be in the middle of a render
+                events += [_failed(j, "the chunk ran past its time limit") for j in todo[n:]]
+                break
+            progress(events)
+    finally:
+        cache.release()  # the blobs it used may go now; the cache within its limit
     return events
 
 
@@ -541,7 +758,13 @@ def _render_task(task: Any, payload: ChunkPayload) -> ChunkResult:
 
 
 def _count_delivery(task: Any) -> int:
-    """How many times this chunk has started (Redis keeps the count for a day)."""
+    """How many times this chunk has started.
+
+    RabbitMQ's quorum queue counts the earlier deliveries of a message (`x-delivery-count`,
+    a header from the second one on); Redis keeps a count per task for a day.
+    """
+    if is_amqp(task.app.conf.broker_url or ""):
+        return int(getattr(task.request, "x-delivery-count", 0) or 0) + 1
     key = _delivery_key(task.request.id)
     count = int(task.backend.client.incr(key))
     task.backend.client.expire(key, 24 * 3600)
@@ -602,18 +825,21 @@ class _Chunk:
 
 
 class Farm:
-    """The host's side of a farm: its Celery app over the Redis broker."""
+    """The host's side of a farm: its Celery app over the Redis or RabbitMQ broker."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.amqp = is_amqp(url)
         self.app = make_app(url)
+        self._states: dict[str, Mapping[str, Any]] = {}  # AMQP: each chunk's latest state
 
     def check(self) -> None:
         """Fail with a clear message when the broker cannot be reached."""
         try:
             with self.app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=5)
-            self.app.backend.client.ping()
+            if not self.amqp:
+                self.app.backend.client.ping()
         except Exception as exc:
             raise SitegenError(f"cannot reach the farm at {redact(self.url)}: {exc}") from None
 
@@ -698,21 +924,49 @@ class Farm:
     def _poll(self, chunks: dict[str, _Chunk], catalog: Catalog, store: RenderStore,
               summary: Summary, on_event: Callable[[Event], None]) -> None:
         """Read every unfinished chunk's state once; index what is new; drop finished ones."""
+        for task_id, meta in self._read_states(list(chunks)):
+            if task_id in chunks and self._follow(chunks[task_id], meta, catalog, store,
+                                                  summary, on_event):
+                del chunks[task_id]
+                self._forget(task_id)
+
+    def _read_states(self, ids: list[str]) -> Iterable[tuple[str, Mapping[str, Any]]]:
+        """The latest known state of each chunk that has one (not the unstarted ones).
+
+        Redis: one MGET per 500 chunks. RabbitMQ (`rpc://`): the workers send every state
+        change as a message to this host's reply queue; all that arrived are read (each
+        state holds the chunk's events so far, so the last one per chunk is enough).
+        """
         backend = self.app.backend
-        ids = list(chunks)
-        for start in range(0, len(ids), 500):
-            batch = ids[start:start + 500]
-            values = backend.mget([backend.get_key_for_task(i) for i in batch])
-            for task_id, value in zip(batch, values, strict=True):
-                if value is None:
-                    continue  # not started yet
-                meta = backend.decode_result(value)
-                if self._follow(chunks[task_id], meta, catalog, store, summary, on_event):
-                    del chunks[task_id]
-                    self._forget(task_id)
+        if not self.amqp:
+            for start in range(0, len(ids), 500):
+                batch = ids[start:start + 500]
+                values = backend.mget([backend.get_key_for_task(i) for i in batch])
+                for task_id, value in zip(batch, values, strict=True):
+                    if value is not None:
+                        yield task_id, backend.decode_result(value)
+            return
+        changed: set[str] = set()
+        with self.app.pool.acquire_channel(block=True) as (_, channel):
+            binding = backend.binding(channel)
+            binding.declare()
+            for _ in range(10_000):  # then index what came before reading on
+                message = binding.get(accept=backend.accept, no_ack=True)
+                if message is None:
+                    break
+                task_id = message.properties.get("correlation_id") \
+                    or message.payload.get("task_id")
+                self._states[task_id] = backend.meta_from_decoded(message.payload)
+                changed.add(task_id)
+        for task_id in ids:
+            if task_id in changed:
+                yield task_id, self._states[task_id]
 
     def _forget(self, task_id: str) -> None:
-        """Remove what Redis keeps of a finished chunk."""
+        """Remove what the farm keeps of a finished chunk (Redis: its state, its count)."""
+        self._states.pop(task_id, None)
+        if self.amqp:
+            return  # its states were messages, read and gone
         self.app.backend.forget(task_id)
         self.app.backend.client.delete(_delivery_key(task_id))
 
