@@ -92,6 +92,25 @@ def redis_url(redis_server: str) -> str:
     return redis_server
 
 
+@pytest.fixture
+def amqp_url(rabbitmq_url: str) -> str:
+    """The session's RabbitMQ node, its chunk queue emptied (no chunk left by another test)."""
+    import kombu
+    from amqp.exceptions import NotFound
+
+    with kombu.Connection(rabbitmq_url) as conn:
+        channel = conn.channel()
+        with contextlib.suppress(NotFound):  # not declared yet: nothing to empty
+            channel.queue_purge(farm.QUEUE)
+    return rabbitmq_url
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def farm_url(request: pytest.FixtureRequest) -> str:
+    """The URL of each broker in turn: Redis, then RabbitMQ (both emptied)."""
+    return str(request.getfixturevalue("redis_url" if request.param == "redis" else "amqp_url"))
+
+
 @contextlib.contextmanager
 def farm_worker(url: str, project: Project, renders: str, name: str, *,
                 concurrency: int = 2, threads: int = 1,
@@ -156,12 +175,12 @@ def local(blender_scenes: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
 # --- with Blender: the farm end to end ------------------------------------------------------
 
 @pytest.mark.blender
-def test_a_farm_render_gives_the_files_of_a_local_one(local: Project, redis_url: str,
+def test_a_farm_render_gives_the_files_of_a_local_one(local: Project, farm_url: str,
                                                       blender_scenes: Path,
                                                       tmp_path: Path) -> None:
     project = make_project(tmp_path, blender_scenes)
-    with farm_worker(redis_url, project, str(project.store), "farm-a"):
-        result = project.run("render", "--farm", redis_url, "--json")
+    with farm_worker(farm_url, project, str(project.store), "farm-a"):
+        result = project.run("render", "--farm", farm_url, "--json")
         assert result.returncode == 0, result.stderr
         out = events(result)
         assert out[0]["render"] == 14
@@ -194,9 +213,9 @@ def test_a_farm_render_gives_the_files_of_a_local_one(local: Project, redis_url:
                                                                    row["sha256"])
 
         # A second run renders nothing; --force renders everything again, the same bytes.
-        again = project.run("render", "--farm", redis_url)
+        again = project.run("render", "--farm", farm_url)
         assert again.stdout == "wanted 14: 14 ready; render nothing\n", again.stderr
-        forced = project.run("render", "--farm", redis_url, "--force", "--json")
+        forced = project.run("render", "--farm", farm_url, "--force", "--json")
         assert forced.returncode == 0, forced.stderr
         rendered = by_event(events(forced), "rendered")
         assert len(rendered) == 14 and not any(e.get("skipped") for e in rendered)
@@ -205,12 +224,12 @@ def test_a_farm_render_gives_the_files_of_a_local_one(local: Project, redis_url:
 
 
 @pytest.mark.blender
-def test_kill_9_of_a_worker_process_in_the_middle_of_a_job(redis_url: str, blender_scenes: Path,
+def test_kill_9_of_a_worker_process_in_the_middle_of_a_job(farm_url: str, blender_scenes: Path,
                                                             tmp_path: Path) -> None:
     project = make_project(tmp_path, blender_scenes, catalog_data(samples=100))
-    with farm_worker(redis_url, project, str(project.store), "farm-k"):
+    with farm_worker(farm_url, project, str(project.store), "farm-k"):
         # 12 preview pictures: two chunks of 6, one per pool process.
-        run = project.start("render", "--farm", redis_url, "--json", "--quality", "preview")
+        run = project.start("render", "--farm", farm_url, "--json", "--quality", "preview")
         try:
             # The victim: a pool process that has stored two pictures of its chunk of six.
             victim = ""
@@ -262,14 +281,14 @@ def test_kill_9_of_a_worker_process_in_the_middle_of_a_job(redis_url: str, blend
 
 @pytest.mark.blender
 def test_ctrl_c_on_the_host_revokes_the_rest_and_a_rerun_indexes_what_was_stored(
-        redis_url: str, blender_scenes: Path, tmp_path: Path) -> None:
+        farm_url: str, blender_scenes: Path, tmp_path: Path) -> None:
     project = make_project(tmp_path, blender_scenes, catalog_data(samples=120))
     # (120 samples: slow enough that the run is still going when the SIGINT arrives, even
     # on a loaded machine; at 40 a loaded CI machine once finished all 14 first.)
-    with farm_worker(redis_url, project, str(project.store), "farm-c", concurrency=1,
+    with farm_worker(farm_url, project, str(project.store), "farm-c", concurrency=1,
                      threads=2) as log:
         # One pool process: the preview chunk (12) runs, the web chunk (2) waits behind it.
-        run = project.start("render", "--farm", redis_url, "--json")
+        run = project.start("render", "--farm", farm_url, "--json")
         try:
             run.wait_for("rendered", 2)
             run.proc.send_signal(signal.SIGINT)
@@ -291,7 +310,7 @@ def test_ctrl_c_on_the_host_revokes_the_rest_and_a_rerun_indexes_what_was_stored
         assert set(project.records()) == indexed  # the host alone indexes
 
         # The rerun indexes the stored pictures from their receipts and renders the rest.
-        result = project.run("render", "--farm", redis_url, "--json")
+        result = project.run("render", "--farm", farm_url, "--json")
         assert result.returncode == 0, result.stderr
         out = events(result)
         assert (out[0]["ready"], out[0]["render"]) == (len(indexed), 14 - len(indexed))
@@ -465,8 +484,18 @@ def test_the_celery_settings_long_renders_need() -> None:
     assert conf.broker_transport_options == {"visibility_timeout": 7200}
     assert conf.task_serializer == conf.result_serializer == "json"
     assert farm.TASK_NAME in app.tasks
-    with pytest.raises(SitegenError, match="unsupported farm URL 'amqp://x'"):
-        farm.make_app("amqp://x")
+    with pytest.raises(SitegenError, match="unsupported farm URL 'http://u:\\*\\*\\*@x'"):
+        farm.make_app("http://u:secret@x")
+
+    # RabbitMQ: results come back as messages (no Redis), a quorum queue counts deliveries,
+    # the workers' heartbeats (the host sends none: it does not run their event loop).
+    worker = farm.make_app("amqp://u:p@10.0.0.5:5672/farm", heartbeat=10).conf
+    assert worker.result_backend == "rpc://" and worker.task_default_queue_type == "quorum"
+    assert worker.broker_heartbeat == 10 and worker.task_acks_late
+    assert worker.task_reject_on_worker_lost and worker.worker_prefetch_multiplier == 1
+    assert farm.make_app("amqps://u:p@10.0.0.5:5671/farm").conf.broker_heartbeat == 0
+    assert farm.redact("amqp://farm:secret@10.0.0.5:5672/farm") == \
+        "amqp://farm:***@10.0.0.5:5672/farm"
     assert farm.redact("redis://:secret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert farm.redact("redis://10.0.0.5:6379/0") == "redis://10.0.0.5:6379/0"
 
@@ -488,4 +517,13 @@ def test_render_farm_options(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "error: cannot reach the farm at redis://127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr
+    # RabbitMQ: the same, and the password never printed.
+    result = subprocess.run(
+        [sys.executable, "-m", "sitegen", "--catalog", str(cat), "render", "--farm",
+         f"amqp://farm:hunter2@127.0.0.1:{free_port()}/farm", "--renders",
+         str(tmp_path / "renders")], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "error: cannot reach the farm at amqp://farm:***@127.0.0.1:" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr

@@ -63,8 +63,9 @@ CONFIRM_ABOVE = 5000
 @click.option("--yes", is_flag=True, help=f"Start a plan above {CONFIRM_ABOVE} renders.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON events instead of a bar.")
 @click.option("--farm", metavar="URL", help="Render on a farm of `sitegen worker`s through "
-              "this Redis broker (redis://HOST:6379/0) instead of local workers; the workers "
-              "must use this store.")
+              "this broker instead of local workers: RabbitMQ "
+              "(amqp://USER:PASSWORD@HOST:5672/VHOST, amqps:// with TLS) or Redis "
+              "(redis://HOST:6379/0); the workers must use this store.")
 @renders_option()
 @pass_state
 def render(state: State, quality: str | None, products: tuple[str, ...], order: str | None,
