@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system programs the tests drive for real, installed when missing (Debian's apt):
 #   browser  Chromium and its fonts (the sketchbook in a browser; `make bench` too)
-#   farm     redis-server (the render farm's broker)
+#   farm     redis-server and rabbitmq-server (the render farm's brokers; the tests start
+#            throwaway servers of their own, so the system's RabbitMQ service is stopped)
 #   node     Node.js (templates/static/layers.js run outside a browser)
 # Usage: scripts/system-deps.sh [GROUP...]   (default: all three)
 # As root: apt-get update and install what is missing. Otherwise: one line naming the
@@ -29,7 +30,9 @@ for group in "${groups[@]}"; do
       has_package fonts-dejavu-core || missing+=(fonts-dejavu-core) ;;
     farm)
       [ "${SITEGEN_SKIP_FARM:-}" = 1 ] && continue
-      has_program redis-server || missing+=(redis-server) ;;
+      has_program redis-server || missing+=(redis-server)
+      has_program rabbitmq-server || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] \
+        || missing+=(rabbitmq-server) ;;
     node)
       [ "${SITEGEN_SKIP_NODE:-}" = 1 ] && continue
       has_program node || missing+=(nodejs) ;;
@@ -48,7 +51,15 @@ echo "Installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-for program in chromium redis-server node; do  # what apt just installed must now be found
+case " ${missing[*]} " in
+  *" rabbitmq-server "*)  # its postinst may start the system node (port 5672, epmd 4369)
+    if has_program systemctl && [ -d /run/systemd/system ]; then
+      systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+    elif has_program service; then
+      service rabbitmq-server stop >/dev/null 2>&1 || true
+    fi ;;
+esac
+for program in chromium redis-server rabbitmq-server node; do  # what apt just installed must now be found
   case " ${missing[*]} " in
     *" ${program/node/nodejs} "*) has_program "$program" || {
       echo "error: apt-get installed ${program/node/nodejs} but '$program' is not on PATH" >&2
