@@ -114,12 +114,14 @@ def farm_url(request: pytest.FixtureRequest) -> str:
 @contextlib.contextmanager
 def farm_worker(url: str, project: Project, renders: str, name: str, *,
                 concurrency: int = 2, threads: int = 1,
-                env: dict[str, str] | None = None) -> Iterator[Path]:
+                env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+                ) -> Iterator[Path]:
     """`sitegen worker` in the background until the block ends; its log file."""
     log = project.root / f"{name}.log"
     command = [sys.executable, "-m", "sitegen", "worker", "--broker", url, "--renders", renders,
                "--concurrency", str(concurrency), "--threads", str(threads), "--device", "cpu",
-               "--cache", str(project.root / f"{name}-cache"), "--hostname", f"{name}@%h"]
+               "--cache", str(project.root / f"{name}-cache"), "--hostname", f"{name}@%h",
+               *args]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                 env={**project.env(), **(env or {})}, cwd=project.root,
@@ -319,6 +321,63 @@ def test_ctrl_c_on_the_host_revokes_the_rest_and_a_rerun_indexes_what_was_stored
         assert skipped == PREVIEW - indexed and fresh == WEB
         assert set(project.records()) == ALL
         assert not project.temp_files()
+    assert not wait_gone(project, 10)
+
+
+@pytest.mark.blender
+def test_a_silent_worker_machine_loses_its_chunk_to_another_in_seconds(
+        amqp_url: str, blender_scenes: Path, tmp_path: Path) -> None:
+    """RabbitMQ: a worker frozen whole (SIGSTOP: no heartbeat, no FIN, as a machine whose
+    network is gone) is dropped after its heartbeats stop; its chunk is ready again."""
+    import kombu
+
+    project = make_project(tmp_path, blender_scenes, catalog_data(samples=100))
+    with farm_worker(amqp_url, project, str(project.store), "farm-lost", concurrency=1,
+                     args=("--heartbeat", "2")):
+        run = project.start("render", "--farm", amqp_url, "--json", "--quality", "preview")
+        frozen: list[int] = []
+        try:
+            run.wait_for("rendered", 2)  # one chunk of 12, on the only pool process
+            victim = by_event(run.events, "rendered")[0]["worker"]
+            pid = int(victim.rsplit("-", 1)[1])
+            frozen = [p for p, c in project.processes().items()
+                      if "blender/worker.py" in c and _parent(p) == pid]
+            for blender in frozen:
+                os.kill(blender, signal.SIGSTOP)
+            group = os.getpgid(pid)  # the worker's session: main process and pool
+            os.killpg(group, signal.SIGSTOP)
+            cut = time.monotonic()
+            with kombu.Connection(amqp_url) as conn:
+                channel = conn.channel()
+                while channel.queue_declare(farm.QUEUE, passive=True).message_count == 0:
+                    assert time.monotonic() - cut < 30, "the chunk did not come back"
+                    time.sleep(0.1)
+            requeued = time.monotonic() - cut
+            print(f"chunk ready again {requeued:.1f} s after its worker froze (heartbeat 2 s)")
+            assert requeued < 12
+            with farm_worker(amqp_url, project, str(project.store), "farm-spare",
+                             concurrency=1):
+                code = run.finish(timeout=180)
+        finally:
+            run.kill()
+            with contextlib.suppress(ProcessLookupError, UnboundLocalError):
+                os.killpg(group, signal.SIGCONT)
+            for blender in frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(blender, signal.SIGCONT)
+        assert code == 0, run.stderr
+        lost = by_event(run.events, "worker")
+        assert lost and all("delivered again (delivery 2)" in e["error"] for e in lost), lost
+        rendered = [e["address"] for e in by_event(run.events, "rendered")]
+        assert sorted(rendered) == sorted(PREVIEW)  # every picture once
+        for event in by_event(run.events, "rendered")[:2]:  # stored before the freeze:
+            receipt = json.loads((project.store / "_receipts" / f"{event['address']}.json"
+                                  ).read_text())
+            assert receipt["worker"] == victim  # answered from its receipt, not rendered again
+        db = sqlite3.connect(project.store / "index.sqlite")
+        assert db.execute("SELECT count(*), count(fingerprint) FROM renders").fetchone() == (
+            12, 12)
+        db.close()
     assert not wait_gone(project, 10)
 
 
