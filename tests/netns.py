@@ -49,6 +49,7 @@ RESTORE_SWEEP = 100
 HEARTBEAT = 10
 SAMPLES = 100  # the test catalog's preview quality: about a second a picture, 6 a chunk
 BROKERS = ("redis", "rabbitmq")
+REDIS_PASSWORD = "farm-test"
 
 
 class NetnsUnavailable(Exception):
@@ -160,14 +161,16 @@ def broker(kind: str, folder: Path, link: Link) -> Iterator[Broker]:
         return
     server = need_redis_server()
     port = free_port(link.host_addr)
+    # A password, as docs/farm.md asks (and Redis refuses other addresses without one).
     proc = subprocess.Popen([str(server), "--port", str(port), "--bind",
-                             f"127.0.0.1 {link.host_addr}", "--save", "", "--appendonly", "no",
+                             f"127.0.0.1 {link.host_addr}", "--requirepass", REDIS_PASSWORD,
+                             "--save", "", "--appendonly", "no",
                              "--dir", str(folder)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         import redis
 
-        client = redis.Redis(port=port)
+        client = redis.Redis(port=port, password=REDIS_PASSWORD)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -177,7 +180,8 @@ def broker(kind: str, folder: Path, link: Link) -> Iterator[Broker]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield Broker(kind, f"redis://127.0.0.1:{port}/0", f"redis://{link.host_addr}:{port}/0",
+        yield Broker(kind, f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0",
+                     f"redis://:{REDIS_PASSWORD}@{link.host_addr}:{port}/0",
                      ("--visibility-timeout", str(VISIBILITY_TIMEOUT)),
                      VISIBILITY_TIMEOUT + RESTORE_SWEEP)
     finally:
