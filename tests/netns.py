@@ -246,8 +246,12 @@ def worker(url: str, project: Project, name: str, args: Sequence[str] = (),
 
 def loss_project(root: Path, scenes: Path) -> Project:
     """The test catalog (test_render.py: 14 pictures, chunks of 6, 6 and 2 on two pool
-    processes) at a preview quality of SAMPLES samples."""
-    return make_project(root, scenes, catalog_data(samples=SAMPLES))
+    processes) with SAMPLES samples in both qualities: A may take the chunk of 2, and must
+    still be rendering its second picture when its link is cut."""
+    data = catalog_data(samples=SAMPLES)
+    for quality in data["qualities"]:
+        quality["samples"] = SAMPLES
+    return make_project(root, scenes, data)
 
 
 @dataclass
