@@ -240,6 +240,43 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# -- Redis: a throwaway server (the farm's other broker) ------------------------------------
+
+
+@contextlib.contextmanager
+def redis_server_at(folder: Path, port: int, bind: Sequence[str] = ("127.0.0.1",),
+                    password: str | None = None) -> Iterator[None]:
+    """A real redis-server on `port` of the `bind` addresses (nothing saved but in `folder`),
+    answering a ping before this yields; stopped after."""
+    import redis
+    from programs import need_redis_server
+
+    auth = ["--requirepass", password] if password else []
+    proc = subprocess.Popen([str(need_redis_server()), "--port", str(port), "--bind",
+                             " ".join(bind), *auth, "--save", "", "--appendonly", "no",
+                             "--dir", str(folder)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        client = redis.Redis(port=port, password=password)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 # -- RabbitMQ: a throwaway node (the farm's AMQP broker) -------------------------------------
 
 RABBITMQ_USER, RABBITMQ_PASSWORD, RABBITMQ_VHOST = "sitegen", "farm-test", "sitegen"

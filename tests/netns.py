@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import free_port, start_rabbitmq
-from programs import need_redis_server
+from conftest import free_port, redis_server_at, start_rabbitmq
 from test_render import Project, Running, by_event, catalog_data, make_project
 
 from sitegen import farm
@@ -159,38 +158,13 @@ def broker(kind: str, folder: Path, link: Link) -> Iterator[Broker]:
         finally:
             node.stop()
         return
-    server = need_redis_server()
     port = free_port(link.host_addr)
     # A password, as docs/farm.md asks (and Redis refuses other addresses without one).
-    proc = subprocess.Popen([str(server), "--port", str(port), "--bind",
-                             f"127.0.0.1 {link.host_addr}", "--requirepass", REDIS_PASSWORD,
-                             "--save", "", "--appendonly", "no",
-                             "--dir", str(folder)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        import redis
-
-        client = redis.Redis(port=port, password=REDIS_PASSWORD)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with redis_server_at(folder, port, ("127.0.0.1", link.host_addr), REDIS_PASSWORD):
         yield Broker(kind, f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0",
                      f"redis://:{REDIS_PASSWORD}@{link.host_addr}:{port}/0",
                      ("--visibility-timeout", str(VISIBILITY_TIMEOUT)),
                      VISIBILITY_TIMEOUT + RESTORE_SWEEP)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,8 +26,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import use_test_aws, write_catalog, write_png
-from programs import need_redis_server
+from conftest import free_port, redis_server_at, use_test_aws, write_catalog, write_png
 from test_render import (
     ALL,
     PREVIEW,
@@ -50,37 +48,12 @@ from sitegen.store import FolderStore
 # --- servers and workers ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on 127.0.0.1 (nothing saved to disk); its URL."""
-    server = need_redis_server()
-    import redis
-
-    folder = tmp_path_factory.mktemp("redis")
     port = free_port()
-    proc = subprocess.Popen([str(server), "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with redis_server_at(tmp_path_factory.mktemp("redis"), port):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.fixture
