@@ -74,6 +74,7 @@ RECEIPTS = "_receipts"  # `_receipts/<address>.json`: what a farm task stored (n
 BLOB_REF = "blob:"  # `blob:<sha256>/<file name>` stands for an input file in open messages
 MAX_DELIVERIES = 3  # a chunk whose worker is lost this often fails instead of looping
 POLL_SECONDS = 0.25
+BROKER_WAIT_SECONDS = 600  # how long the host waits for a lost broker to come back
 VISIBILITY_TIMEOUT = 3600  # seconds; Redis redelivers an unacknowledged task after this
 ADDRESS = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._ -]*/"
                      r"[A-Za-z0-9][A-Za-z0-9._-]*\.(png|jpg|webp)$")
@@ -85,6 +86,10 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 AMQP = ("amqp://", "amqps://")  # RabbitMQ: broker, and results over the same connection
 REDIS = ("redis://", "rediss://")
 HEARTBEAT = 10  # seconds; AMQP heartbeats: RabbitMQ drops a silent worker within 1-2 of them
+# Redis: how often (seconds) each worker looks for chunks past their visibility timeout and
+# puts them back on the queue. kombu's default is every 10th look of 10 s (100 s); one Redis
+# query every 10 s is nothing, and a lost chunk comes back up to 90 s sooner.
+RESTORE_SWEEP = 10
 
 
 def is_amqp(url: str) -> bool:
@@ -133,7 +138,9 @@ def make_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT,
             result_persistent=False,
         )
     else:
-        app.conf.update(broker_transport_options={"visibility_timeout": visibility_timeout})
+        app.conf.update(broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": RESTORE_SWEEP, "unacked_restore_throttle": 1})
     app.task(name=TASK_NAME, bind=True)(_render_task)
     return app
 
@@ -818,6 +825,7 @@ def portable_open(message: OpenMessage, hashes: Mapping[str, str]
 class _Chunk:
     """A chunk sent to the farm, as the host follows it."""
 
+    payload: ChunkPayload
     jobs: dict[str, Job]  # by address, in plan order
     reported: set[str] = field(default_factory=set)
     seen: dict[int, int] = field(default_factory=dict)  # delivery -> events handled
@@ -827,11 +835,21 @@ class _Chunk:
 class Farm:
     """The host's side of a farm: its Celery app over the Redis or RabbitMQ broker."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, broker_wait: float = BROKER_WAIT_SECONDS) -> None:
         self.url = url
         self.amqp = is_amqp(url)
         self.app = make_app(url)
+        self.broker_wait = broker_wait
         self._states: dict[str, Mapping[str, Any]] = {}  # AMQP: each chunk's latest state
+        with self.app.connection_for_write() as conn:  # what losing the broker raises
+            self._lost: tuple[type[BaseException], ...] = (
+                *conn.connection_errors, OSError)
+        if not self.amqp:
+            import redis
+
+            self._lost += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                           BrokerRestarted)
+        self._redis_run: str | None = None  # Redis: the server's run_id when last read
 
     def check(self) -> None:
         """Fail with a clear message when the broker cannot be reached."""
@@ -886,31 +904,34 @@ class Farm:
         for sha, path in sorted(uploads.items()):  # before any task can ask for them
             store.put_blob(path, sha)
 
+        to_send: list[_Chunk] = []
+        for chunk in chunk_jobs(jobs, settings):
+            first = chunk[0].wanted
+            payload: ChunkPayload = {
+                "run": run, "quality": first.quality, "model": first.model,
+                "open": opens[(first.quality, first.model)], "timeout": settings.timeout,
+                "jobs": [{"address": job.wanted.address,
+                          **render_fields(job.wanted),
+                          "fingerprint": job.fingerprint,
+                          "force": job.reason == "forced"} for job in chunk],
+            }
+            to_send.append(_Chunk(payload, {job.wanted.address: job for job in chunk}))
         chunks: dict[str, _Chunk] = {}
         try:
-            for chunk in chunk_jobs(jobs, settings):
-                first = chunk[0].wanted
-                payload: ChunkPayload = {
-                    "run": run, "quality": first.quality, "model": first.model,
-                    "open": opens[(first.quality, first.model)], "timeout": settings.timeout,
-                    "jobs": [{"address": job.wanted.address,
-                              **render_fields(job.wanted),
-                              "fingerprint": job.fingerprint,
-                              "force": job.reason == "forced"} for job in chunk],
-                }
-                # Limits: each render may take `timeout` and be retried once; the hard
-                # limit is a backstop for a process stuck outside Blender. No ETA.
-                soft = settings.timeout * (2 * len(chunk) + 2)
-                result = self.app.send_task(TASK_NAME, args=[payload], queue=QUEUE,
-                                            soft_time_limit=soft, time_limit=soft + 60)
-                chunks[result.id] = _Chunk({job.wanted.address: job for job in chunk})
-            while chunks:
-                self._poll(chunks, catalog, store, summary, on_event)
+            while to_send or chunks:
+                try:
+                    while to_send:
+                        task_id = self._send(to_send[0])
+                        chunks[task_id] = to_send.pop(0)
+                    self._poll(chunks, catalog, store, summary, on_event)
+                except self._lost as exc:
+                    to_send[:0] = self._after_broker_loss(exc, chunks, on_event)
+                    continue
                 if chunks:
                     time.sleep(POLL_SECONDS)
         except KeyboardInterrupt:
             summary.interrupted = True
-            with _no_interrupts():
+            with _no_interrupts(), contextlib.suppress(*self._lost):  # broker gone: no revoke
                 if chunks:
                     self.app.control.revoke(list(chunks))
                     self._poll(chunks, catalog, store, summary, on_event)
@@ -921,6 +942,60 @@ class Farm:
             summary.seconds = time.perf_counter() - start
         return summary
 
+    def _send(self, chunk: _Chunk) -> str:
+        """Queue a chunk's task; its id."""
+        # Limits: each render may take `timeout` and be retried once; the hard limit is a
+        # backstop for a process stuck outside Blender. No ETA.
+        soft = chunk.payload["timeout"] * (2 * len(chunk.jobs) + 2)
+        result = self.app.send_task(TASK_NAME, args=[chunk.payload], queue=QUEUE,
+                                    soft_time_limit=soft, time_limit=soft + 60)
+        return str(result.id)
+
+    def _after_broker_loss(self, exc: BaseException, chunks: dict[str, _Chunk],
+                           on_event: Callable[[Event], None]) -> list[_Chunk]:
+        """The broker went away (restarted, or its network): wait for it, then give back
+        what is still to render as new chunks (the old tasks are revoked).
+
+        A restart loses what the broker held only in memory: RabbitMQ the states on their
+        way to this host, Redis without persistence its queue. Sending the unfinished work
+        again covers both; what a worker stored meanwhile is answered from its receipts.
+        Raises SitegenError when the broker is not back within `broker_wait` seconds.
+        """
+        on_event({"event": "broker", "state": "lost", "error": _one_line(exc),
+                  "wait": self.broker_wait})
+        deadline = time.monotonic() + self.broker_wait
+        retry: tuple[type[BaseException], ...] = (SitegenError, *self._lost)
+        while True:
+            try:
+                self.check()
+                if self.amqp:  # this host's reply queue, before any worker answers in it
+                    with self.app.pool.acquire_channel(block=True) as (_, channel):
+                        self.app.backend.binding(channel).declare()
+                break
+            except retry as again:
+                if time.monotonic() > deadline:
+                    raise SitegenError(
+                        f"lost the farm's broker at {redact(self.url)} and it did not come "
+                        f"back within {self.broker_wait:.0f} s ({_one_line(again)}); what "
+                        "came back is indexed: run again, and the receipts spare the "
+                        "pictures the workers stored") from None
+                time.sleep(2)
+        resend = []
+        for chunk in chunks.values():
+            left = {a: job for a, job in chunk.jobs.items() if a not in chunk.reported}
+            if left:
+                payload: ChunkPayload = {**chunk.payload, "jobs": [
+                    j for j in chunk.payload["jobs"] if j["address"] in left]}
+                resend.append(_Chunk(payload, left, reported=set()))
+        with contextlib.suppress(*self._lost):
+            self.app.control.revoke(list(chunks))  # the workers that hear it drop them
+        for task_id in list(chunks):
+            del chunks[task_id]
+            self._states.pop(task_id, None)
+        on_event({"event": "broker", "state": "back",
+                  "chunks": len(resend), "pictures": sum(len(c.jobs) for c in resend)})
+        return resend
+
     def _poll(self, chunks: dict[str, _Chunk], catalog: Catalog, store: RenderStore,
               summary: Summary, on_event: Callable[[Event], None]) -> None:
         """Read every unfinished chunk's state once; index what is new; drop finished ones."""
@@ -929,6 +1004,14 @@ class Farm:
                                                   summary, on_event):
                 del chunks[task_id]
                 self._forget(task_id)
+
+    def _redis_restarted(self) -> bool:
+        """Redis: whether the server is another one than at the last call (its run_id
+        changed): a restart that redis-py's reconnection hides, which took the queue and
+        the states with it when the server keeps nothing on disk."""
+        run = str(self.app.backend.client.info("server")["run_id"])
+        before, self._redis_run = self._redis_run, run
+        return before is not None and before != run
 
     def _read_states(self, ids: list[str]) -> Iterable[tuple[str, Mapping[str, Any]]]:
         """The latest known state of each chunk that has one (not the unstarted ones).
@@ -939,6 +1022,8 @@ class Farm:
         """
         backend = self.app.backend
         if not self.amqp:
+            if self._redis_restarted():
+                raise BrokerRestarted("the Redis server was restarted (a new run_id)")
             for start in range(0, len(ids), 500):
                 batch = ids[start:start + 500]
                 values = backend.mget([backend.get_key_for_task(i) for i in batch])
@@ -1003,6 +1088,15 @@ class Farm:
                 _collect(_failed({"address": address}, error), chunk, catalog, store,
                          summary, on_event)
         return True
+
+
+class BrokerRestarted(Exception):
+    """Redis answers again, but it is a new server: what the old one held is gone."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _collect(event: FarmEvent, chunk: _Chunk, catalog: Catalog, store: RenderStore,

@@ -39,10 +39,10 @@ from test_render import Project, Running, by_event, catalog_data, make_project
 from sitegen import farm
 
 # Redis: the smallest visibility timeout `sitegen worker` takes (seconds); a chunk takes far
-# less. kombu looks for chunks past it every 10 x 10 s (unacked_restore_interval x
-# _throttle), so a lost chunk comes back between the timeout and the timeout + 100 s.
+# less. The workers look for chunks past it every farm.RESTORE_SWEEP seconds, so a lost
+# chunk comes back between the timeout and the timeout + the sweep after its delivery.
 VISIBILITY_TIMEOUT = 60
-RESTORE_SWEEP = 100
+RESTORE_SWEEP = farm.RESTORE_SWEEP
 # RabbitMQ: `sitegen worker`'s default heartbeat; the broker drops a silent connection after
 # two missed ones and gives its unacknowledged chunk to another consumer.
 HEARTBEAT = 10
@@ -294,17 +294,18 @@ def _wait_idle(client: farm.Farm, hostname: str, timeout: float) -> None:
 
 
 def machine_loss(project: Project, kind: str, link: Link, *, cut: bool = True,
-                 run_timeout: float = 400) -> Outcome:
+                 run_timeout: float = 400, render_args: Sequence[str] = ()) -> Outcome:
     """One farm run of the project's catalog on workers A (inside `link`'s namespace) and
     B (here), on a fresh broker of `kind`; with `cut`, A's link is cut mid-chunk and, once
-    the run has finished, restored. Returns what happened (see Outcome)."""
+    the run has finished, restored. `render_args` go to both `render --farm` runs (e.g.
+    `--limit`). Returns what happened (see Outcome)."""
     with broker(kind, project.root / f"{kind}-data", link) as server, \
             worker(server.url, project, "farm-b", server.worker_args) as b, \
             worker(server.far_url, project, "farm-a", server.worker_args,
                    prefix=link.exec([]), host_url=server.url) as a:
         client = farm.Farm(server.url)
         start = time.monotonic()
-        run = project.start("render", "--farm", server.url, "--json")
+        run = project.start("render", "--farm", server.url, "--json", *render_args)
         outcome = Outcome(kind, -1, run.events, "", 0.0)
         try:
             if cut:
@@ -335,7 +336,7 @@ def machine_loss(project: Project, kind: str, link: Link, *, cut: bool = True,
         outcome.index_after_return = index_of(project)
         outcome.store_matches_index = _matches(project, outcome.index_after_return)
         outcome.temp_files_after_return = [str(p) for p in project.temp_files()]
-        again = project.run("render", "--farm", server.url)
+        again = project.run("render", "--farm", server.url, *render_args)
         outcome.second_run = again.stdout + again.stderr
         outcome.logs = {w.name: w.log.read_text(errors="replace") for w in (a, b)}
     return outcome

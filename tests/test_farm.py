@@ -513,7 +513,9 @@ def test_the_celery_settings_long_renders_need() -> None:
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
     assert conf.worker_max_tasks_per_child == 7
-    assert conf.broker_transport_options == {"visibility_timeout": 7200}
+    assert conf.broker_transport_options == {  # a lost chunk back within 10 s of its timeout
+        "visibility_timeout": 7200, "unacked_restore_interval": farm.RESTORE_SWEEP,
+        "unacked_restore_throttle": 1}
     assert conf.task_serializer == conf.result_serializer == "json"
     assert farm.TASK_NAME in app.tasks
     with pytest.raises(SitegenError, match="unsupported farm URL 'http://u:\\*\\*\\*@x'"):

@@ -15,10 +15,12 @@ RabbitMQ and 2 minutes on Redis (its visibility timeout is 60 s at the least).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port, redis_server_at, start_rabbitmq
 from netns import (
     BROKERS,
     HEARTBEAT,
@@ -26,9 +28,11 @@ from netns import (
     VISIBILITY_TIMEOUT,
     Link,
     NetnsUnavailable,
+    index_of,
     isolated_link,
     loss_project,
     machine_loss,
+    worker,
 )
 from test_render import ALL, by_event
 
@@ -87,3 +91,60 @@ def test_a_worker_machine_cut_off_mid_chunk(kind: str, link: Link, blender_scene
     assert out.index_after_return == out.index_at_finish
     assert out.store_matches_index and not out.temp_files_after_return
     assert out.second_run == "wanted 14: 14 ready; render nothing\n", out.second_run
+
+
+@contextlib.contextmanager
+def restartable_broker(kind: str, folder: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """A throwaway broker on 127.0.0.1: its URL, and a function that restarts it (RabbitMQ:
+    the node's application stopped and started, its data kept; Redis: the server stopped and
+    a fresh one started on the same port, nothing kept, as without persistence)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "rabbitmq":
+        node = start_rabbitmq(folder)
+
+        def restart_node() -> None:
+            for step in ("stop_app", "start_app"):
+                done = node.ctl(step)
+                assert done.returncode == 0, done.stderr
+
+        try:
+            yield node.urls["127.0.0.1"], restart_node
+        finally:
+            node.stop()
+        return
+    port = free_port()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(redis_server_at(folder, port))
+
+        def restart_redis() -> None:
+            stack.close()
+            stack.enter_context(redis_server_at(folder, port))
+
+        yield f"redis://127.0.0.1:{port}/0", restart_redis
+
+
+@pytest.mark.parametrize("kind", BROKERS)
+def test_the_host_rides_out_a_broker_restart(kind: str, blender_scenes: Path,
+                                             tmp_path: Path) -> None:
+    """The broker restarted mid-run: the host says so, waits for it, sends what has not come
+    back again, and the run ends with every picture rendered and indexed once."""
+    project = loss_project(tmp_path, blender_scenes)
+    with restartable_broker(kind, tmp_path / "broker") as (url, restart), \
+            worker(url, project, "farm-b"):
+        run = project.start("render", "--farm", url, "--json")
+        try:
+            run.wait_for("rendered", 2, timeout=180)  # mid-chunk
+            restart()
+            code = run.finish(timeout=300)
+        finally:
+            run.kill()
+        assert code == 0, run.stderr
+        assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+        states = [e["state"] for e in by_event(run.events, "broker")]
+        assert states == ["lost", "back"], run.events
+        rendered = [e["address"] for e in by_event(run.events, "rendered")]
+        assert sorted(rendered) == sorted(ALL)
+        assert not by_event(run.events, "failed")
+        assert set(index_of(project)) == ALL
+        again = project.run("render", "--farm", url)
+        assert again.stdout == "wanted 14: 14 ready; render nothing\n", again.stderr

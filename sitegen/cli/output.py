@@ -47,6 +47,12 @@ class Progress:
                 bar.write(f"failed: {event['address']}: {event['error']}")
         elif kind == "worker" and event["state"] == "killed":
             bar.write(f"worker killed ({event['error']}); retrying {event['address']}")
+        elif kind == "broker" and event["state"] == "lost":
+            bar.write(f"lost the farm's broker ({event['error']}); waiting up to "
+                      f"{event['wait']:.0f} s for it")
+        elif kind == "broker" and event["state"] == "back":
+            bar.write(f"the farm's broker is back: {event['pictures']} picture(s) not yet "
+                      f"back sent again in {event['chunks']} chunk(s)")
         elif kind == "refused":  # its pictures will not come
             bar.total -= event["pictures"]
             bar.refresh()
