@@ -2,7 +2,8 @@
 # The system programs the tests drive for real, installed when missing (Debian's apt):
 #   browser  Chromium and its fonts (the sketchbook in a browser; `make bench` too)
 #   farm     redis-server and rabbitmq-server (the render farm's brokers; the tests start
-#            throwaway servers of their own, so the system's RabbitMQ service is stopped)
+#            throwaway servers of their own, so the system's RabbitMQ service is stopped),
+#            and iproute2's `ip` (the machine-loss test's network namespace)
 #   node     Node.js (templates/static/layers.js run outside a browser)
 # Usage: scripts/system-deps.sh [GROUP...]   (default: all three)
 # As root: apt-get update and install what is missing. Otherwise: one line naming the
@@ -32,7 +33,8 @@ for group in "${groups[@]}"; do
       [ "${SITEGEN_SKIP_FARM:-}" = 1 ] && continue
       has_program redis-server || missing+=(redis-server)
       has_program rabbitmq-server || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] \
-        || missing+=(rabbitmq-server) ;;
+        || missing+=(rabbitmq-server)
+      has_program ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2) ;;
     node)
       [ "${SITEGEN_SKIP_NODE:-}" = 1 ] && continue
       has_program node || missing+=(nodejs) ;;

@@ -6,11 +6,13 @@ listens on 127.0.0.1 and on the link's address. Both see the render store (a fol
 namespace cuts the network only). Once A has stored a picture of its chunk and renders the
 next, the host side of its link goes down. The run must finish with every picture stored and
 indexed once, within the broker's recovery time (RabbitMQ: two or three heartbeats; Redis:
-the visibility timeout, plus kombu's sweep for chunks past it) plus the remaining work;
-then the link comes back and A must answer again without duplicating a picture.
-
+the visibility timeout, plus the workers' sweep for chunks past it) plus the remaining
+work; then the link comes back and A must answer again without duplicating a picture.
 Needs root (CAP_NET_ADMIN) for the namespace: skipped otherwise, saying so. About 60 s on
-RabbitMQ and 2 minutes on Redis (its visibility timeout is 60 s at the least).
+RabbitMQ and 90 s on Redis (its visibility timeout is 60 s at the least).
+
+Then each broker restarted mid-chunk (no namespace needed): the host must wait for it, send
+what has not come back again, and end with every picture indexed once (about 25 s each).
 """
 
 from __future__ import annotations
