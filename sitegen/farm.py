@@ -137,6 +137,13 @@ def make_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT,
             broker_heartbeat=heartbeat, broker_heartbeat_checkrate=2,
             result_persistent=False,
         )
+        if broker.startswith("amqps://"):
+            import ssl
+
+            # The certificate must chain to a CA this machine trusts (the system's, or the
+            # file in $SSL_CERT_FILE) and name the URL's host (None: kombu puts it in).
+            app.conf.broker_use_ssl = {"cert_reqs": ssl.CERT_REQUIRED,
+                                       "server_hostname": None}
     else:
         app.conf.update(broker_transport_options={
             "visibility_timeout": visibility_timeout,

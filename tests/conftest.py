@@ -352,12 +352,13 @@ def _rabbitmqctl() -> Path:
 
 def start_rabbitmq(folder: Path, listen: Sequence[str] = ("127.0.0.1",), *,
                    consumer_timeout_ms: int = RABBITMQ_CONSUMER_TIMEOUT_MS,
-                   timeout: float = 60) -> RabbitNode:
+                   extra_config: str = "", timeout: float = 60) -> RabbitNode:
     """Start a throwaway RabbitMQ node with everything of its own under `folder`.
 
     Its own node name, AMQP port (the same on each address of `listen`), distribution port,
     epmd (on a free port, started and stopped here), Erlang cookie ($HOME is `folder`),
-    data, logs and config (`consumer_timeout` set), so it never meets the system's service.
+    data, logs and config (`consumer_timeout` set, then `extra_config`'s lines), so it never
+    meets the system's service.
     User, password and vhost are the config's defaults (created at the first boot), allowed
     from any address. Returns the running node; call its `stop()`.
     """
@@ -377,7 +378,8 @@ def start_rabbitmq(folder: Path, listen: Sequence[str] = ("127.0.0.1",), *,
         f"default_pass = {RABBITMQ_PASSWORD}\n"
         "loopback_users = none\n"
         "log.console = false\n"
-        "log.file.level = info\n")
+        "log.file.level = info\n"
+        f"{extra_config}")
     (folder / "enabled_plugins").write_text("[].\n")
     (folder / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's
     env = {k: v for k, v in os.environ.items()
