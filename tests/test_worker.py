@@ -305,6 +305,22 @@ def test_webp_transparent_and_jpeg_quality(worker: Worker, blender_scenes: Path,
         assert (im.format, im.mode) == ("JPEG", "RGB")  # JPEG is always RGB
 
 
+def test_lossy_webp_is_libwebp_method_6_of_the_8_bit_render(
+        worker: Worker, blender_scenes: Path, tmp_path: Path) -> None:
+    """Lossy WebP is written as the host writes sizes (Pillow, method 6, alpha lossless),
+    from the same 8-bit pixels a PNG of the render holds; nothing else is left behind."""
+    colouring = {"box": 1, "ball": 3}
+    for fmt in ("png", "webp"):
+        assert worker.call(open_msg(blender_scenes, format=fmt, transparent=True,
+                                    jpeg_quality=80, resolution=[48, 36]))["event"] == "opened"
+        answer = worker.call(render_msg(tmp_path / f"k.{fmt}", colouring))
+        assert answer["event"] == "rendered", answer
+    with Image.open(tmp_path / "k.png") as png:
+        png.save(tmp_path / "expected.webp", "WEBP", quality=80, method=6, alpha_quality=100)
+    assert (tmp_path / "k.webp").read_bytes() == (tmp_path / "expected.webp").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expected.webp", "k.png", "k.webp"]
+
+
 def test_hostile_blend_runs_none_of_its_code(blender_scenes: Path, tmp_path: Path) -> None:
     markers = [blender_scenes / m for m in MARKERS]
     # Positive control: a Blender that trusts the file runs both pieces of code.
