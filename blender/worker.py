@@ -741,6 +741,21 @@ def bounce_size(w: int, h: int, scale: int) -> tuple[int, int]:
     return max(1, (2 * w + scale) // (2 * scale)), max(1, (2 * h + scale) // (2 * scale))
 
 
+@contextlib.contextmanager
+def image_settings(scene: bpy.types.Scene, **values: str) -> Any:
+    """The scene's output image settings set to `values` (in their order) for the block,
+    then back as they were."""
+    im = scene.render.image_settings
+    saved = {name: getattr(im, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(im, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(im, name, value)
+
+
 def result_pixels(scene: bpy.types.Scene) -> Any:
     """The Render Result as the files hold it (view transform applied, straight alpha),
     16 bits per channel: a float array (rows bottom up, RGBA, 0..1)."""
@@ -749,16 +764,11 @@ def result_pixels(scene: bpy.types.Scene) -> Any:
     img = bpy.data.images.get("Render Result")
     if img is None:
         raise JobError("no Render Result after rendering")
-    im = scene.render.image_settings
-    saved = (im.file_format, im.color_depth, im.color_mode)
     fd, tmp = tempfile.mkstemp(prefix="sitegen-bounce-", suffix=".png")
     os.close(fd)
     try:
-        im.file_format, im.color_depth, im.color_mode = "PNG", "16", "RGBA"
-        try:
+        with image_settings(scene, file_format="PNG", color_depth="16", color_mode="RGBA"):
             img.save_render(tmp, scene=scene)
-        finally:
-            im.file_format, im.color_depth, im.color_mode = saved
         loaded = bpy.data.images.load(tmp, check_existing=False)
         try:
             loaded.colorspace_settings.name = "Non-Color"
@@ -814,11 +824,8 @@ def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -
     quality = im.quality
     png = f"{path}.png"
     try:
-        im.file_format = "PNG"
-        try:
+        with image_settings(scene, file_format="PNG"):
             img.save_render(png, scene=scene)
-        finally:
-            im.file_format = "WEBP"
         with Image.open(png) as picture:
             picture.load()
             picture.save(path, "WEBP", quality=quality, method=6, alpha_quality=100)

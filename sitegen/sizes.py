@@ -99,6 +99,7 @@ def encode(image: Image.Image, path: Path, ext: str, quality: int) -> None:
     elif ext == "webp" and quality >= 100:
         image.save(path, "WEBP", lossless=True, quality=100, method=6)
     elif ext == "webp":
+        # blender/worker.py's save_webp_method6 writes the pictures themselves the same way
         image.save(path, "WEBP", quality=quality, method=6, alpha_quality=100)
     elif ext == "png":
         image.save(path, "PNG", compress_level=9)
