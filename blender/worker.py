@@ -77,7 +77,7 @@ BOUNDED_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLO
 Bounce = tuple[tuple[frozenset[str], ...], int, int]
 Layer = tuple[str, frozenset[str], bool, Bounce | None]  # kind, a part's meshes, crop, bounce
 BOUNCE_WHITE = "white"  # a neighbour's material in its own strip's render
-BOUNCE_QUALITY = 50  # WebP quality of bounce images (smooth, small: docs/layers.md)
+BOUNCE_QUALITY = 75  # WebP quality of bounce images (smooth, small: docs/layers.md)
 # A bounce image holds the light per unit of coverage; pixels the layer covers less than
 # this are filled from their neighbours instead (their quotient is mostly noise).
 BOUNCE_MIN_ALPHA = 0.25
@@ -805,6 +805,15 @@ def pad_edges(values: Any, valid: Any, rings: int = BOUNCE_RINGS) -> Any:
     return values
 
 
+def pillow_webp() -> Any:
+    """Pillow's Image module where this Python has Pillow with WebP, else None."""
+    try:
+        from PIL import Image, features
+    except ImportError:
+        return None
+    return Image if features.check("webp") else None
+
+
 def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -> bool:
     """Lossy WebP (quality below 100) as the host writes a picture's sizes: libwebp's
     slowest, smallest method 6 through Pillow, alpha lossless, from the 8-bit PNG Blender
@@ -813,13 +822,8 @@ def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -
     formats, or where this Python has no Pillow with WebP (Blender's own): the caller then
     saves with Blender."""
     im = scene.render.image_settings
-    if im.file_format != "WEBP" or im.quality >= 100:
-        return False
-    try:
-        from PIL import Image, features
-    except ImportError:
-        return False
-    if not features.check("webp"):
+    Image = pillow_webp()
+    if im.file_format != "WEBP" or im.quality >= 100 or Image is None:
         return False
     quality = im.quality
     png = f"{path}.png"
@@ -837,9 +841,16 @@ def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -
 
 def save_pixels(pixels: Any, path: str, scene: bpy.types.Scene) -> None:
     """Saves an RGB float array (rows bottom up, 0..1) as 8 bits in the scene's file
-    format (PNG; WebP lossy at BOUNCE_QUALITY whatever the quality's `jpeg_quality`)."""
+    format: PNG, or WebP lossy at BOUNCE_QUALITY whatever the quality's `jpeg_quality`,
+    through Pillow at method 6 as `save_webp_method6` (Blender's writer without Pillow)."""
     import numpy as np
 
+    Image = pillow_webp()
+    if scene.render.image_settings.file_format == "WEBP" and Image is not None:
+        rgb = np.floor(np.clip(pixels, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)[::-1]
+        Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(
+            path, "WEBP", quality=BOUNCE_QUALITY, method=6)
+        return
     h, w = pixels.shape[:2]
     img = bpy.data.images.new("sitegen-bounce", w, h, alpha=False)
     try:

@@ -40,7 +40,7 @@ WHITE_KEY = "white"
 # A bounce image's strips are 1/BOUNCE_SCALE of the frame's width and height, rendered with
 # the quality's samples (docs/layers.md, "Measured: neighbours' light").
 BOUNCE_SCALE = 8
-BOUNCE_VERSION = "2"  # the worker's way of making bounce images (an input of each)
+BOUNCE_VERSION = "3"  # the worker's way of making bounce images (an input of each)
 # Neighbour numbers in a bounce image's name, one character per mesh.
 BOUNCE_DIGITS = "123456789abcdefghijklmnopqrstuvwxyz"
 
