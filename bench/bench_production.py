@@ -2,7 +2,7 @@
 
 Run on the demo and on `bench/unseen.py`'s model (boxes, a post, a sphere and a bar on a
 floor: contact shadows everywhere, its own lights and view transform), made for this
-benchmark and never used to choose a setting. Six benchmarks (bench/README.md):
+benchmark and never used to choose a setting. Seven benchmarks (bench/README.md):
 
 - `crop`: a sample of part layers rendered twice in one pool run, interleaved, cropped to
   their screen bounds and over the whole frame (the worker's `"crop": false`), and a few
@@ -20,6 +20,10 @@ benchmark and never used to choose a setting. Six benchmarks (bench/README.md):
   PSNR of each (aim with it >= 43 dB on the unseen model), the render time of the layers
   with their bounce images against the layers without (aim <= 1.3x), and the bytes per
   picture (aim <= 1.1x). The unseen model's products include one whose post is polished.
+- `bounce_encodings`: the layers and their bounce images rendered lossless once, the layers
+  then encoded as shipped and the bounce images in each of a few WebP settings (Blender's
+  old quality 50 at method 4, Pillow's method 6 at 50 to 90, lossless): worst PSNR of the
+  page's stack and the bounce images' bytes against the stack's; what chose BOUNCE_QUALITY.
 - `build`: what `make build` renders for the demo, before (the demo's old layered quality:
   480x360, lossless WebP, every layer over the whole frame) and after (its quality now,
   cropped), in one run: seconds of render (aim: after <= half of before).
@@ -55,6 +59,7 @@ from sitegen.verify import (
     plan_verification,
     psnr,
     run_verification,
+    strips,
     weight_scores,
 )
 
@@ -266,15 +271,15 @@ ENCODINGS: list[tuple[str, str, int]] = [  # (name, Pillow format, quality)
     ("avif 80", "AVIF", 80), ("avif 70", "AVIF", 70)]
 
 
-def _encode(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
+def _encode(pixels: np.ndarray, fmt: str, quality: int, method: int = 6) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
     image = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
     if fmt == "WEBP" and quality >= 100:
-        image.save(out, fmt, lossless=True, quality=100, method=6)
+        image.save(out, fmt, lossless=True, quality=100, method=method)
     elif fmt == "WEBP":
-        image.save(out, fmt, quality=quality, method=6, alpha_quality=100)
+        image.save(out, fmt, quality=quality, method=method, alpha_quality=100)
     else:
         image.save(out, fmt, quality=quality)
     return out.getvalue()
@@ -309,8 +314,54 @@ def encodings(catalog: Catalog, quality_id: str, count: int = VERIFY_COUNT,
             "encodings": {n: {"worst_psnr": min(r["psnr"]), "median_weight":
                               statistics.median(r["weight"]), "max_weight": max(r["weight"])}
                           for n, r in results.items()},
-            "note": "Pillow's encoders on the lossless layers (the shipped full-size files are "
-                    "Blender's WebP; its sizes and thumbnails are Pillow's)"}
+            "note": "Pillow's encoders on the lossless layers (the worker writes lossy WebP "
+                    "with Pillow at method 6 too, as the host writes sizes and thumbnails)"}
+
+
+BOUNCE_ENCODINGS: list[tuple[str, int, int]] = [  # (name, WebP quality, method)
+    ("webp 50 method 4 (before: Blender's writer)", 50, 4), ("webp 50", 50, 6),
+    ("webp 60", 60, 6), ("webp 75 (shipped)", 75, 6), ("webp 85", 85, 6), ("webp 90", 90, 6),
+    ("webp lossless", 100, 6)]
+
+
+def bounce_encodings(catalog: Catalog, quality_id: str, products: Sequence[str] = (),
+                     count: int = VERIFY_COUNT, view: str | None = None) -> dict[str, Any]:
+    """The quality's layers and bounce images rendered lossless (PNG) once; the layers
+    then encoded as the quality ships them (WebP at its `jpeg_quality`, method 6), each
+    bounce image in each of BOUNCE_ENCODINGS: the page's stack against the lossless full
+    render, and the bounce images' bytes against the stack's without them."""
+    v = plan_verification(catalog, quality_id, list(products), count, VERIFY_SEED, view,
+                          {"format": "png", "bounce": True})
+    shipped = v.quality.jpeg_quality
+    results: dict[str, dict[str, list[float]]] = {n: {"psnr": [], "share": []}
+                                                  for n, _, _ in BOUNCE_ENCODINGS}
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-bounce-") as tmp:
+        report = run_verification(v, PoolSettings(workers=default_workers()), out=Path(tmp))
+        for picture in report.pictures:
+            folder = picture_folder(Path(tmp), picture) / "layers"
+            full = decode((picture_folder(Path(tmp), picture) / "full.png").read_bytes(), "RGB")
+            files = [_encode(decode((folder / f"{w.key}.png").read_bytes(),
+                                    "RGBA" if w.layer else "RGB"), "WEBP", shipped)
+                     for w in picture.layers]
+            back = [decode(f, "RGB" if i == 0 else "RGBA") for i, f in enumerate(files)]
+            images = [(k, decode((folder / f"{w.key}.png").read_bytes(), "RGB"), weights)
+                      for k, w, weights in picture.bounce]
+            for name, quality, method in BOUNCE_ENCODINGS:
+                encoded = [(k, _encode(image, "WEBP", quality, method), weights)
+                           for k, image, weights in images]
+                lit = [(k, strip, weight) for k, data, weights in encoded
+                       for strip, weight in zip(strips(decode(data, "RGB"), len(weights)),
+                                                weights, strict=True)]
+                results[name]["psnr"].append(psnr(composite(back[0], back[1:], lit), full))
+                results[name]["share"].append(sum(len(d) for _, d, _ in encoded)
+                                              / sum(map(len, files)))
+    return {"settings": report.as_json(AIM_PSNR)["settings"], "pictures": len(report.pictures),
+            "layers_webp_quality": shipped,
+            "encodings": {n: {"worst_psnr": min(r["psnr"]),
+                              "median_bytes": 1 + statistics.median(r["share"]),
+                              "max_bytes": 1 + max(r["share"])}
+                          for n, r in results.items()},
+            "aims": {"psnr": AIM_BOUNCE_PSNR, "bytes": AIM_BOUNCE_BYTES}}
 
 
 def unseen_catalog(tmp: Path) -> tuple[Catalog, str]:
@@ -352,6 +403,15 @@ def bench_bounce() -> dict[str, Any]:
                 "unseen": bounce(unseen, q, count=BOUNCE_UNSEEN_COUNT, view=BOUNCE_VIEW)}
 
 
+def bench_bounce_encodings() -> dict[str, Any]:
+    demo, _ = load_catalog(CATALOG)
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-unseen-") as tmp:
+        unseen, q = unseen_catalog(Path(tmp))
+        return {"demo": bounce_encodings(demo, demo.primary_quality.id),
+                "unseen": bounce_encodings(unseen, q, count=BOUNCE_UNSEEN_COUNT,
+                                           view=BOUNCE_VIEW)}
+
+
 def bench_build() -> dict[str, Any]:
     """The demo's layers as `make build` renders them, before and after, in one run."""
     demo, _ = load_catalog(CATALOG)
@@ -380,7 +440,8 @@ def bench_build() -> dict[str, Any]:
 
 
 BENCHMARKS = {"crop": bench_crop, "encodings": bench_encodings, "verify": bench_verify,
-              "bounce": bench_bounce, "build": bench_build}
+              "bounce": bench_bounce, "bounce_encodings": bench_bounce_encodings,
+              "build": bench_build}
 
 
 def _db(x: float | None) -> str:
@@ -403,6 +464,10 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
                 f"stack {v['weight_median']:.2f}x the JPEG (max {v['weight_max']:.2f}x; "
                 f"{v['stack_kib_median']:.1f} vs {v['jpeg_kib_median']:.1f} KiB); "
                 f"{'met' if v['aim_met'] else 'MISSED'}" for m, v in _models(r)]
+    if name == "bounce_encodings":
+        return [f"{m} bounce images {enc}: worst PSNR {_db(e['worst_psnr'])}, bytes "
+                f"{e['median_bytes']:.3f}x (max {e['max_bytes']:.3f}x)" for m, r2 in _models(r)
+                for enc, e in r2["encodings"].items()]
     if name == "encodings":
         return [f"{m} {enc}: worst PSNR {_db(e['worst_psnr'])}, weight {e['median_weight']:.2f}x "
                 f"(max {e['max_weight']:.2f}x)" for m, r2 in _models(r)

@@ -417,6 +417,30 @@ def test_bounce_images_hold_each_neighbours_light(lworker: Worker, tmp_path: Pat
     assert answer["event"] == "error" and "not present" in answer["error"], answer
 
 
+def test_lossy_bounce_images_are_libwebp_method_6_of_their_8_bit_pixels(
+        blender_scenes: Path, tmp_path: Path) -> None:
+    """At a WebP quality, a bounce image is written as layers are (Pillow, method 6), at
+    quality 75 whatever the quality's own: the bytes Pillow writes of the same strips as
+    a PNG quality holds them."""
+    w = Worker(tmp_path / "worker.log")
+    try:
+        for fmt in ("png", "webp"):
+            assert w.call(open_msg(blender_scenes, format=fmt, jpeg_quality=90)
+                          )["event"] == "opened"
+            answer = w.call({"op": "render", "id": fmt, "view": "main",
+                             "values": {"box": 1, "ball": "black"},
+                             "out": str(tmp_path / f"bounce.{fmt}"),
+                             "layer": {"kind": "part", "meshes": ["box"], "bounce": {
+                                 "neighbours": [["ball"]], "scale": 2}}})
+            assert answer["event"] == "rendered", answer
+    finally:
+        w.kill()
+    with Image.open(tmp_path / "bounce.png") as png:
+        assert png.mode == "RGB" and max(png.tobytes()) > 10
+        png.save(tmp_path / "expected.webp", "WEBP", quality=75, method=6)
+    assert (tmp_path / "bounce.webp").read_bytes() == (tmp_path / "expected.webp").read_bytes()
+
+
 def test_progress_covers_every_render_of_a_bounce_image(lworker: Worker, tmp_path: Path
                                                        ) -> None:
     """A bounce image is three renders here (the base, then each of two neighbours white):
