@@ -77,7 +77,7 @@ BOUNDED_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLO
 Bounce = tuple[tuple[frozenset[str], ...], int, int]
 Layer = tuple[str, frozenset[str], bool, Bounce | None]  # kind, a part's meshes, crop, bounce
 BOUNCE_WHITE = "white"  # a neighbour's material in its own strip's render
-BOUNCE_QUALITY = 75  # WebP quality of bounce images (smooth, small: docs/layers.md)
+BOUNCE_QUALITY = 75  # WebP quality of bounce images (docs/layers.md: bounce_encodings)
 # A bounce image holds the light per unit of coverage; pixels the layer covers less than
 # this are filled from their neighbours instead (their quotient is mostly noise).
 BOUNCE_MIN_ALPHA = 0.25
