@@ -59,8 +59,8 @@ from sitegen.verify import (
     plan_verification,
     psnr,
     run_verification,
-    strips,
     weight_scores,
+    weighted_strips,
 )
 
 SECTION = "production"
@@ -338,8 +338,9 @@ def bounce_encodings(catalog: Catalog, quality_id: str, products: Sequence[str] 
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-bounce-") as tmp:
         report = run_verification(v, PoolSettings(workers=default_workers()), out=Path(tmp))
         for picture in report.pictures:
-            folder = picture_folder(Path(tmp), picture) / "layers"
-            full = decode((picture_folder(Path(tmp), picture) / "full.png").read_bytes(), "RGB")
+            kept = picture_folder(Path(tmp), picture)
+            folder = kept / "layers"
+            full = decode((kept / "full.png").read_bytes(), "RGB")
             files = [_encode(decode((folder / f"{w.key}.png").read_bytes(),
                                     "RGBA" if w.layer else "RGB"), "WEBP", shipped)
                      for w in picture.layers]
@@ -349,9 +350,8 @@ def bounce_encodings(catalog: Catalog, quality_id: str, products: Sequence[str] 
             for name, quality, method in BOUNCE_ENCODINGS:
                 encoded = [(k, _encode(image, "WEBP", quality, method), weights)
                            for k, image, weights in images]
-                lit = [(k, strip, weight) for k, data, weights in encoded
-                       for strip, weight in zip(strips(decode(data, "RGB"), len(weights)),
-                                                weights, strict=True)]
+                lit = weighted_strips((k, decode(data, "RGB"), weights)
+                                      for k, data, weights in encoded)
                 results[name]["psnr"].append(psnr(composite(back[0], back[1:], lit), full))
                 results[name]["share"].append(sum(len(d) for _, d, _ in encoded)
                                               / sum(map(len, files)))

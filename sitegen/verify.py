@@ -58,7 +58,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,6 +349,14 @@ def strips(image: Image8, count: int) -> list[Image8]:
                            f"{count} strips")
     h = image.shape[0] // count
     return [image[i * h:(i + 1) * h] for i in range(count)]
+
+
+def weighted_strips(images: Iterable[tuple[int, Image8, Sequence[Sequence[float]]]]
+                    ) -> list[BounceImage]:
+    """`composite`'s bounce images: each decoded bounce image (its stacked layer's index,
+    its pixels, its strips' weights) cut into its strips, each with its weight."""
+    return [(k, strip, weight) for k, image, weights in images
+            for strip, weight in zip(strips(image, len(weights)), weights, strict=True)]
 
 
 def bounce_light(images: Sequence[tuple[Image8, Sequence[float]]], width: int, height: int
@@ -687,10 +695,8 @@ def run_verification(verification: Verification, settings: PoolSettings, *,
             stacked, scores = compare(
                 full, decode(layer_bytes[0], "RGB"),
                 [decode(b, "RGBA") for b in layer_bytes[1:]],
-                [(k, strip, weight) for (k, _, weights), data
-                 in zip(picture.bounce, bounce_bytes, strict=True)
-                 for strip, weight in zip(strips(decode(data, "RGB"), len(weights)), weights,
-                                          strict=True)])
+                weighted_strips((k, decode(data, "RGB"), weights) for (k, _, weights), data
+                                in zip(picture.bounce, bounce_bytes, strict=True)))
             scores.update(weight_scores(full, layer_bytes, bounce_bytes))
             picture.scores = scores
             if out is not None:
