@@ -63,6 +63,16 @@ BASE: dict[str, Any] = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests send SIGINT to the sitegen processes they start (Ctrl-C). A pytest started in
+    the background by a shell without job control (`cmd &` in a script) has SIGINT
+    ignored, and its children would inherit that, so Python in them would never raise
+    KeyboardInterrupt: give SIGINT its usual handler here, which exec resets to the
+    default in every child."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test marked `blender` needs bpy: without it, it fails (SITEGEN_SKIP_BLENDER=1 skips)."""
     if item.get_closest_marker("blender"):
