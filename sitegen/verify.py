@@ -269,12 +269,9 @@ def plan_verification(catalog: Catalog, quality_id: str, products: Sequence[str]
                 key = plan.key(values)
                 wanted = colouring_wanted(vcat, quality, product, plan, values, v)
                 stack = [w for w in wanted if w.bounce is None]
-                neutral = neutral_light()
-                bounce = [(k, w, [bounce_weight(finish_albedo(catalog, f), neutral)
-                                  for f in finishes])
-                          for (k, _, finishes), w in zip(
-                              colouring_bounces(plan, values) if quality.bounce else [],
-                              wanted[len(stack):], strict=True)]
+                bounce = [(k, w, weights) for (k, _, weights), w in zip(
+                    bounce_weights(catalog, plan, values) if quality.bounce else [],
+                    wanted[len(stack):], strict=True)]
                 full_wanted = Wanted(full.id, model.id, v, key, full.ext,
                                      tuple(zip(model.mesh_ids, plan.mesh_values(values),
                                                strict=True)), product.id, False, None,
@@ -349,6 +346,16 @@ def strips(image: Image8, count: int) -> list[Image8]:
                            f"{count} strips")
     h = image.shape[0] // count
     return [image[i * h:(i + 1) * h] for i in range(count)]
+
+
+def bounce_weights(catalog: Catalog, plan: KindPlan, values: Sequence[int]
+                   ) -> list[tuple[int, str, list[list[float]]]]:
+    """A colouring's bounce images (`colouring_bounces`) with the page's weights: (the
+    stacked layer's index, the image's name, one weight per strip: its neighbour's finish
+    as light against the neutral, sitegen.albedo.bounce_weight)."""
+    neutral = neutral_light()
+    return [(k, name, [bounce_weight(finish_albedo(catalog, f), neutral) for f in finishes])
+            for k, name, finishes in colouring_bounces(plan, values)]
 
 
 def weighted_strips(images: Iterable[tuple[int, Image8, Sequence[Sequence[float]]]]

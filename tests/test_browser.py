@@ -1105,10 +1105,8 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
     same settings (closer than to the next colouring's)."""
     import numpy as np
 
-    from sitegen.albedo import bounce_weight, finish_albedo, neutral_light
-    from sitegen.layers import colouring_bounces
+    from sitegen.verify import bounce_weights, psnr, weighted_strips
     from sitegen.verify import composite as stack
-    from sitegen.verify import psnr, strips
     catalog = layered_demo.catalog
     tab = Tab(browser, layered_server.url, f"stack-{kind}")
     try:
@@ -1146,11 +1144,10 @@ def test_layered_stack_adds_its_layers_and_matches_a_full_render(
         # sitegen.verify's composite: the rule the layered quality is verified with (the
         # demo's studio quality carries its neighbours' light: its bounce images too).
         folder = files[0].parent
-        composite = stack(pixels(files[0]), [pixels(f, "RGBA") for f in files[1:]], [
-            (k, strip, bounce_weight(finish_albedo(catalog, f), neutral_light()))
-            for k, name, finishes in colouring_bounces(plan, tuple(MARU.values()))
-            for strip, f in zip(strips(pixels(folder / f"{name}.webp"), len(finishes)),
-                                finishes, strict=True)])
+        composite = stack(pixels(files[0]), [pixels(f, "RGBA") for f in files[1:]],
+                          weighted_strips((k, pixels(folder / f"{name}.webp"), weights)
+                                          for k, name, weights in bounce_weights(
+                                              catalog, plan, tuple(MARU.values()))))
         store = layered_demo.root / "renders" / "preview" / "maru" / "main"
         full = pixels(store / f"{plan.key(tuple(MARU.values()))}.png")
         other = pixels(store / f"{plan.key((1128, 4120, 4107))}.png")
@@ -1718,11 +1715,11 @@ def test_the_stack_carries_its_neighbours_light(browser: Any,
     missing, the stack without them, "off", and nothing is requested that is not there."""
     import numpy as np
 
-    from sitegen.albedo import bounce_weight, finish_albedo, neutral_light
+    from sitegen.albedo import finish_albedo, neutral_light
     from sitegen.expand import expand_product
-    from sitegen.layers import colouring_bounces, colouring_layers
+    from sitegen.layers import colouring_layers
     from sitegen.plan import wanted_renders
-    from sitegen.verify import composite, decode, strips
+    from sitegen.verify import bounce_weights, composite, decode, weighted_strips
 
     missing = "layer-1100-base.from-12"  # the wood top's backdrop's: lino-top alone lit
 
@@ -1769,12 +1766,9 @@ def test_the_stack_carries_its_neighbours_light(browser: Any,
                 plain = composite(backdrop, layers)
                 expected = plain
                 if lit:
-                    expected = composite(backdrop, layers, [
-                        (k, strip, bounce_weight(finish_albedo(catalog, f), neutral_light()))
-                        for k, name, finishes in colouring_bounces(plan, values)
-                        for strip, f in zip(strips(decode(
-                            (folder / f"{name}.webp").read_bytes(), "RGB"), len(finishes)),
-                            finishes, strict=True)])
+                    expected = composite(backdrop, layers, weighted_strips(
+                        (k, decode((folder / f"{name}.webp").read_bytes(), "RGB"), weights)
+                        for k, name, weights in bounce_weights(catalog, plan, values)))
                 diff = np.abs(canvas.astype(int) - expected.astype(int))
                 assert diff.max() <= 1, (kind, diff.max())
                 if lit:
