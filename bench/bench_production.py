@@ -24,6 +24,9 @@ benchmark and never used to choose a setting. Seven benchmarks (bench/README.md)
   then encoded as shipped and the bounce images in each of a few WebP settings (Blender's
   old quality 50 at method 4, Pillow's method 6 at 50 to 90, lossless): worst PSNR of the
   page's stack and the bounce images' bytes against the stack's; what chose BOUNCE_QUALITY.
+  Then the bounce images as shipped and the layers in WebP (85 to 95, lossless) and AVIF
+  (75 to 85): worst PSNR with and without the bounce images, and the stack's weight against
+  the JPEG; what limits the stack.
 - `build`: what `make build` renders for the demo, before (the demo's old layered quality:
   480x360, lossless WebP, every layer over the whole frame) and after (its quality now,
   cropped), in one run: seconds of render (aim: after <= half of before).
@@ -35,6 +38,7 @@ import copy
 import dataclasses
 import io
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -53,6 +57,8 @@ from sitegen.plan import Job, Wanted, fingerprint, render_inputs, wanted_renders
 from sitegen.render import PoolSettings, default_workers, render_jobs
 from sitegen.store import FolderStore
 from sitegen.verify import (
+    BounceImage,
+    Image8,
     composite,
     decode,
     picture_folder,
@@ -322,45 +328,82 @@ BOUNCE_ENCODINGS: list[tuple[str, int, int]] = [  # (name, WebP quality, method)
     ("webp 50 method 4 (before: Blender's writer)", 50, 4), ("webp 50", 50, 6),
     ("webp 60", 60, 6), ("webp 75 (shipped)", 75, 6), ("webp 85", 85, 6), ("webp 90", 90, 6),
     ("webp lossless", 100, 6)]
+# What the worker writes bounce images at (its constant, read from its source: it imports bpy).
+_FOUND = re.search(r"^BOUNCE_QUALITY = (\d+)", (ROOT / "blender" / "worker.py").read_text(),
+                   re.M)
+assert _FOUND, "blender/worker.py has no BOUNCE_QUALITY"
+BOUNCE_QUALITY = int(_FOUND[1])
+# The layers' encodings tried under shipped bounce images: (name, Pillow format, quality;
+# AVIF at Pillow's defaults: 4:2:0, its alpha lossy at the same quality).
+LAYER_ENCODINGS: list[tuple[str, str, int]] = [
+    ("webp 85", "WEBP", 85), ("webp 88 (the demo's)", "WEBP", 88), ("webp 90", "WEBP", 90),
+    ("webp 92", "WEBP", 92), ("webp 95", "WEBP", 95), ("webp lossless", "WEBP", 100),
+    ("avif 75", "AVIF", 75), ("avif 80", "AVIF", 80), ("avif 85", "AVIF", 85)]
 
 
 def bounce_encodings(catalog: Catalog, quality_id: str, products: Sequence[str] = (),
                      count: int = VERIFY_COUNT, view: str | None = None) -> dict[str, Any]:
-    """The quality's layers and bounce images rendered lossless (PNG) once; the layers
-    then encoded as the quality ships them (WebP at its `jpeg_quality`, method 6), each
-    bounce image in each of BOUNCE_ENCODINGS: the page's stack against the lossless full
-    render, and the bounce images' bytes against the stack's without them."""
+    """The quality's layers and bounce images rendered lossless (PNG) once, then two sweeps
+    of the page's stack against the lossless full render: the layers encoded as the
+    quality ships them (WebP at its `jpeg_quality`, method 6) and each bounce image in each
+    of BOUNCE_ENCODINGS (the bounce images' bytes against the stack's); the bounce images
+    as shipped (WebP at BOUNCE_QUALITY) and the layers in each of LAYER_ENCODINGS (worst
+    PSNR with and without the bounce images, the stack's bytes against the full picture as
+    a JPEG at quality 85): what the error left comes from."""
     v = plan_verification(catalog, quality_id, list(products), count, VERIFY_SEED, view,
                           {"format": "png", "bounce": True})
     shipped = v.quality.jpeg_quality
     results: dict[str, dict[str, list[float]]] = {n: {"psnr": [], "share": []}
                                                   for n, _, _ in BOUNCE_ENCODINGS}
+    layer_results: dict[str, dict[str, list[float]]] = {
+        n: {"psnr": [], "psnr_without": [], "weight": []} for n, _, _ in LAYER_ENCODINGS}
+
+    def decoded(files: Sequence[bytes]) -> list[Image8]:
+        return [decode(f, "RGB" if i == 0 else "RGBA") for i, f in enumerate(files)]
+
+    def lit(images: Sequence[tuple[int, Image8, Any]], quality: int, method: int = 6
+            ) -> tuple[list[BounceImage], int]:
+        encoded = [(k, _encode(image, "WEBP", quality, method), weights)
+                   for k, image, weights in images]
+        return (weighted_strips((k, decode(data, "RGB"), weights) for k, data, weights in encoded),
+                sum(len(d) for _, d, _ in encoded))
+
     with tempfile.TemporaryDirectory(prefix="sitegen-bench-bounce-") as tmp:
         report = run_verification(v, PoolSettings(workers=default_workers()), out=Path(tmp))
         for picture in report.pictures:
             kept = picture_folder(Path(tmp), picture)
             folder = kept / "layers"
             full = decode((kept / "full.png").read_bytes(), "RGB")
-            files = [_encode(decode((folder / f"{w.key}.png").read_bytes(),
-                                    "RGBA" if w.layer else "RGB"), "WEBP", shipped)
-                     for w in picture.layers]
-            back = [decode(f, "RGB" if i == 0 else "RGBA") for i, f in enumerate(files)]
+            jpeg = weight_scores(full, [])["jpeg_bytes"]
+            layers = [decode((folder / f"{w.key}.png").read_bytes(), "RGBA" if w.layer else "RGB")
+                      for w in picture.layers]
+            files = [_encode(x, "WEBP", shipped) for x in layers]
+            back = decoded(files)
             images = [(k, decode((folder / f"{w.key}.png").read_bytes(), "RGB"), weights)
                       for k, w, weights in picture.bounce]
             for name, quality, method in BOUNCE_ENCODINGS:
-                encoded = [(k, _encode(image, "WEBP", quality, method), weights)
-                           for k, image, weights in images]
-                lit = weighted_strips((k, decode(data, "RGB"), weights)
-                                      for k, data, weights in encoded)
-                results[name]["psnr"].append(psnr(composite(back[0], back[1:], lit), full))
-                results[name]["share"].append(sum(len(d) for _, d, _ in encoded)
-                                              / sum(map(len, files)))
+                strips, size = lit(images, quality, method)
+                results[name]["psnr"].append(psnr(composite(back[0], back[1:], strips), full))
+                results[name]["share"].append(size / sum(map(len, files)))
+            strips, size = lit(images, BOUNCE_QUALITY)
+            for name, fmt, quality in LAYER_ENCODINGS:
+                files = [_encode(x, fmt, quality) for x in layers]
+                back = decoded(files)
+                r = layer_results[name]
+                r["psnr"].append(psnr(composite(back[0], back[1:], strips), full))
+                r["psnr_without"].append(psnr(composite(back[0], back[1:]), full))
+                r["weight"].append((sum(map(len, files)) + size) / jpeg)
     return {"settings": report.as_json(AIM_PSNR)["settings"], "pictures": len(report.pictures),
             "layers_webp_quality": shipped,
             "encodings": {n: {"worst_psnr": min(r["psnr"]),
                               "median_bytes": 1 + statistics.median(r["share"]),
                               "max_bytes": 1 + max(r["share"])}
                           for n, r in results.items()},
+            "layer_encodings": {n: {"worst_psnr": min(r["psnr"]),
+                                    "worst_psnr_without": min(r["psnr_without"]),
+                                    "median_weight": statistics.median(r["weight"]),
+                                    "max_weight": max(r["weight"])}
+                                for n, r in layer_results.items()},
             "aims": {"psnr": AIM_BOUNCE_PSNR, "bytes": AIM_BOUNCE_BYTES}}
 
 
@@ -467,7 +510,11 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
     if name == "bounce_encodings":
         return [f"{m} bounce images {enc}: worst PSNR {_db(e['worst_psnr'])}, bytes "
                 f"{e['median_bytes']:.3f}x (max {e['max_bytes']:.3f}x)" for m, r2 in _models(r)
-                for enc, e in r2["encodings"].items()]
+                for enc, e in r2["encodings"].items()] + [
+            f"{m} layers {enc} (bounce images as shipped): worst PSNR {_db(e['worst_psnr'])} "
+            f"(without them {_db(e['worst_psnr_without'])}), stack {e['median_weight']:.2f}x "
+            f"the JPEG (max {e['max_weight']:.2f}x)" for m, r2 in _models(r)
+            for enc, e in r2["layer_encodings"].items()]
     if name == "encodings":
         return [f"{m} {enc}: worst PSNR {_db(e['worst_psnr'])}, weight {e['median_weight']:.2f}x "
                 f"(max {e['max_weight']:.2f}x)" for m, r2 in _models(r)
