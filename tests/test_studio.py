@@ -12,6 +12,7 @@ middle of that: the server and its workers stop, nothing half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,14 +97,26 @@ def stop(running: Running) -> int:
     return running.proc.wait(timeout=30)
 
 
+def kill_tree(running: Running) -> None:
+    """After a failed test: kill a studio still running, and its workers (a test's slow
+    render would otherwise go on for hours)."""
+    if running.proc.poll() is not None:
+        return
+    for pid in [*children(running.proc.pid), running.proc.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    running.proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory, blender_scenes: Path) -> Iterator[Running]:
     running = start_studio(tmp_path_factory.mktemp("studio"), blender_scenes)
     try:
         yield running
-    finally:
         if running.proc.poll() is None:
             stop(running)
+    finally:
+        kill_tree(running)
     assert "Traceback" not in running.output(), running.output()
 
 
@@ -238,52 +251,56 @@ def test_a_render_nobody_wants_is_stopped_and_ctrl_c_stops_the_rest(
     its viewer looks at another colouring, which then renders; Ctrl-C in the middle of
     that one stops the server and its workers with nothing half-written."""
     running = start_studio(tmp_path, blender_scenes)
+    try:
 
-    def slow(cat: dict[str, Any]) -> None:  # a render of many seconds, even converging
-        cat["qualities"][0].update(samples=100_000, resolution=[640, 480])
+        def slow(cat: dict[str, Any]) -> None:  # a render of many seconds, even converging
+            cat["qualities"][0].update(samples=100_000, resolution=[640, 480])
 
-    edit_catalog(running, slow)
-    running.wait_output("changed: rebuilt", timeout=10)
-    first = f"preview/kino/front/{key(1127, 1128)}.png"
-    second = f"preview/kino/front/{key(1140, 1128)}.png"
-    with urllib.request.urlopen(running.url + "_studio/events?viewer=test", timeout=60) as events:
-        seen: list[tuple[str, str]] = []
+        edit_catalog(running, slow)
+        running.wait_output("changed: rebuilt", timeout=10)
+        first = f"preview/kino/front/{key(1127, 1128)}.png"
+        second = f"preview/kino/front/{key(1140, 1128)}.png"
+        events_url = running.url + "_studio/events?viewer=test"
+        with urllib.request.urlopen(events_url, timeout=60) as events:
+            seen: list[tuple[str, str]] = []
 
-        def until(name: str, address: str) -> None:
-            for line in events:
-                if line.startswith(b"data: "):
-                    event = json.loads(line[6:])
-                    seen.append((event["event"], event.get("address", "")))
-                    if seen[-1] == (name, address) and (
-                            name != "progress" or event["fraction"] > 0):
-                        return
-            raise AssertionError(seen)
+            def until(name: str, address: str) -> None:
+                for line in events:
+                    if line.startswith(b"data: "):
+                        event = json.loads(line[6:])
+                        seen.append((event["event"], event.get("address", "")))
+                        if seen[-1] == (name, address) and (
+                                name != "progress" or event["fraction"] > 0):
+                            return
+                raise AssertionError(seen)
 
-        answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
-                              parts={"Frame": 1127, "Top": 1128}, view="front")
-        assert answer["state"] == "queued", answer
-        until("progress", first)  # under way: its progress comes, in percent
-        assert seen[:3] == [("hello", ""), ("queued", first), ("rendering", first)], seen
-        time.sleep(0.35)  # not a burst (ondemand.BURST): the next look starts at once
-        started = time.monotonic()
-        answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
-                              parts={"Frame": 1140, "Top": 1128}, view="front")
-        assert answer["state"] == "queued", answer
-        until("rendering", second)
-        assert ("rendered", first) not in seen and ("failed", first) not in seen, seen
-        assert ("dropped", first) in seen, seen
-        assert time.monotonic() - started < 10  # not after the rest of its samples
-        until("progress", second)
-    workers = children(running.proc.pid)
-    assert workers
-    assert stop(running) in (0, 130)
-    assert "stopped" in running.output() and "Traceback" not in running.output()
-    assert not [pid for pid in workers if alive(pid)]
-    for address in (first, second):
-        assert not (running.store / address).exists()  # abandoned, not half-written
-    leftovers = [p.name for p in running.store.rglob("*") if p.is_file()
-                 and p.name not in (".lock", "index.sqlite")]
-    assert leftovers == []  # no temporary, no picture
+            answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
+                                  parts={"Frame": 1127, "Top": 1128}, view="front")
+            assert answer["state"] == "queued", answer
+            until("progress", first)  # under way: its progress comes, in percent
+            assert seen[:3] == [("hello", ""), ("queued", first), ("rendering", first)], seen
+            time.sleep(0.35)  # not a burst (ondemand.BURST): the next look starts at once
+            started = time.monotonic()
+            answer = running.look(viewer="test", product=PRODUCT, kind="wood-top",
+                                  parts={"Frame": 1140, "Top": 1128}, view="front")
+            assert answer["state"] == "queued", answer
+            until("rendering", second)
+            assert ("rendered", first) not in seen and ("failed", first) not in seen, seen
+            assert ("dropped", first) in seen, seen
+            assert time.monotonic() - started < 10  # not after the rest of its samples
+            until("progress", second)
+        workers = children(running.proc.pid)
+        assert workers
+        assert stop(running) in (0, 130)
+        assert "stopped" in running.output() and "Traceback" not in running.output()
+        assert not [pid for pid in workers if alive(pid)]
+        for address in (first, second):
+            assert not (running.store / address).exists()  # abandoned, not half-written
+        leftovers = [p.name for p in running.store.rglob("*") if p.is_file()
+                     and p.name not in (".lock", "index.sqlite")]
+        assert leftovers == []  # no temporary, no picture
+    finally:
+        kill_tree(running)
 
 
 def children(pid: int) -> list[int]:
