@@ -2,7 +2,7 @@
 
 Run on the demo and on `bench/unseen.py`'s model (boxes, a post, a sphere and a bar on a
 floor: contact shadows everywhere, its own lights and view transform), made for this
-benchmark and never used to choose a setting. Seven benchmarks (bench/README.md):
+benchmark and never used to choose a setting. Eight benchmarks (bench/README.md):
 
 - `crop`: a sample of part layers rendered twice in one pool run, interleaved, cropped to
   their screen bounds and over the whole frame (the worker's `"crop": false`), and a few
@@ -27,6 +27,9 @@ benchmark and never used to choose a setting. Seven benchmarks (bench/README.md)
   Then the bounce images as shipped and the layers in WebP (85 to 95, lossless) and AVIF
   (75 to 85): worst PSNR with and without the bounce images, and the stack's weight against
   the JPEG; what limits the stack.
+- `alpha_effort`: a sample of part layers rendered lossless, then encoded as the worker
+  writes them (WebP, method 6) with lossless alpha at libwebp's greatest effort (Pillow's
+  `alpha_quality=100`, shipped) and at 99: encode seconds and bytes of each.
 - `build`: what `make build` renders for the demo, before (the demo's old layered quality:
   480x360, lossless WebP, every layer over the whole frame) and after (its quality now,
   cropped), in one run: seconds of render (aim: after <= half of before).
@@ -101,11 +104,11 @@ def uncropped_twins() -> Iterator[None]:
             out["layer"] = {**out["layer"], "crop": False}
         return out
 
-    render_mod.render_fields = fields  # type: ignore[assignment]
+    render_mod.render_fields = fields
     try:
         yield
     finally:
-        render_mod.render_fields = original  # type: ignore[assignment]
+        render_mod.render_fields = original
 
 
 def with_quality(catalog: Catalog, quality: Quality) -> Catalog:
@@ -143,10 +146,11 @@ def render_seconds(event: dict[str, Any]) -> float:
     return float(event.get("timings", {}).get("render", event["seconds"]))
 
 
-def premultiplied(data: bytes) -> np.ndarray:
+def premultiplied(data: bytes) -> Image8:
     rgba = decode(data, "RGBA").astype(np.float64)
     rgba[..., :3] *= rgba[..., 3:4] / 255
-    return np.clip(np.floor(rgba + 0.5), 0, 255).astype(np.uint8)
+    out: Image8 = np.clip(np.floor(rgba + 0.5), 0, 255).astype(np.uint8)
+    return out
 
 
 def crop(catalog: Catalog, quality_id: str, products: Sequence[str] = ()) -> dict[str, Any]:
@@ -277,7 +281,7 @@ ENCODINGS: list[tuple[str, str, int]] = [  # (name, Pillow format, quality)
     ("avif 80", "AVIF", 80), ("avif 70", "AVIF", 70)]
 
 
-def _encode(pixels: np.ndarray, fmt: str, quality: int, method: int = 6) -> bytes:
+def _encode(pixels: Image8, fmt: str, quality: int, method: int = 6) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
@@ -407,6 +411,50 @@ def bounce_encodings(catalog: Catalog, quality_id: str, products: Sequence[str] 
             "aims": {"psnr": AIM_BOUNCE_PSNR, "bytes": AIM_BOUNCE_BYTES}}
 
 
+ALPHA_EFFORT_PARTS = 12  # part layers per model
+ALPHA_QUALITIES = (100, 99)  # Pillow's alpha_quality: 100 shipped (greatest effort), 99
+
+
+def alpha_effort(catalog: Catalog, quality_id: str) -> dict[str, Any]:
+    """A sample of part layers rendered lossless (PNG), then encoded as the worker writes
+    them (WebP at the quality's `jpeg_quality`, method 6) with each of ALPHA_QUALITIES:
+    encode seconds and bytes of each, and whether the alpha decodes exactly. What the
+    worker's `write` time of a part layer is, and what it buys."""
+    from PIL import Image
+
+    quality = catalog.qualities[quality_id]
+    parts = [w for w in wanted_renders(catalog, quality=quality_id)
+             if w.layer and w.bounce is None]
+    parts = random.Random(CROP_SEED).sample(parts, min(ALPHA_EFFORT_PARTS, len(parts)))
+    png = quality.model_copy(update={"id": quality_id + "-png", "primary": False,
+                                     "format": "png", "bounce": False, "sizes": []})
+    cat = with_quality(catalog, png)
+    lossless = [dataclasses.replace(w, quality=png.id, ext="png") for w in parts]
+    out: dict[int, dict[str, Any]] = {q: {"seconds": 0.0, "bytes": 0, "alpha_exact": True}
+                                      for q in ALPHA_QUALITIES}
+    with tempfile.TemporaryDirectory(prefix="sitegen-bench-alpha-") as tmp:
+        run = render_all(cat, lossless, Path(tmp))
+        sampling = sum(run["events"][w.address]["timings"]["sampling"] for w in lossless)
+        for w in lossless:
+            with Image.open(Path(tmp) / w.address) as im:
+                im.load()
+                alpha = np.asarray(im.getchannel("A"))
+                for aq in ALPHA_QUALITIES:
+                    buf = io.BytesIO()
+                    t0 = time.perf_counter()
+                    im.save(buf, "WEBP", quality=quality.jpeg_quality, method=6,
+                            alpha_quality=aq)
+                    out[aq]["seconds"] += time.perf_counter() - t0
+                    out[aq]["bytes"] += buf.tell()
+                    with Image.open(buf) as back:
+                        out[aq]["alpha_exact"] &= bool(
+                            (np.asarray(back.getchannel("A")) == alpha).all())
+    return {"parts": len(parts), "webp_quality": quality.jpeg_quality,
+            "sampling_s": sampling,
+            "alpha_quality": {str(q): r for q, r in out.items()},
+            "note": "encode seconds summed over the sample, one at a time, one thread"}
+
+
 def unseen_catalog(tmp: Path) -> tuple[Catalog, str]:
     from unseen import make_unseen
 
@@ -455,6 +503,10 @@ def bench_bounce_encodings() -> dict[str, Any]:
                                            view=BOUNCE_VIEW)}
 
 
+def bench_alpha_effort() -> dict[str, Any]:
+    return on_both(alpha_effort)
+
+
 def bench_build() -> dict[str, Any]:
     """The demo's layers as `make build` renders them, before and after, in one run."""
     demo, _ = load_catalog(CATALOG)
@@ -484,7 +536,7 @@ def bench_build() -> dict[str, Any]:
 
 BENCHMARKS = {"crop": bench_crop, "encodings": bench_encodings, "verify": bench_verify,
               "bounce": bench_bounce, "bounce_encodings": bench_bounce_encodings,
-              "build": bench_build}
+              "alpha_effort": bench_alpha_effort, "build": bench_build}
 
 
 def _db(x: float | None) -> str:
@@ -515,6 +567,16 @@ def summary(name: str, r: dict[str, Any]) -> list[str]:
             f"(without them {_db(e['worst_psnr_without'])}), stack {e['median_weight']:.2f}x "
             f"the JPEG (max {e['max_weight']:.2f}x)" for m, r2 in _models(r)
             for enc, e in r2["layer_encodings"].items()]
+    if name == "alpha_effort":
+        lines = []
+        for m, e in _models(r):
+            a, b = (e["alpha_quality"][str(q)] for q in ALPHA_QUALITIES)
+            lines.append(f"{m}: {e['parts']} part layers, sampling {e['sampling_s']:.1f} s; "
+                         f"WebP {e['webp_quality']} alpha_quality {ALPHA_QUALITIES[0]}: "
+                         f"{a['seconds']:.1f} s, {a['bytes']} B; {ALPHA_QUALITIES[1]}: "
+                         f"{b['seconds']:.1f} s, {b['bytes']} B (alpha exact: "
+                         f"{b['alpha_exact']})")
+        return lines
     if name == "encodings":
         return [f"{m} {enc}: worst PSNR {_db(e['worst_psnr'])}, weight {e['median_weight']:.2f}x "
                 f"(max {e['max_weight']:.2f}x)" for m, r2 in _models(r)

@@ -60,8 +60,15 @@ from mathutils import Matrix, Vector  # noqa: E402
 # in Blender 5 and BLENDER_EEVEE_NEXT in 4.2 to 4.5.
 ENGINES = {"cycles": ("CYCLES",), "eevee": ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"),
            "workbench": ("BLENDER_WORKBENCH",)}
-FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
-EXTENSIONS = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "WEBP": (".webp",)}
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
+EXTENSIONS = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "WEBP": (".webp",),
+              "AVIF": (".avif",)}
+# Formats Blender does not write: Blender renders to 8-bit PNG, Pillow (in Blender's
+# Python) encodes that (`save_with_pillow`).
+PILLOW_ONLY = ("AVIF",)
+# Why AVIF is for opaque pictures only (docs/catalog-readings.md, "format: avif").
+AVIF_ALPHA = ("AVIF is for opaque pictures: browsers decode its alpha differently from "
+              "Pillow (Chromium by up to 20 levels), use png or webp for transparency")
 DENOISE_QUALITY = {"fast": "FAST", "balanced": "BALANCED", "high": "HIGH"}
 GPU_KINDS = ("OPTIX", "CUDA", "HIP", "ONEAPI")
 DEFAULT_ROUGHNESS = 0.5
@@ -352,8 +359,8 @@ def load_image(path: Any, what: str, non_color: bool) -> bpy.types.Image:
 def strip_metadata(data: bytes, fmt: str) -> bytes:
     """Drops the text metadata Blender writes (Cycles always adds its render and sync
     times), so that identical pixels give identical bytes and sha256. PNG: tEXt/zTXt/
-    iTXt/tIME chunks; JPEG: COM segments. WebP carries none. Returns ``data`` itself
-    when there is nothing to drop or the file does not parse."""
+    iTXt/tIME chunks; JPEG: COM segments. WebP and AVIF (Pillow's) carry none. Returns
+    ``data`` itself when there is nothing to drop or the file does not parse."""
     try:
         if fmt == "PNG" and data[:8] == b"\x89PNG\r\n\x1a\n":
             out, pos, dropped = [data[:8]], 8, False
@@ -561,22 +568,28 @@ def apply_quality(
 
     fmt_name = str(q.get("format", "png")).lower()
     if fmt_name not in FORMATS:
-        raise JobError(f"unknown format {fmt_name!r} (png/jpeg/webp)")
+        raise JobError(f"unknown format {fmt_name!r} (png/jpeg/webp/avif)")
     fmt = FORMATS[fmt_name]
+    if fmt in PILLOW_ONLY and pillow_image(fmt) is None:
+        raise JobError(f"format {fmt_name}: Blender does not write it, and this Blender's "
+                       f"Python ({sys.executable}) has no Pillow that does (pip install "
+                       "'pillow>=11.3' into it, or use bpy from PyPI in sitegen's venv)")
+    if fmt == "AVIF" and r.film_transparent:
+        raise JobError(AVIF_ALPHA)
     im = r.image_settings
     if hasattr(im, "media_type"):  # Blender 5
         im.media_type = "IMAGE"
-    im.file_format = fmt
+    im.file_format = "PNG" if fmt in PILLOW_ONLY else fmt
     if fmt == "JPEG":
         im.color_mode = "RGB"
     else:
         im.color_mode = "RGBA" if r.film_transparent else "RGB"
     im.color_depth = "8"
     quality = int(q.get("jpeg_quality", 90))
-    if fmt in ("JPEG", "WEBP"):
+    if fmt in ("JPEG", "WEBP", "AVIF"):  # AVIF: what Pillow is given (`save_with_pillow`)
         im.quality = max(0, min(100, quality))
-    if fmt == "PNG":
-        im.compression = 15
+    if im.file_format == "PNG":
+        im.compression = 0 if fmt in PILLOW_ONLY else 15  # AVIF: a temporary file
     return device, fmt
 
 
@@ -805,25 +818,36 @@ def pad_edges(values: Any, valid: Any, rings: int = BOUNCE_RINGS) -> Any:
     return values
 
 
-def pillow_webp() -> Any:
-    """Pillow's Image module where this Python has Pillow with WebP, else None."""
+def pillow_image(fmt: str) -> Any:
+    """Pillow's Image module where this Python has Pillow that writes `fmt` (WEBP, AVIF),
+    else None."""
     try:
         from PIL import Image, features
     except ImportError:
         return None
-    return Image if features.check("webp") else None
+    return Image if features.check(fmt.lower()) else None
 
 
-def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -> bool:
-    """Lossy WebP (quality below 100) as the host writes a picture's sizes: libwebp's
-    slowest, smallest method 6 through Pillow, alpha lossless, from the 8-bit PNG Blender
-    writes of the same Render Result (Blender's own WebP writer uses method 4: about 15 %
-    heavier at the same quality, docs/layers.md). False (nothing written) for other
-    formats, or where this Python has no Pillow with WebP (Blender's own): the caller then
-    saves with Blender."""
+def pillow_save(picture: Any, path: str, fmt: str, quality: int) -> None:
+    """Lossy WebP or AVIF as the host writes a picture's sizes (sitegen/sizes.py `encode`):
+    WebP by libwebp's slowest, smallest method 6, alpha lossless (Blender's own WebP writer
+    uses method 4: about 15 % heavier at the same quality, docs/layers.md); AVIF by
+    libavif's defaults (4:2:0, speed 6), opaque pictures only (`apply_quality`)."""
+    if fmt == "AVIF":
+        picture.save(path, "AVIF", quality=quality)
+    else:
+        picture.save(path, "WEBP", quality=quality, method=6, alpha_quality=100)
+
+
+def save_with_pillow(img: bpy.types.Image, scene: bpy.types.Scene, path: str,
+                     fmt: str) -> bool:
+    """The Render Result as AVIF, or lossy WebP (quality below 100), through `pillow_save`
+    from the 8-bit PNG Blender writes of it. False (nothing written) for other formats, or
+    for WebP where this Python has no Pillow with WebP (Blender's own Python): the caller
+    then saves with Blender. (`apply_quality` refused AVIF without Pillow.)"""
     im = scene.render.image_settings
-    Image = pillow_webp()
-    if im.file_format != "WEBP" or im.quality >= 100 or Image is None:
+    Image = pillow_image(fmt)
+    if fmt not in PILLOW_ONLY and (fmt != "WEBP" or im.quality >= 100 or Image is None):
         return False
     quality = im.quality
     png = f"{path}.png"
@@ -832,7 +856,7 @@ def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -
             img.save_render(png, scene=scene)
         with Image.open(png) as picture:
             picture.load()
-            picture.save(path, "WEBP", quality=quality, method=6, alpha_quality=100)
+            pillow_save(picture, path, fmt, quality)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(png)
@@ -842,14 +866,14 @@ def save_webp_method6(img: bpy.types.Image, scene: bpy.types.Scene, path: str) -
 def save_pixels(pixels: Any, path: str, scene: bpy.types.Scene) -> None:
     """Saves an RGB float array (rows bottom up, 0..1) as 8 bits in the scene's file
     format: PNG, or WebP lossy at BOUNCE_QUALITY whatever the quality's `jpeg_quality`,
-    through Pillow at method 6 as `save_webp_method6` (Blender's writer without Pillow)."""
+    through `pillow_save` (Blender's writer without Pillow)."""
     import numpy as np
 
-    Image = pillow_webp()
+    Image = pillow_image("WEBP")
     if scene.render.image_settings.file_format == "WEBP" and Image is not None:
         rgb = np.floor(np.clip(pixels, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)[::-1]
-        Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(
-            path, "WEBP", quality=BOUNCE_QUALITY, method=6)
+        pillow_save(Image.fromarray(np.ascontiguousarray(rgb), "RGB"), path, "WEBP",
+                    BOUNCE_QUALITY)
         return
     h, w = pixels.shape[:2]
     img = bpy.data.images.new("sitegen-bounce", w, h, alpha=False)
@@ -1146,6 +1170,8 @@ class Worker:
             raise JobError(f"unknown layer kind {kind!r} (backdrop/part)")
         if self.format == "JPEG":
             raise JobError("a part layer needs an alpha channel: use format png or webp")
+        if self.format == "AVIF":
+            raise JobError(f"a part layer needs an alpha channel: {AVIF_ALPHA}")
         meshes = layer.get("meshes")
         if (
             not isinstance(meshes, list)
@@ -1350,7 +1376,7 @@ class Worker:
             raise JobError("no Render Result after rendering")
         if save is None:
             def save(tmp: str) -> None:
-                if not save_webp_method6(img, scene, tmp):
+                if not save_with_pillow(img, scene, tmp, self.format):
                     img.save_render(tmp, scene=scene)
         folder, name = os.path.split(out)
         stem, ext = os.path.splitext(name)

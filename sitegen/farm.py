@@ -36,6 +36,7 @@ from sitegen.catalog.models import MAPS, Catalog
 from sitegen.errors import SitegenError
 from sitegen.plan import Job, digest
 from sitegen.protocol import (
+    PICTURE_EXTENSIONS,
     ChunkJob,
     ChunkPayload,
     ChunkResult,
@@ -77,7 +78,7 @@ POLL_SECONDS = 0.25
 BROKER_WAIT_SECONDS = 600  # how long the host waits for a lost broker to come back
 VISIBILITY_TIMEOUT = 3600  # seconds; Redis redelivers an unacknowledged task after this
 ADDRESS = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._ -]*/"
-                     r"[A-Za-z0-9][A-Za-z0-9._-]*\.(png|jpg|webp)$")
+                     r"[A-Za-z0-9][A-Za-z0-9._-]*\.(" + "|".join(PICTURE_EXTENSIONS) + ")$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -33,6 +33,11 @@ class Material(TypedDict):
     roughness: str | None
 
 
+# A quality's format -> its pictures' extension.
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "avif": "avif"}
+PICTURE_EXTENSIONS = tuple(EXTENSIONS.values())
+
+
 class Quality(TypedDict):
     """A quality's settings as `open` sends them (the catalog's Quality, dumped)."""
 
@@ -40,7 +45,7 @@ class Quality(TypedDict):
     engine: Literal["cycles", "eevee", "workbench"]
     samples: int
     resolution: list[int]
-    format: Literal["png", "jpeg", "webp"]
+    format: Literal["png", "jpeg", "webp", "avif"]
     jpeg_quality: int
     transparent: bool
     denoise: Literal["off", "fast", "balanced", "high"]

@@ -71,6 +71,7 @@ CONTENT_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".webp": "image/webp",
+    ".avif": "image/avif",
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
 }

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from sitegen.protocol import PICTURE_EXTENSIONS
+
 if TYPE_CHECKING:
     from PIL import Image
 
-_SIZED = re.compile(r"\.w([1-9][0-9]*)\.(png|jpg|webp)$")
+_SIZED = re.compile(r"\.w([1-9][0-9]*)\.(" + "|".join(PICTURE_EXTENSIONS) + ")$")
 
 # 8-bit sRGB -> linear, and linear -> 8-bit sRGB (the page's curve, layers.js).
 _LEVELS = np.arange(256, dtype=np.float64) / 255
@@ -93,14 +95,17 @@ def downscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def encode(image: Image.Image, path: Path, ext: str, quality: int) -> None:
     """Write `image` as a quality's format writes its pictures: jpg at `quality`; webp lossy
-    at `quality` (alpha lossless), lossless at 100 (as Blender writes it); png lossless."""
+    at `quality` (alpha lossless), lossless at 100 (as Blender writes it); avif at
+    `quality` (libavif's defaults); png lossless."""
     if ext == "jpg":
         image.convert("RGB").save(path, "JPEG", quality=quality, optimize=True)
     elif ext == "webp" and quality >= 100:
         image.save(path, "WEBP", lossless=True, quality=100, method=6)
     elif ext == "webp":
-        # blender/worker.py's save_webp_method6 writes the pictures themselves the same way
+        # blender/worker.py's pillow_save writes the pictures themselves the same way
         image.save(path, "WEBP", quality=quality, method=6, alpha_quality=100)
+    elif ext == "avif":
+        image.save(path, "AVIF", quality=quality)  # as blender/worker.py's pillow_save
     elif ext == "png":
         image.save(path, "PNG", compress_level=9)
     else:

@@ -1778,3 +1778,52 @@ def test_the_stack_carries_its_neighbours_light(browser: Any,
             tab.assert_clean()
         finally:
             tab.close()
+
+
+@pytest.mark.blender
+def test_avif_full_pictures_show_as_pillow_decodes_them(
+        browser: Any, tmp_path: Path) -> None:
+    """A full quality in AVIF (a project extension, opaque pictures only), end to end:
+    Blender renders, Pillow encodes the picture and its size, the page's srcset offers
+    both, and Chromium shows exactly the pixels Pillow (verify-layers' decoder) reads."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    need_bpy()
+    cat = demo_copy(tmp_path / "cat", "preview",
+                    {"preview": {**TINY, "format": "avif", "jpeg_quality": 75}})
+    for args in (("render", "--workers", "1", "--device", "cpu", "--product", "kino-stool",
+                  "--view", "front", "--limit", "2"), ("build", "--out", "build")):
+        done = subprocess.run([sys.executable, "-m", "sitegen", "--catalog", str(cat), *args,
+                               "--renders", "renders"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    store = tmp_path / "renders" / "preview" / "kino" / "front"
+    assert sorted(p.suffix for p in store.iterdir()) == [".avif"] * 4 + [".webp"] * 2
+    served = serve(tmp_path / "build", tmp_path / "renders", "renders/")
+    site = next(served)
+    tab = Tab(browser, site.url, "avif")
+    try:
+        tab.open("products/kino-stool/")
+        img = ".sb-figure .sb-img"
+        tab.wait("(s) => document.querySelector(s).complete && "
+                 "document.querySelector(s).naturalWidth > 0", img)
+        current = tab.js("(s) => document.querySelector(s).currentSrc", img)
+        srcset = tab.js("(s) => document.querySelector(s).srcset", img)
+        assert current.endswith(".avif") and ".w48.avif 48w" in srcset, (current, srcset)
+        # (decoded from the bytes: with a srcset, naturalWidth is in CSS pixels)
+        shown = np.array(tab.js("""async (url) => {
+            const b = await createImageBitmap(await (await fetch(url)).blob());
+            const c = new OffscreenCanvas(b.width, b.height);
+            const g = c.getContext('2d', {willReadFrequently: true}); g.drawImage(b, 0, 0);
+            return [b.width, b.height, ...g.getImageData(0, 0, b.width, b.height).data]; }""",
+                                current), np.int64)
+        expected = pixels(tmp_path / "renders" / current.split("/renders/", 1)[1])
+        assert tuple(shown[:2]) == (96, 72)
+        assert (shown[2:].reshape(72, 96, 4)[..., :3] == expected).all()
+        tab.assert_clean()
+    finally:
+        tab.close()
+        served.close()

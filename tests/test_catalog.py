@@ -165,6 +165,10 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("layered jpeg", lambda c: c["qualities"][0].update(format="jpeg", layers=True),
      "format: jpeg", "qualities[0].format: a layered quality needs an alpha channel for its "
      "part layers: use png or webp (jpeg_quality: 100 makes webp lossless)"),
+    ("layered avif", lambda c: c["qualities"][0].update(format="avif", layers=True),
+     "format: avif", "qualities[0].format: avif is for opaque pictures: browsers decode its "
+     "alpha differently from Pillow (Chromium by up to 20 levels), so transparent pictures "
+     "and layers need png or webp (docs/catalog-readings.md)"),
     ("layered eevee", lambda c: c["qualities"][0].update(engine="eevee", layers=True),
      "engine: eevee", "qualities[0].engine: layers are rendered with Cycles holdouts; eevee is "
      "not supported for layers: use engine: cycles"),

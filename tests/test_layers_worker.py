@@ -372,6 +372,27 @@ def test_properties_reset_after_layers(lworker: Worker, tmp_path: Path) -> None:
         assert im.mode == "RGB"
 
 
+def test_avif_is_refused_for_part_layers(lworker: Worker, blender_scenes: Path,
+                                         tmp_path: Path) -> None:
+    """AVIF is for opaque pictures (browsers decode its alpha differently from Pillow): at
+    an AVIF quality the backdrop renders, a part layer is refused and nothing written."""
+    msg = {"op": "render", "id": "a", "view": "main", "values": VALUES}
+    try:
+        assert lworker.call(open_msg(blender_scenes, format="avif", jpeg_quality=60)
+                            )["event"] == "opened"
+        answer = lworker.call({**msg, "out": str(tmp_path / "base.avif"),
+                               "layer": {"kind": "backdrop"}})
+        assert answer["event"] == "rendered", answer
+        answer = lworker.call({**msg, "out": str(tmp_path / "box.avif"),
+                               "layer": {"kind": "part", "meshes": ["box"]}})
+        assert answer["event"] == "error" and "AVIF is for opaque pictures" in answer["error"]
+    finally:
+        assert lworker.call(open_msg(blender_scenes))["event"] == "opened"
+    with Image.open(tmp_path / "base.avif") as im:
+        assert (im.format, im.mode, im.size) == ("AVIF", "RGB", SIZE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.avif"]
+
+
 def test_bounce_images_hold_each_neighbours_light(lworker: Worker, tmp_path: Path) -> None:
     """A layer's bounce image: one strip per neighbour (1/8 of the frame each, top to
     bottom), that neighbour's light on the layer where it covers, nothing where the layer

@@ -44,6 +44,7 @@ def test_names() -> None:
     assert not is_sized_name("frame-1127.w0.png") and not is_sized_name("x.w400.gif")
     assert is_companion_name("frame-1.w400.png") and is_companion_name("frame-1.thumb.webp")
     assert not is_picture_name("frame-1.w400.png") and is_picture_name("frame-1.png")
+    assert is_sized_name("layer-1-base.w320.avif") and is_picture_name("layer-1-base.avif")
     assert (sized_height(480, 360, 240), sized_height(64, 48, 20), sized_height(1000, 333, 500)
             ) == (180, 15, 167)  # 166.5: half up
 
@@ -128,7 +129,7 @@ def test_transparent_colour_does_not_bleed_into_an_edge() -> None:
 
 @pytest.mark.parametrize(("ext", "mode", "quality", "fmt"), [
     ("png", "RGBA", 90, "PNG"), ("webp", "RGBA", 80, "WEBP"), ("webp", "RGB", 100, "WEBP"),
-    ("jpg", "RGB", 85, "JPEG")])
+    ("jpg", "RGB", 85, "JPEG"), ("avif", "RGB", 75, "AVIF")])
 def test_companions_are_written_removed_and_found(tmp_path: Path, ext: str, mode: str,
                                                   quality: int, fmt: str) -> None:
     store = FolderStore(tmp_path / "renders")

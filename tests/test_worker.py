@@ -321,6 +321,27 @@ def test_lossy_webp_is_libwebp_method_6_of_the_8_bit_render(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["expected.webp", "k.png", "k.webp"]
 
 
+def test_avif_is_pillows_encoding_of_the_8_bit_render(
+        worker: Worker, blender_scenes: Path, tmp_path: Path) -> None:
+    """Blender does not write AVIF: the worker renders the 8-bit PNG it would write and
+    Pillow encodes it as the host encodes sizes; nothing else is left behind. A transparent
+    AVIF quality is refused (browsers decode AVIF's alpha differently from Pillow)."""
+    colouring = {"box": 1, "ball": 3}
+    refused = worker.call(open_msg(blender_scenes, format="avif", transparent=True))
+    assert refused["event"] == "error" and "AVIF is for opaque pictures" in refused["error"]
+    for fmt in ("png", "avif"):
+        assert worker.call(open_msg(blender_scenes, format=fmt, jpeg_quality=60,
+                                    resolution=[48, 36]))["event"] == "opened"
+        answer = worker.call(render_msg(tmp_path / f"k.{fmt}", colouring))
+        assert answer["event"] == "rendered", answer
+    with Image.open(tmp_path / "k.png") as png:
+        png.save(tmp_path / "expected.avif", "AVIF", quality=60)
+    assert (tmp_path / "k.avif").read_bytes() == (tmp_path / "expected.avif").read_bytes()
+    with Image.open(tmp_path / "k.avif") as im:
+        assert (im.format, im.mode, im.size) == ("AVIF", "RGB", (48, 36))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expected.avif", "k.avif", "k.png"]
+
+
 def test_hostile_blend_runs_none_of_its_code(blender_scenes: Path, tmp_path: Path) -> None:
     markers = [blender_scenes / m for m in MARKERS]
     # Positive control: a Blender that trusts the file runs both pieces of code.

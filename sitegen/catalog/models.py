@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sitegen.protocol import EXTENSIONS
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -225,7 +227,9 @@ class Quality(Entity):
     samples: Annotated[int, Field(ge=1, le=1_000_000)] = 64
     resolution: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(min_length=2,
                                                                               max_length=2)]
-    format: Literal["png", "jpeg", "webp"]
+    # avif: a project extension of the format (docs/catalog-readings.md), lossy at
+    # jpeg_quality, written by Pillow in the worker (Blender does not write AVIF).
+    format: Literal["png", "jpeg", "webp", "avif"]
     jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 90
     transparent: bool = False
     denoise: Annotated[Literal["off", "fast", "balanced", "high"],
@@ -241,7 +245,7 @@ class Quality(Entity):
 
     @property
     def ext(self) -> str:
-        return {"png": "png", "jpeg": "jpg", "webp": "webp"}[self.format]
+        return EXTENSIONS[self.format]
 
 
 def _mesh_short_form(value: Any) -> Any:

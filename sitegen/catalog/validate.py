@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import networkx as nx
+from PIL import features
 
 from sitegen.catalog.checker import Checker, Locator, listing
 from sitegen.catalog.models import MAPS, Catalog, Kind, Product
@@ -95,6 +96,15 @@ def _check_qualities(check: Checker, locator: Locator) -> None:
         if q.transparent and q.format == "jpeg":
             check.error(q, "transparent", message="jpeg has no transparency: use png or webp, "
                         "or transparent: false")
+        if q.format == "avif" and (q.transparent or q.layers):
+            check.error(q, "format", message="avif is for opaque pictures: browsers decode "
+                        "its alpha differently from Pillow (Chromium by up to 20 levels), "
+                        "so transparent pictures and layers need png or webp "
+                        "(docs/catalog-readings.md)")
+        elif q.format == "avif" and not features.check("avif"):
+            check.error(q, "format", message="this Python's Pillow does not write AVIF "
+                        "(Pillow 11.3 or later, built with libavif, makes the sizes and "
+                        "thumbnails): use webp, or install such a Pillow")
         if q.bounce and not q.layers:
             check.error(q, "bounce", message="bounce images belong to part layers: use "
                         "layers: true, or bounce: false")

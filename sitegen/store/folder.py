@@ -24,6 +24,7 @@ from sitegen import sizes
 from sitegen.cache import file_sha256
 from sitegen.errors import EnvironmentFailure, SitegenError, environment_failure
 from sitegen.layers import is_bounce_name
+from sitegen.protocol import PICTURE_EXTENSIONS
 from sitegen.store.protocol import RenderStore
 from sitegen.store.records import Record, Stored
 
@@ -73,7 +74,7 @@ def is_picture_name(name: str) -> bool:
     """Whether a file name in the store is a picture (not a thumbnail, a sized copy or a
     temporary file)."""
     return (not name.startswith(".") and not name.endswith(THUMB_SUFFIX)
-            and name.rsplit(".", 1)[-1] in ("png", "jpg", "webp")
+            and name.rsplit(".", 1)[-1] in PICTURE_EXTENSIONS
             and not sizes.is_sized_name(name))
 
 

@@ -77,7 +77,7 @@ from sitegen.store.s3.objects import SHA_META, BucketObjects, Conflict
 from sitegen.store.s3.uploads import UploadQueue
 
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp",
-                 "json": "application/json"}
+                 "avif": "image/avif", "json": "application/json"}
 SYNC_SECONDS = 60.0  # the index is written at least this often while records arrive
 SYNC_RECORDS = 1000  # ... and after this many records
 UPLOAD_THREADS = 8
