@@ -86,7 +86,7 @@ def test_plan_gives_a_reason_per_upload_and_orders_pages_last() -> None:
     assert by_key["index.html"].cache_control == SHORT == "public, max-age=300"
     assert by_key["swatches/1-abcdef01.png"].cache_control == IMMUTABLE
     assert by_key["renders/preview/kino/front/k.png"].content_type == "image/png"
-    assert pub.content_type_of("renders/studio-avif/kino/front/layer-1-base.avif") == "image/avif"
+    assert pub.content_type_of("renders/hero/kino/front/k.avif") == "image/avif"
 
     forced = plan_publish(local, remote, force=True)
     assert {u.reason for u in forced.uploads} == {"new", "forced"}

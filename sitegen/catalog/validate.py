@@ -103,8 +103,8 @@ def _check_qualities(check: Checker, locator: Locator) -> None:
                         "(docs/catalog-readings.md)")
         elif q.format == "avif" and not features.check("avif"):
             check.error(q, "format", message="this Python's Pillow does not write AVIF "
-                        "(Pillow 11.3 or later, built with libavif, makes the sizes and "
-                        "thumbnails): use webp, or install such a Pillow")
+                        "(Pillow 11.3 or later, built with libavif, writes the sizes): use "
+                        "webp, or install such a Pillow")
         if q.bounce and not q.layers:
             check.error(q, "bounce", message="bounce images belong to part layers: use "
                         "layers: true, or bounce: false")
